@@ -1,0 +1,55 @@
+import type { LoadedWorkflow } from '../orchestrator/workflows.js';
+import type { ChildLinkItem, RunItem, TaskItem } from '../store/items.js';
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** The public JSON view of a run: the run, then every task of its definition in topological order. */
+export function runView(run: RunItem, items: Record<string, unknown>[], wf: LoadedWorkflow) {
+  const tasks = new Map<string, TaskItem>();
+  const children: ChildLinkItem[] = [];
+  for (const it of items) {
+    if (it.kind === 'task') tasks.set(it.name as string, it as unknown as TaskItem);
+    if (it.kind === 'child') children.push(it as unknown as ChildLinkItem);
+  }
+  return {
+    runId: run.runId,
+    workflow: run.workflow,
+    version: run.version,
+    status: run.status,
+    params: run.params,
+    trigger: run.trigger,
+    parent: run.parent,
+    createdAt: iso(run.createdAt),
+    startedAt: iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+    failure: run.failure,
+    output: run.output,
+    tasks: wf.graph.order.map((name) => {
+      const spec = wf.definition.tasks[name];
+      const t = tasks.get(name);
+      return {
+        name,
+        type: spec?.type,
+        after: spec?.after,
+        status: t?.status ?? 'blocked',
+        attempt: t?.attempt ?? 0,
+        queuedAt: iso(t?.queuedAt),
+        startedAt: iso(t?.startedAt),
+        endedAt: iso(t?.endedAt),
+        wakeAt: t?.status === 'waiting' ? iso(t.dueAt) : undefined,
+        output: t?.output,
+        error: t?.error,
+        attempts: (t?.attempts ?? []).map((a) => ({ ...a, startedAt: iso(a.startedAt), endedAt: iso(a.endedAt) })),
+      };
+    }),
+    children: children.map(childView),
+  };
+}
+
+export const childView = (c: ChildLinkItem) => ({
+  task: c.task,
+  attempt: c.attempt,
+  runId: c.childRunId,
+  workflow: c.workflow,
+  createdAt: iso(c.createdAt),
+});

@@ -1,0 +1,56 @@
+/**
+ * Configuration, read once from the environment. Every knob has a documented default (see README,
+ * "Configuration"); bad values fail loudly at cold start rather than misbehave later.
+ */
+
+function int(name: string, fallback: number, min = 0): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`environment variable ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+export interface BatonConfig {
+  /** DynamoDB table name. */
+  readonly table: string;
+  /** How long a worker's claim on an attempt lasts without a heartbeat. */
+  readonly leaseMs: number;
+  /** A worker renews its lease this often. */
+  readonly heartbeatMs: number;
+  /** Losses (expired leases) tolerated per task before it fails with reason `lost`. */
+  readonly maxLost: number;
+  /** Shards of the due-time index, spread so that no single index partition runs hot. */
+  readonly dueShards: number;
+  /** How often a running run is checked for lost events (the run watchdog). */
+  readonly watchdogMs: number;
+  /** A suspended attempt with no timer of its own is re-checked this often. */
+  readonly recheckMs: number;
+  /** Largest JSON output a task may record. */
+  readonly maxOutputBytes: number;
+  /** Deepest sub-workflow nesting allowed. */
+  readonly maxDepth: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
+  const saved = process.env;
+  process.env = env;
+  try {
+    const leaseMs = int('BATON_LEASE_MS', 30_000, 100);
+    return {
+      table: env.BATON_TABLE || 'baton',
+      leaseMs,
+      heartbeatMs: int('BATON_HEARTBEAT_MS', Math.max(50, Math.floor(leaseMs / 3)), 10),
+      maxLost: int('BATON_MAX_LOST', 3, 1),
+      dueShards: int('BATON_DUE_SHARDS', 4, 1),
+      watchdogMs: int('BATON_WATCHDOG_MS', 300_000, 100),
+      recheckMs: int('BATON_RECHECK_MS', 300_000, 100),
+      maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
+      maxDepth: int('BATON_MAX_DEPTH', 10, 1),
+    };
+  } finally {
+    process.env = saved;
+  }
+}

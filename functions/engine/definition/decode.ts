@@ -1,0 +1,29 @@
+/** Turns definition text (JSON or YAML) into a plain value. */
+import YAML from 'yaml';
+import type { Result } from './types.js';
+
+/**
+ * Decodes definition text. YAML when `contentType` mentions yaml; otherwise JSON, falling back to YAML
+ * when the text is not JSON (unless `contentType` says JSON). Any other `body` is returned as it is.
+ * YAML duplicate keys, multiple documents and alias bombs are errors.
+ */
+export function decodeDefinition(body: unknown, contentType?: string): Result<unknown> {
+  if (typeof body !== 'string') return { ok: true, value: body };
+  const type = contentType?.toLowerCase() ?? '';
+  if (!type.includes('yaml')) {
+    try {
+      return { ok: true, value: JSON.parse(body) as unknown };
+    } catch (e) {
+      if (type.includes('json')) return { ok: false, errors: [{ path: '', message: `invalid JSON: ${(e as Error).message}` }] };
+    }
+  }
+  const doc = YAML.parseDocument(body, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `invalid YAML: ${e.message}` })) };
+  }
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (e) {
+    return { ok: false, errors: [{ path: '', message: `invalid YAML: ${(e as Error).message}` }] };
+  }
+}

@@ -1,0 +1,47 @@
+/** The validated, normalised shape of a workflow definition. This is what is stored and what the engine reads. */
+
+export type ParamType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
+
+export interface ParamSpec {
+  readonly type: ParamType;
+  readonly required: boolean;
+  readonly default?: unknown;
+  readonly description?: string;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, including the first. 1 means no retry. */
+  readonly attempts: number;
+  readonly delayMs: number;
+  readonly backoff: 'fixed' | 'exponential';
+  readonly maxDelayMs: number;
+}
+
+export interface TaskSpec {
+  readonly type: string;
+  /** Names of the tasks this one depends on. */
+  readonly after: readonly string[];
+  readonly retry: RetryPolicy;
+  /** Per-attempt timeout; absent means none. */
+  readonly timeoutMs?: number;
+  /** The type's own fields (everything that is not type/after/retry/timeout), still templated. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export type FailureStrategy = 'end' | 'continue';
+
+export interface WorkflowDefinition {
+  readonly name: string;
+  readonly description?: string;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  readonly failureStrategy: FailureStrategy;
+  readonly tasks: Readonly<Record<string, TaskSpec>>;
+}
+
+/** One validation problem, with the path of the offending field (e.g. `tasks.extract.after[0]`). */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; errors: ValidationIssue[] };

@@ -1,0 +1,26 @@
+export {
+  type CronDialect,
+  type CronSpec,
+  countFireTimes,
+  type DayRule,
+  fireTimesBetween,
+  lastFireTimeBetween,
+  nextFireTimes,
+  type ParseCronResult,
+  parseCron,
+} from './cron.js';
+export { type FormatPreset, formatFireTime, type ScheduleScope, scheduleScope } from './format.js';
+export {
+  DEFAULT_COUNT_LIMIT,
+  DEFAULT_FIRE_CAP,
+  DEFAULT_MISFIRE_THRESHOLD_MS,
+  type DueFireTime,
+  type DueFireTimesInput,
+  type DueFireTimesResult,
+  deterministicRunId,
+  dueFireTimes,
+  MISFIRE_POLICIES,
+  type MisfirePolicy,
+  type ScheduleWindow,
+} from './misfire.js';
+export { canonicalTimeZone } from './tz.js';

@@ -1,0 +1,116 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import { type BatonConfig, loadConfig } from '../common/config.js';
+import { log as rootLog } from '../common/logger.js';
+import { type Deps, type Job } from '../orchestrator/deps.js';
+import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
+import { fireDue, sweep } from '../orchestrator/sweeper.js';
+import { runAttempt } from '../orchestrator/worker.js';
+import { documentClient, dynamoClient } from '../store/client.js';
+import { Db } from '../store/db.js';
+import { executors as allExecutors } from '../tasks/registry.js';
+import { Invoker } from './invoker.js';
+import { StreamPoller } from './stream-poller.js';
+
+export interface RuntimeOptions {
+  readonly config?: BatonConfig;
+  readonly client?: DynamoDBClient;
+  /** How often the sweeper runs (default `BATON_SWEEP_INTERVAL_MS`, 1000). */
+  readonly sweepIntervalMs?: number;
+  readonly pollIdleMs?: number;
+  readonly concurrency?: number;
+  /** Which roles this process plays (all by default); the crash tests run them as separate processes. */
+  readonly roles?: { master?: boolean; worker?: boolean; sweeper?: boolean };
+  readonly deps?: Partial<Deps>;
+}
+
+/**
+ * Every Lambda function of Baton in one process: the stream poller feeds the master, an in-process
+ * invoker runs workers, timers and a periodic sweep stand in for SQS delays and EventBridge. The
+ * handlers' code is the same as in AWS; only the wiring differs.
+ */
+export class LocalRuntime {
+  readonly deps: Deps;
+  readonly client: DynamoDBClient;
+  private readonly invoker: Invoker<Job>;
+  private readonly poller: StreamPoller | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly opts: RuntimeOptions = {}) {
+    const config = opts.config ?? loadConfig();
+    this.client = opts.client ?? dynamoClient();
+    const roles = { master: true, worker: true, sweeper: true, ...opts.roles };
+    const log = opts.deps?.log ?? rootLog;
+    this.invoker = new Invoker<Job>((job) => (roles.worker ? runAttempt(this.deps, job) : Promise.resolve()), log, opts.concurrency ?? 32);
+    this.deps = {
+      db: new Db(documentClient(this.client), config),
+      executors: allExecutors,
+      now: Date.now,
+      log,
+      workerId: `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      dispatch: (job) => this.invoker.invoke(job),
+      timer: async (key, at) => this.schedule(key, at),
+      ...opts.deps,
+    };
+    if (roles.master) {
+      this.poller = new StreamPoller({
+        client: this.client,
+        table: config.table,
+        log,
+        idleMs: opts.pollIdleMs,
+        onBatch: (records) => this.onBatch(records),
+      });
+    }
+    this.roles = roles;
+  }
+
+  private readonly roles: { master: boolean; worker: boolean; sweeper: boolean };
+
+  start(): this {
+    this.poller?.start();
+    if (this.roles.sweeper) {
+      const every = this.opts.sweepIntervalMs ?? Number(process.env.BATON_SWEEP_INTERVAL_MS ?? 1000);
+      const tick = () => {
+        this.sweeping = sweep(this.deps).catch((err) => this.deps.log.error({ err: String(err) }, 'sweep failed'));
+        void this.sweeping.then(() => {
+          if (!this.stopped) this.sweepTimer = setTimeout(tick, every);
+        });
+      };
+      tick();
+    }
+    return this;
+  }
+
+  private async onBatch(records: _Record[]) {
+    // Records of one batch are independent transitions; handle them concurrently, in slices.
+    for (let i = 0; i < records.length; i += 64) {
+      await Promise.all(records.slice(i, i + 64).map((r) => onChange(this.deps, r as ChangeRecord)));
+    }
+  }
+
+  /** A precise wake-up for one item; the periodic sweep is the backstop if this process dies. */
+  private schedule(key: { pk: string; sk: string }, at: number) {
+    if (this.stopped || !this.roles.sweeper) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fireDue(this.deps, key).catch((err) => this.deps.log.error({ err: String(err) }, 'timer failed'));
+    }, Math.max(0, at - Date.now()) + 5);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** Runs one sweep now (the on-demand form of the scheduled sweeper). */
+  sweepNow() {
+    return sweep(this.deps);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.all([this.poller?.stop(), this.invoker.close(), this.sweeping]);
+  }
+}

@@ -1,0 +1,133 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { Logger } from '../common/logger.js';
+import { clientDefaults } from '../store/client.js';
+
+export interface PollerOptions {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  /** Handles one batch; a rejection makes the poller retry the same batch, like the Lambda event source. */
+  readonly onBatch: (records: _Record[]) => Promise<void>;
+  readonly log: Logger;
+  /** Pause between polls of an idle shard. */
+  readonly idleMs?: number;
+}
+
+interface ShardState {
+  iterator?: string;
+  done: boolean;
+}
+
+/**
+ * Stands in for the Lambda event source mapping: reads the table's stream shard by shard and hands
+ * each batch to the master, retrying a batch until it succeeds. Starts at the trim horizon, so events
+ * written while the runtime was down are delivered when it comes back.
+ */
+export class StreamPoller {
+  private readonly streams: DynamoDBStreamsClient;
+  private readonly shards = new Map<string, ShardState>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private streamArn: string | undefined;
+  private lastDescribe = 0;
+
+  constructor(private readonly opts: PollerOptions) {
+    // The streams API is served by the same endpoint as the table (DynamoDB Local, LocalStack, AWS).
+    this.streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run() {
+    const idle = this.opts.idleMs ?? 50;
+    while (this.running) {
+      let got = 0;
+      try {
+        await this.discover();
+        for (const [id, s] of this.shards) {
+          if (!s.done) got += await this.pollShard(id, s);
+        }
+      } catch (err) {
+        this.opts.log.warn({ err: String(err) }, 'stream poll failed; retrying');
+        await sleep(500);
+      }
+      if (got === 0) await sleep(idle);
+    }
+  }
+
+  private async discover() {
+    const now = Date.now();
+    if (this.streamArn && now - this.lastDescribe < 1000) return;
+    this.lastDescribe = now;
+    if (!this.streamArn) {
+      const t = await this.opts.client.send(new DescribeTableCommand({ TableName: this.opts.table }));
+      this.streamArn = t.Table?.LatestStreamArn;
+      if (!this.streamArn) throw new Error(`table ${this.opts.table} has no stream`);
+    }
+    let start: string | undefined;
+    do {
+      const d = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
+      for (const shard of d.StreamDescription?.Shards ?? []) {
+        if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { done: false });
+      }
+      start = d.StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+  }
+
+  private async pollShard(shardId: string, s: ShardState): Promise<number> {
+    if (!s.iterator) {
+      const it = await this.streams.send(
+        new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      s.iterator = it.ShardIterator;
+      if (!s.iterator) {
+        s.done = true;
+        return 0;
+      }
+    }
+    let r;
+    try {
+      r = await this.streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
+    } catch (err) {
+      if (err instanceof ExpiredIteratorException) {
+        s.iterator = undefined;
+        return 0;
+      }
+      throw err;
+    }
+    const records = r.Records ?? [];
+    if (records.length > 0) {
+      // Like the event source mapping: the same batch is retried until the handler succeeds.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.opts.onBatch(records);
+          break;
+        } catch (err) {
+          this.opts.log.error({ err: String(err), attempt, shardId }, 'stream batch failed; retrying');
+          if (!this.running) return records.length;
+          await sleep(Math.min(5000, 100 * 2 ** attempt));
+        }
+      }
+    }
+    s.iterator = r.NextShardIterator;
+    if (!s.iterator) s.done = true;
+    return records.length;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

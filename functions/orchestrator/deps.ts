@@ -1,0 +1,40 @@
+import { loadConfig } from '../common/config.js';
+import { type Logger, log } from '../common/logger.js';
+import { Db } from '../store/db.js';
+import { documentClient } from '../store/client.js';
+import type { Executor } from '../tasks/executor.js';
+import { executors } from '../tasks/registry.js';
+
+/** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
+export interface Job {
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+}
+
+/** Everything the orchestrator touches outside its own code. Tests and the local runtime swap parts. */
+export interface Deps {
+  readonly db: Db;
+  /** Hands an attempt to a worker, asynchronously. Must not run the attempt inline. */
+  readonly dispatch: (job: Job) => Promise<void>;
+  /** Asks for a wake-up of the item at `at` (a finer timer than the sweeper's tick). Best effort. */
+  readonly timer: (key: { pk: string; sk: string }, at: number) => Promise<void>;
+  readonly executors: Readonly<Record<string, Executor<any>>>;
+  readonly now: () => number;
+  readonly log: Logger;
+  /** Identifies this process as a lease owner. */
+  readonly workerId: string;
+}
+
+/** Defaults for a Lambda environment; `dispatch` and `timer` come from the handler that knows its AWS wiring. */
+export function defaultDeps(over: Partial<Deps> & Pick<Deps, 'dispatch'>): Deps {
+  return {
+    db: over.db ?? new Db(documentClient(), loadConfig()),
+    timer: async () => {},
+    executors,
+    now: Date.now,
+    log,
+    workerId: `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'proc'}:${process.pid}`,
+    ...over,
+  };
+}

@@ -1,0 +1,121 @@
+import type { TaskSpec } from '../engine/definition/types.js';
+import { type RunItem, TERMINAL_RUN, TERMINAL_TASK, type TaskError, type TaskItem } from '../store/items.js';
+import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
+import { addDoneDep, addSinkDone, getTask, promote, queueNew, skip, wake } from '../store/tasks.js';
+import type { Deps } from './deps.js';
+import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
+
+/**
+ * The master: advances runs. It holds no lease: every write it makes is an idempotent conditional
+ * transition from the state it read, so two masters (or a master and its own retry) racing on the
+ * same run make each write at most once, and a zombie's stale write fails its condition.
+ */
+
+/** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. */
+export async function startRun(deps: Deps, runId: string): Promise<void> {
+  const run = await getRun(deps.db, runId);
+  if (!run || run.status !== 'queued') return;
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  await Promise.all(wf.graph.roots.map((t) => queueAndDispatch(deps, run, t, wf.definition.tasks[t])));
+  const started = await markStarted(deps.db, runId, deps.now());
+  if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
+}
+
+/** A task reached a terminal state: move its direct successors (and the run's join) forward. */
+export async function advance(deps: Deps, task: TaskItem): Promise<void> {
+  if (!TERMINAL_TASK.has(task.status)) return;
+  const run = await getRun(deps.db, task.runId);
+  if (!run || TERMINAL_RUN.has(run.status)) return;
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  let failure = run.failure;
+  if (task.status === 'failed') {
+    const f = { task: task.name, reason: task.error?.reason ?? 'failed', message: task.error?.message ?? '' };
+    await recordFailure(deps.db, run.runId, f);
+    failure ??= f;
+  }
+  const ending = wf.definition.failureStrategy === 'end' && failure !== undefined;
+  const succeeded = task.status === 'succeeded';
+  await Promise.all(
+    (wf.graph.successors[task.name] ?? []).map((s) =>
+      succeeded && !ending
+        ? satisfy(deps, run, wf, s, task.name)
+        : skipDownstream(deps, run, wf, s, skipReason(task, failure, ending)),
+    ),
+  );
+  if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
+}
+
+function skipReason(task: TaskItem, failure: RunItem['failure'], ending: boolean): TaskError {
+  if (task.status !== 'succeeded') return { reason: 'upstream', message: `upstream task ${task.name} ${task.status}` };
+  return { reason: 'run_failed', message: `not started: the run is ending after ${failure?.task ?? 'a task'} failed (failureStrategy end)` };
+}
+
+/** Marks one dependency of `name` done; queues it when that was the last one. */
+async function satisfy(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: string, dep: string) {
+  const spec = wf.definition.tasks[name];
+  if (!spec) return;
+  if (spec.after.length === 1) return queueAndDispatch(deps, run, name, spec);
+  const t = await addDoneDep(deps.db, run.runId, name, dep);
+  if (t?.status !== 'blocked' || !spec.after.every((d) => t.doneDeps?.has(d))) return;
+  const queued = await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs);
+  if (queued) await dispatchQueued(deps, queued, 'blocked');
+}
+
+async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec | undefined) {
+  const t = await queueNew(deps.db, run.runId, name, deps.now(), spec?.timeoutMs);
+  if (t) await dispatchQueued(deps, t, 'new');
+}
+
+async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
+  deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued' }, 'task transition');
+  await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt });
+}
+
+/**
+ * Skips `first` and everything downstream of it that can no longer run, inline, so that a failure
+ * early in a long chain does not take one event round trip per skipped task.
+ */
+async function skipDownstream(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: string, error: TaskError) {
+  const work = [first];
+  while (work.length > 0) {
+    const name = work.pop() as string;
+    const skipped = await skip(deps.db, run.runId, name, deps.now(), error);
+    if (!skipped) continue;
+    deps.log.info({ run: run.runId, task: name, from: 'blocked', to: 'skipped', reason: error.reason }, 'task transition');
+    work.push(...(wf.graph.successors[name] ?? []));
+    if (wf.graph.sinks.includes(name)) await sinkDone(deps, run, wf, name);
+    error = { reason: 'upstream', message: `upstream task ${name} skipped` };
+  }
+}
+
+/** Records a finished sink; the last one finishes the run. */
+async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string) {
+  const done = await addSinkDone(deps.db, run.runId, sink);
+  if (wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
+}
+
+async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
+  // Read again: a failure recorded after our first read must decide the outcome.
+  const run = await getRun(deps.db, runId);
+  if (!run || TERMINAL_RUN.has(run.status)) return;
+  let done: RunItem | undefined;
+  if (run.failure) {
+    done = await finishRun(deps.db, runId, 'failed', deps.now());
+  } else {
+    const sinks = await Promise.all(wf.graph.sinks.map((s) => getTask(deps.db, runId, s)));
+    const output: Record<string, unknown> = {};
+    for (const t of sinks) if (t?.status === 'succeeded') output[t.name] = t.output ?? null;
+    done = await finishRun(deps.db, runId, 'succeeded', deps.now(), output);
+  }
+  if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
+}
+
+/** A run finished: if it is a sub-workflow's child, wake the parent task that waits for it. */
+export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
+  const p = run.parent;
+  if (!p || !TERMINAL_RUN.has(run.status)) return;
+  const t = await getTask(deps.db, p.runId, p.task);
+  if (!t || t.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
+  const woken = await wake(deps.db, t, deps.now());
+  if (woken) await dispatchQueued(deps, woken, 'waiting');
+}

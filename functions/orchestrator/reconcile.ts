@@ -1,0 +1,46 @@
+import { TERMINAL_TASK, type TaskItem } from '../store/items.js';
+import { bumpWatchdog, getRun, runItems } from '../store/runs.js';
+import type { Deps } from './deps.js';
+import { advance } from './master.js';
+import { loadWorkflow } from './workflows.js';
+
+/**
+ * The run watchdog's re-drive: looks at all of a running run's items and re-advances any finished
+ * task whose effects (successors marked, sink recorded) are missing — the trace of an event that
+ * was lost after its retries ran out. Runs only when a run's watchdog falls due, so the whole-run
+ * read is paid once per `watchdogMs` of a long run, never per task transition.
+ */
+export async function reconcile(deps: Deps, runId: string): Promise<number> {
+  const run = await getRun(deps.db, runId);
+  if (!run || run.status !== 'running') return 0;
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  const tasks = new Map<string, TaskItem>();
+  let ended = new Set<string>();
+  for (const item of await runItems(deps.db, runId)) {
+    if (item.kind === 'task') tasks.set(item.name as string, item as unknown as TaskItem);
+    if (item.kind === 'end') ended = (item.doneDeps as Set<string>) ?? ended;
+  }
+  let redriven = 0;
+  for (const t of tasks.values()) {
+    if (!TERMINAL_TASK.has(t.status)) continue;
+    const successorsPending = (wf.graph.successors[t.name] ?? []).some((s) => {
+      const st = tasks.get(s);
+      if (!st) return true;
+      return st.status === 'blocked' && (t.status !== 'succeeded' || !st.doneDeps?.has(t.name));
+    });
+    const sinkPending = wf.graph.sinks.includes(t.name) && !ended.has(t.name);
+    if (successorsPending || sinkPending) {
+      redriven++;
+      await advance(deps, t);
+    }
+  }
+  const last = tasks.get(wf.graph.sinks[0] ?? '');
+  if (redriven === 0 && last && wf.graph.sinks.every((s) => ended.has(s))) {
+    // Every sink is recorded but the run never finished: finish it now.
+    redriven++;
+    await advance(deps, last);
+  }
+  if (redriven > 0) deps.log.warn({ run: runId, redriven }, 'watchdog re-drove a run whose events were lost');
+  await bumpWatchdog(deps.db, run, deps.now());
+  return redriven;
+}

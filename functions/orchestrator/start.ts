@@ -1,0 +1,62 @@
+import { resolveParams } from '../engine/definition/params.js';
+import { RequestError, notFound } from '../common/errors.js';
+import { derivedRunId, digest, newRunId } from '../common/ids.js';
+import { type DefinitionItem, getDefinition, latestDefinition } from '../store/definitions.js';
+import type { ParentLink, Trigger } from '../store/items.js';
+import { createRun, getRun } from '../store/runs.js';
+import type { Deps } from './deps.js';
+
+export interface StartRequest {
+  readonly workflow: string;
+  readonly version?: number;
+  readonly params?: unknown;
+  readonly trigger: Trigger;
+  /** The same key for the same workflow always names the same run. */
+  readonly idempotencyKey?: string;
+  /** A run id decided by the caller (a schedule's fire time, a sub-workflow's linkage). */
+  readonly runId?: string;
+  readonly parent?: ParentLink;
+  readonly depth?: number;
+}
+
+export interface Started {
+  readonly runId: string;
+  readonly created: boolean;
+  readonly version: number;
+}
+
+/**
+ * Creates a run with one conditional put; the stream then starts it. The run id is derived from
+ * the idempotency key (or given by the caller) so a repeated request finds the run it made before.
+ */
+export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Started> {
+  const def: DefinitionItem | undefined =
+    req.version !== undefined ? await getDefinition(deps.db, req.workflow, req.version) : await latestDefinition(deps.db, req.workflow);
+  if (!def) throw notFound(req.version !== undefined ? `workflow ${req.workflow} version ${req.version}` : `workflow ${req.workflow}`);
+  const params = resolveParams(def.definition.params, req.params ?? {});
+  if (!params.ok) throw new RequestError(400, 'invalid_params', 'the run parameters do not match the workflow declaration', params.errors);
+  const runId = req.runId ?? (req.idempotencyKey ? derivedRunId('k', req.workflow, req.idempotencyKey) : newRunId(deps.now()));
+  const requestDigest = digest({ version: req.version ?? null, params: req.params ?? {} });
+  const created = await createRun(deps.db, {
+    runId,
+    workflow: req.workflow,
+    version: def.version,
+    params: params.value,
+    createdAt: deps.now(),
+    trigger: req.trigger,
+    parent: req.parent,
+    depth: req.depth ?? 0,
+    idempotencyKey: req.idempotencyKey,
+    requestDigest,
+  });
+  if (created) {
+    deps.log.info({ run: runId, workflow: req.workflow, version: def.version, trigger: req.trigger.type, to: 'queued' }, 'run transition');
+    return { runId, created, version: def.version };
+  }
+  const existing = await getRun(deps.db, runId);
+  if (!existing) throw new Error(`run ${runId} exists but could not be read`);
+  if (req.idempotencyKey && existing.requestDigest !== requestDigest) {
+    throw new RequestError(409, 'idempotency_key_reused', `Idempotency-Key ${req.idempotencyKey} was already used for run ${runId} with a different request`);
+  }
+  return { runId, created: false, version: existing.version };
+}

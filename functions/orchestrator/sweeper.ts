@@ -1,0 +1,121 @@
+import { TABLE } from '../store/table.js';
+import type { Key } from '../store/db.js';
+import { and, whereEquals } from '../store/expr.js';
+import { type RunItem, type TaskItem, keys } from '../store/items.js';
+import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
+import type { Deps } from './deps.js';
+import { startRun } from './master.js';
+import { reconcile } from './reconcile.js';
+import { decide } from './worker.js';
+import { loadWorkflow } from './workflows.js';
+import { getRun } from '../store/runs.js';
+
+export interface SweepReport {
+  examined: number;
+  redispatched: number;
+  reclaimed: number;
+  timedOut: number;
+  woken: number;
+  redriven: number;
+}
+
+const empty = (): SweepReport => ({ examined: 0, redispatched: 0, reclaimed: 0, timedOut: 0, woken: 0, redriven: 0 });
+
+/**
+ * The failover sweeper and durable timer in one: finds every item whose due time has passed, through
+ * the sparse sharded due index (never a table scan), and acts on it. Every action is conditional on
+ * what was read, so concurrent sweepers, or a sweeper racing a holder's last heartbeat, act once.
+ */
+export async function sweep(deps: Deps, limit = 1000): Promise<SweepReport> {
+  const report = empty();
+  const now = deps.now();
+  const shards = Array.from({ length: deps.db.config.dueShards }, (_, i) => `DUE#${i}`);
+  await Promise.all(
+    shards.map(async (shard) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await deps.db.query<Key>({
+          IndexName: TABLE.dueIndex,
+          KeyConditionExpression: '#s = :s AND #d <= :now',
+          ExpressionAttributeNames: { '#s': TABLE.dueShard, '#d': TABLE.dueAt },
+          ExpressionAttributeValues: { ':s': shard, ':now': now },
+          Limit: 100,
+          ExclusiveStartKey: start,
+        });
+        for (const key of r.items) {
+          if (report.examined++ >= limit) return;
+          try {
+            await fireDue(deps, { pk: key.pk, sk: key.sk }, report);
+          } catch (err) {
+            deps.log.error({ pk: key.pk, sk: key.sk, err: String(err) }, 'sweeper could not handle a due item');
+          }
+        }
+        start = r.next;
+      } while (start);
+    }),
+  );
+  const acted = report.redispatched + report.reclaimed + report.timedOut + report.woken + report.redriven;
+  if (acted > 0) deps.log.info({ ...report }, 'sweep');
+  return report;
+}
+
+/** Handles one item whose due time may have passed (called by the sweep and by fine-grained timers). */
+export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty()): Promise<void> {
+  const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
+  const now = deps.now();
+  if (!item || item.dueAt === undefined || item.dueAt > now) return;
+  if (item.kind === 'run') {
+    const run = item as RunItem;
+    report.redriven++;
+    if (run.status === 'queued') return startRun(deps, run.runId);
+    if (run.status === 'running') await reconcile(deps, run.runId);
+    return;
+  }
+  if (item.kind !== 'task') return;
+  const t = item as TaskItem;
+  const dispatch = (q: TaskItem | undefined) => q && deps.dispatch({ runId: q.runId, task: q.name, attempt: q.attempt });
+  switch (t.status) {
+    case 'queued': {
+      const q = await redispatch(deps.db, t, now);
+      if (q) {
+        report.redispatched++;
+        deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt }, 'attempt not claimed in time; dispatching again');
+        await dispatch(q);
+      }
+      return;
+    }
+    case 'running': {
+      if (t.deadline !== undefined && t.deadline <= now) {
+        // The holder is gone and the attempt is past its deadline: that is a timeout, not a loss.
+        const run = await getRun(deps.db, t.runId);
+        const spec = run && (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks[t.name];
+        if (!spec) return;
+        const ending = decide(deps, spec, t, { status: 'failed', reason: 'timeout', message: 'attempt exceeded its timeout and its worker stopped responding' });
+        const guard = and(holds(t), whereEquals({ dueAt: t.dueAt }));
+        const done = await finishAttempt(deps.db, t, ending, now, guard);
+        if (done) {
+          report.timedOut++;
+          deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt, from: 'running', to: done.status }, 'task transition');
+          if (ending.kind === 'retry') await deps.timer(keys.task(t.runId, t.name), ending.at);
+        }
+        return;
+      }
+      const r = await reclaimLost(deps.db, t, now);
+      if (r) {
+        report.reclaimed++;
+        deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt, owner: t.owner, from: 'running', to: r.status }, 'lease expired; attempt lost');
+        if (r.status === 'queued') await dispatch(r);
+      }
+      return;
+    }
+    case 'waiting': {
+      const w = await wake(deps.db, t, now);
+      if (w) {
+        report.woken++;
+        deps.log.info({ run: t.runId, task: t.name, attempt: w.attempt, from: 'waiting', to: 'queued', wake: t.wake }, 'task transition');
+        await dispatch(w);
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { findReferences, render } from '../engine/definition/template.js';
+import type { TaskSpec } from '../engine/definition/types.js';
+import { mayRetry, retryDelay } from '../engine/retry.js';
+import { type RunItem, TERMINAL_RUN, type TaskItem, keys } from '../store/items.js';
+import { getRun } from '../store/runs.js';
+import { type Ending, claim, finishAttempt, getTask, holds, setDeadline } from '../store/tasks.js';
+import type { Outcome } from '../tasks/executor.js';
+import type { Deps, Job } from './deps.js';
+import { Lease } from './lease.js';
+import { loadWorkflow } from './workflows.js';
+
+/**
+ * The worker: claims one attempt, runs its executor while holding the lease, records the outcome.
+ * A duplicate delivery loses the claim and stops; a holder whose lease was reclaimed stops without
+ * writing anything.
+ */
+export async function runAttempt(deps: Deps, job: Job): Promise<void> {
+  const run = await getRun(deps.db, job.runId);
+  if (!run || TERMINAL_RUN.has(run.status)) return;
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  const spec = wf.definition.tasks[job.task];
+  if (!spec) return;
+  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, deps.now());
+  if (!t) {
+    deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
+    return;
+  }
+  deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, fence: t.fence, from: 'queued', to: 'running' }, 'task transition');
+  if (spec.timeoutMs !== undefined && t.deadline === undefined) {
+    t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);
+    if (!t) return;
+  }
+  const ending = await execute(deps, run, spec, t);
+  if (!ending) return;
+  const now = deps.now();
+  const done = await finishAttempt(deps.db, t, ending, now, holds(t));
+  if (!done) {
+    deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt }, 'lease lost before the outcome was recorded; discarding it');
+    return;
+  }
+  deps.log.info(
+    { run: t.runId, task: t.name, attempt: t.attempt, from: 'running', to: done.status, error: done.error?.reason },
+    'task transition',
+  );
+  if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
+}
+
+/** Runs the executor under the lease and the deadline; undefined means the lease was lost. */
+async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): Promise<Ending | undefined> {
+  const aborter = new AbortController();
+  const lease = new Lease(deps, t, () => aborter.abort(new Error('lease lost')));
+  let timedOut = false;
+  const deadlineTimer =
+    t.deadline !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          aborter.abort(new Error('timeout'));
+        }, Math.max(0, t.deadline - deps.now()))
+      : undefined;
+  lease.start();
+  let outcome: Outcome;
+  try {
+    outcome = await invoke(deps, run, spec, t, aborter.signal);
+  } catch (err) {
+    outcome = { status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(deadlineTimer);
+    await lease.stop();
+  }
+  if (lease.lost) return undefined;
+  if (timedOut && outcome.status !== 'succeeded') {
+    outcome = { status: 'failed', reason: 'timeout', message: `attempt exceeded its timeout of ${spec.timeoutMs} ms` };
+  }
+  return decide(deps, spec, t, outcome);
+}
+
+async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, signal: AbortSignal): Promise<Outcome> {
+  const executor = deps.executors[spec.type];
+  if (!executor) return { status: 'failed', reason: 'unknown_type', message: `no executor for type ${spec.type}`, retryable: false };
+  let rendered: unknown;
+  try {
+    rendered = render(spec.config, {
+      params: run.params,
+      tasks: await upstreamOutputs(deps, run.runId, spec.config),
+      run: { id: run.runId, workflow: run.workflow },
+      task: { name: t.name, attempt: t.attempt },
+    });
+  } catch (err) {
+    return { status: 'failed', reason: 'template', message: err instanceof Error ? err.message : String(err), retryable: false };
+  }
+  const parsed = executor.schema.safeParse(rendered);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${[t.name, ...i.path].join('.')}: ${i.message}`).join('; ');
+    return { status: 'failed', reason: 'invalid_config', message: msg, retryable: false };
+  }
+  return executor.execute({
+    runId: t.runId,
+    task: t.name,
+    attempt: t.attempt,
+    idempotencyKey: `${t.runId}/${t.name}/${t.attempt}`,
+    config: parsed.data,
+    signal,
+    state: t.state,
+    startedAt: t.attemptStartedAt ?? deps.now(),
+    now: deps.now,
+  });
+}
+
+/** Loads the outputs of the upstream tasks that the config's templates mention (and only those). */
+async function upstreamOutputs(deps: Deps, runId: string, config: unknown) {
+  const names = new Set<string>();
+  for (const r of findReferences(config)) if (r.kind === 'tasks' && r.name) names.add(r.name);
+  const out: Record<string, { output: unknown }> = {};
+  await Promise.all(
+    [...names].map(async (n) => {
+      const u = await getTask(deps.db, runId, n);
+      if (u?.status === 'succeeded') out[n] = { output: u.output };
+    }),
+  );
+  return out;
+}
+
+/** Turns an executor's outcome into the task's next state, applying the retry policy. */
+export function decide(deps: Deps, spec: TaskSpec, t: TaskItem, outcome: Outcome): Ending {
+  const now = deps.now();
+  switch (outcome.status) {
+    case 'succeeded': {
+      const size = Buffer.byteLength(JSON.stringify(outcome.output ?? null));
+      if (size > deps.db.config.maxOutputBytes) {
+        const error = { reason: 'output_too_large', message: `output is ${size} bytes; the limit is ${deps.db.config.maxOutputBytes}` };
+        return { kind: 'failed', error };
+      }
+      return { kind: 'succeeded', output: outcome.output ?? null };
+    }
+    case 'failed': {
+      const error = { reason: outcome.reason, message: outcome.message };
+      const failures = (t.failures ?? 0) + 1;
+      if (outcome.retryable !== false && mayRetry(spec.retry, failures)) {
+        return { kind: 'retry', error, at: now + retryDelay(spec.retry, failures) };
+      }
+      return { kind: 'failed', error };
+    }
+    case 'suspended': {
+      const at = Math.min(outcome.until ?? now + deps.db.config.recheckMs, t.deadline ?? Number.POSITIVE_INFINITY);
+      return { kind: 'suspend', at, state: outcome.state };
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The DynamoDB client. The SDK itself honours AWS_ENDPOINT_URL_DYNAMODB and AWS_REGION; when the
+ * endpoint is a local one and no credentials are configured, dummy credentials are supplied so
+ * that DynamoDB Local works on a machine with no AWS setup.
+ */
+export function dynamoClient(extra: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...clientDefaults(), maxAttempts: 5, ...extra });
+}
+
+/** Region and, for a local endpoint without configured credentials, dummy credentials. */
+export function clientDefaults(): { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
+  const local = endpoint !== undefined && /localhost|127\.0\.0\.1|\[::1\]/.test(endpoint);
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (local ? 'us-east-1' : undefined);
+  if (local && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+    return { region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  }
+  return { region };
+}
+
+export function documentClient(client: DynamoDBClient = dynamoClient()): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
+}

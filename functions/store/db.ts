@@ -1,0 +1,93 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { BatonConfig } from '../common/config.js';
+import { type Condition, type UpdateSpec, buildUpdate } from './expr.js';
+import { dueShard } from './items.js';
+
+export interface Key {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/**
+ * The table, as the rest of the store sees it. Every write that can lose a race returns `false`
+ * instead of throwing, so callers must look at the answer: that is the point of conditional writes.
+ */
+export class Db {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly config: BatonConfig,
+  ) {}
+
+  get table(): string {
+    return this.config.table;
+  }
+
+  /** The attributes that put an item in the due index at `at`. */
+  due(key: Key, at: number): { dueAt: number; dueShard: string } {
+    return { dueAt: Math.round(at), dueShard: dueShard(key.pk, key.sk, this.config.dueShards) };
+  }
+
+  async get<T>(key: Key, consistent = true): Promise<T | undefined> {
+    const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: consistent }));
+    return r.Item as T | undefined;
+  }
+
+  /** Puts an item only if no item has its key. Returns false if one already did. */
+  async create(item: Key & Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A conditional update. Returns the item as it is after the write, or undefined when the
+   * condition did not hold (someone else got there first, or the caller's view was stale).
+   */
+  async update<T>(key: Key, spec: UpdateSpec, condition?: Condition): Promise<T | undefined> {
+    try {
+      const r = await this.doc.send(
+        new UpdateCommand({ TableName: this.table, Key: key, ...buildUpdate(spec, condition), ReturnValues: 'ALL_NEW' }),
+      );
+      return r.Attributes as T;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  async query<T>(input: Omit<QueryCommandInput, 'TableName'>): Promise<{ items: T[]; next?: Record<string, unknown> }> {
+    const r = await this.doc.send(new QueryCommand({ TableName: this.table, ...input }));
+    return { items: (r.Items ?? []) as T[], next: r.LastEvaluatedKey };
+  }
+
+  /** Every item of one partition, following pagination. */
+  async queryAll<T>(pk: string, skPrefix?: string): Promise<T[]> {
+    const out: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.query<T>({
+        KeyConditionExpression: skPrefix ? 'pk = :pk AND begins_with(sk, :sk)' : 'pk = :pk',
+        ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':sk': skPrefix } : { ':pk': pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      });
+      out.push(...r.items);
+      start = r.next;
+    } while (start);
+    return out;
+  }
+}

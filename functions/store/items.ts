@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+
+/** Key layout of the single table. Nothing outside `store/` builds keys by hand. */
+export const keys = {
+  run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
+  task: (runId: string, task: string) => ({ pk: `RUN#${runId}`, sk: `TASK#${task}` }),
+  /** The run's join point: collects its sink tasks as they finish. */
+  end: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'END' }),
+  child: (runId: string, task: string, attempt: number) => ({
+    pk: `RUN#${runId}`,
+    sk: `CHILD#${task}#${String(attempt).padStart(4, '0')}`,
+  }),
+  definition: (name: string, version: number) => ({ pk: `DEF#${name}`, sk: `V#${String(version).padStart(10, '0')}` }),
+  workflow: (name: string) => ({ pk: 'WORKFLOWS', sk: name }),
+};
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type TaskStatus = 'blocked' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
+
+export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
+export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export interface TaskError {
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface Trigger {
+  readonly type: 'api' | 'schedule' | 'backfill' | 'parent';
+  readonly [k: string]: unknown;
+}
+
+export interface ParentLink {
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+}
+
+export interface RunItem {
+  readonly pk: string;
+  readonly sk: 'RUN';
+  readonly kind: 'run';
+  readonly runId: string;
+  readonly workflow: string;
+  readonly version: number;
+  readonly params: Record<string, unknown>;
+  readonly status: RunStatus;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly trigger: Trigger;
+  readonly parent?: ParentLink;
+  readonly depth: number;
+  readonly failure?: TaskError & { readonly task: string };
+  readonly output?: unknown;
+  readonly idempotencyKey?: string;
+  readonly requestDigest?: string;
+  readonly dueAt?: number;
+}
+
+/** One finished (or lost) attempt, kept on the task for history. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly status: 'succeeded' | 'failed' | 'lost';
+  readonly startedAt?: number;
+  readonly endedAt: number;
+  readonly worker?: string;
+  readonly error?: TaskError;
+}
+
+export interface TaskItem {
+  readonly pk: string;
+  readonly sk: string;
+  readonly kind: 'task';
+  readonly runId: string;
+  readonly name: string;
+  readonly status: TaskStatus;
+  /** Attempt number; every attempt, lost ones included, gets a new one. */
+  readonly attempt: number;
+  /** Attempts that failed (not lost): what the retry policy counts. */
+  readonly failures?: number;
+  readonly lost?: number;
+  /** Fencing token: grows on every claim and every reclaim; a holder writes only while it matches. */
+  readonly fence?: number;
+  readonly owner?: string;
+  readonly dueAt?: number;
+  readonly doneDeps?: Set<string>;
+  readonly output?: unknown;
+  readonly error?: TaskError;
+  readonly attempts?: AttemptRecord[];
+  readonly queuedAt?: number;
+  readonly startedAt?: number;
+  readonly attemptStartedAt?: number;
+  readonly deadline?: number;
+  readonly endedAt?: number;
+  readonly wake?: 'retry' | 'resume';
+  readonly state?: unknown;
+  readonly timeoutMs?: number;
+}
+
+export interface ChildLinkItem {
+  readonly pk: string;
+  readonly sk: string;
+  readonly kind: 'child';
+  readonly parentRunId: string;
+  readonly task: string;
+  readonly attempt: number;
+  readonly childRunId: string;
+  readonly workflow: string;
+  readonly createdAt: number;
+}
+
+/** Which shard of the due index an item lives in: stable per item, spread over `shards`. */
+export function dueShard(pk: string, sk: string, shards: number): string {
+  const h = createHash('md5').update(`${pk}|${sk}`).digest().readUInt32BE(0);
+  return `DUE#${h % shards}`;
+}
+
+/** The runs-by-workflow index, as the run items fill it. */
+export const TABLE_RUNS = { index: 'runsByWorkflow', pk: 'wfPk', sk: 'wfSk' } as const;

@@ -1,0 +1,93 @@
+import type { Db } from './db.js';
+import { whereEquals } from './expr.js';
+import { type ChildLinkItem, type RunItem, type RunStatus, type TaskError, TABLE_RUNS, keys } from './items.js';
+
+/** Run transitions and queries. Like tasks, every change is a conditional write on the run item. */
+
+export type NewRun = Omit<RunItem, 'pk' | 'sk' | 'kind' | 'status' | 'dueAt'>;
+
+/** Creates a run in `queued`. Returns false if a run with this id already exists. */
+export function createRun(db: Db, run: NewRun): Promise<boolean> {
+  const key = keys.run(run.runId);
+  return db.create({
+    ...key,
+    kind: 'run',
+    ...run,
+    status: 'queued',
+    [TABLE_RUNS.pk]: `WF#${run.workflow}`,
+    [TABLE_RUNS.sk]: `${new Date(run.createdAt).toISOString()}#${run.runId}`,
+    // If the event that starts the run is lost, the sweeper finds it here.
+    ...db.due(key, run.createdAt + db.config.leaseMs),
+  });
+}
+
+export const getRun = (db: Db, runId: string) => db.get<RunItem>(keys.run(runId));
+
+/** queued → running; from now on the run watchdog looks for lost events every `watchdogMs`. */
+export function markStarted(db: Db, runId: string, now: number) {
+  const key = keys.run(runId);
+  return db.update<RunItem>(key, { set: { status: 'running', startedAt: now, ...db.due(key, now + db.config.watchdogMs) } }, whereEquals({ status: 'queued' }));
+}
+
+/** Records the first failure of a run. Later failures keep the first. */
+export function recordFailure(db: Db, runId: string, failure: TaskError & { task: string }) {
+  return db.update<RunItem>(
+    keys.run(runId),
+    { set: { failure } },
+    { expr: '#s IN (:q, :r) AND attribute_not_exists(#f)', names: { '#s': 'status', '#f': 'failure' }, values: { ':q': 'queued', ':r': 'running' } },
+  );
+}
+
+/** running → succeeded | failed | cancelled. */
+export function finishRun(db: Db, runId: string, status: RunStatus, now: number, output?: unknown, failure?: RunItem['failure']) {
+  return db.update<RunItem>(
+    keys.run(runId),
+    { set: { status, endedAt: now, output, failure }, remove: ['dueAt', 'dueShard'] },
+    { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
+  );
+}
+
+/** Pushes the watchdog forward after a check found the run healthy. */
+export function bumpWatchdog(db: Db, run: RunItem, now: number) {
+  const key = keys.run(run.runId);
+  return db.update<RunItem>(key, { set: db.due(key, now + db.config.watchdogMs) }, whereEquals({ status: run.status, dueAt: run.dueAt }));
+}
+
+/** Every item of a run: the run, its tasks, its join item and its child links. */
+export const runItems = (db: Db, runId: string) => db.queryAll<Record<string, unknown>>(keys.run(runId).pk);
+
+export interface RunPage {
+  runs: Pick<RunItem, 'runId' | 'status' | 'createdAt' | 'endedAt' | 'version' | 'trigger'>[];
+  cursor?: string;
+}
+
+/** Runs of one workflow, newest first, optionally of one status. */
+export async function listRuns(db: Db, workflow: string, opts: { status?: string; limit: number; cursor?: string }): Promise<RunPage> {
+  const start = opts.cursor ? (JSON.parse(Buffer.from(opts.cursor, 'base64url').toString()) as Record<string, unknown>) : undefined;
+  const runs: RunPage['runs'] = [];
+  let next: Record<string, unknown> | undefined = start;
+  // A status filter is applied after the read, so keep reading until the page is full.
+  do {
+    const r = await db.query<RunPage['runs'][number]>({
+      IndexName: TABLE_RUNS.index,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': TABLE_RUNS.pk, ...(opts.status ? { '#s': 'status' } : {}) },
+      ExpressionAttributeValues: { ':p': `WF#${workflow}`, ...(opts.status ? { ':s': opts.status } : {}) },
+      FilterExpression: opts.status ? '#s = :s' : undefined,
+      ScanIndexForward: false,
+      Limit: opts.limit - runs.length,
+      ExclusiveStartKey: next,
+    });
+    runs.push(...r.items.map(({ runId, status, createdAt, endedAt, version, trigger }) => ({ runId, status, createdAt, endedAt, version, trigger })));
+    next = r.next;
+  } while (next && runs.length < opts.limit);
+  return { runs, cursor: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : undefined };
+}
+
+/** Writes the one linkage for a sub-workflow attempt. False if it already exists: adopt that one. */
+export function createChildLink(db: Db, link: Omit<ChildLinkItem, 'pk' | 'sk' | 'kind'>) {
+  return db.create({ ...keys.child(link.parentRunId, link.task, link.attempt), kind: 'child', ...link });
+}
+
+export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
+  db.get<ChildLinkItem>(keys.child(runId, task, attempt));

@@ -1,0 +1,220 @@
+import type { Db } from './db.js';
+import { type Condition, and, whereEquals } from './expr.js';
+import { type AttemptRecord, type TaskError, type TaskItem, keys } from './items.js';
+
+/**
+ * Task transitions. Each is one conditional write on one task item, guarded by the state it moves
+ * from; a caller whose view is stale (a duplicate delivery, a zombie holder, a second sweeper) gets
+ * `undefined` back and must stop.
+ */
+
+const BLOCKED_OR_NEW: Condition = {
+  expr: 'attribute_not_exists(#s) OR #s = :blocked',
+  names: { '#s': 'status' },
+  values: { ':blocked': 'blocked' },
+};
+
+const base = (runId: string, name: string) => ({ kind: 'task', runId, name });
+
+/** Creates a task straight into `queued` (a root, or a task with one dependency). */
+export async function queueNew(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
+  const key = keys.task(runId, name);
+  const item = {
+    ...key,
+    ...base(runId, name),
+    status: 'queued',
+    attempt: 1,
+    failures: 0,
+    fence: 0,
+    queuedAt: now,
+    timeoutMs,
+    ...db.due(key, now + db.config.leaseMs),
+  };
+  return (await db.create(item)) ? (item as unknown as TaskItem) : undefined;
+}
+
+/** Records that `dep` finished, creating the task as `blocked` if it is new. Idempotent (a set). */
+export function addDoneDep(db: Db, runId: string, name: string, dep: string) {
+  return db.update<TaskItem>(keys.task(runId, name), {
+    setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 },
+    add: { doneDeps: new Set([dep]) },
+  });
+}
+
+/** blocked → queued, once every dependency is done. */
+export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
+  const key = keys.task(runId, name);
+  return db.update<TaskItem>(
+    key,
+    {
+      set: { status: 'queued', attempt: 1, failures: 0, queuedAt: now, timeoutMs, ...db.due(key, now + db.config.leaseMs) },
+      setIfMissing: { fence: 0 },
+    },
+    whereEquals({ status: 'blocked' }),
+  );
+}
+
+/** (new or blocked) → skipped, because an upstream task did not succeed or the run is ending. */
+export function skip(db: Db, runId: string, name: string, now: number, error: TaskError) {
+  return db.update<TaskItem>(
+    keys.task(runId, name),
+    { set: { ...base(runId, name), status: 'skipped', endedAt: now, error }, setIfMissing: { attempt: 0 } },
+    BLOCKED_OR_NEW,
+  );
+}
+
+/** queued → running: a worker takes the attempt. The fencing token grows; the lease is the due time. */
+export function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number) {
+  return db.update<TaskItem>(
+    keys.task(runId, name),
+    {
+      set: { status: 'running', owner },
+      setIfMissing: { attemptStartedAt: now, startedAt: now },
+      add: { fence: 1 },
+    },
+    whereEquals({ status: 'queued', attempt }),
+  );
+}
+
+/** Sets the attempt's deadline the first time it is claimed (a resumed attempt keeps its own). */
+export function setDeadline(db: Db, t: TaskItem, deadline: number) {
+  return db.update<TaskItem>(keys.task(t.runId, t.name), { setIfMissing: { deadline } }, holds(t));
+}
+
+/** Extends the holder's lease. Fails once the lease was reclaimed or the attempt moved on. */
+export function heartbeat(db: Db, t: TaskItem, expiresAt: number) {
+  const key = keys.task(t.runId, t.name);
+  return db.update<TaskItem>(key, { set: db.due(key, expiresAt) }, holds(t));
+}
+
+/** The condition every write of a lease holder carries: still running, same fencing token. */
+export function holds(t: Pick<TaskItem, 'fence'>): Condition {
+  return whereEquals({ status: 'running', fence: t.fence });
+}
+
+/** How an attempt ends, as decided by the worker (or by the sweeper for a dead worker). */
+export type Ending =
+  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'failed'; error: TaskError }
+  | { kind: 'retry'; error: TaskError; at: number }
+  | { kind: 'suspend'; at: number; state: unknown };
+
+/** Applies an ending to the attempt, guarded by `guard` (the holder's fence, or the sweeper's view). */
+export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, guard: Condition) {
+  const key = keys.task(t.runId, t.name);
+  const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [
+    { attempt: t.attempt, status, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+  ];
+  const leaseless = ['owner', 'dueAt', 'dueShard', 'wake'];
+  switch (ending.kind) {
+    case 'succeeded':
+      return db.update<TaskItem>(
+        key,
+        {
+          set: { status: 'succeeded', output: ending.output, endedAt: now },
+          append: { attempts: record('succeeded') },
+          remove: [...leaseless, 'state', 'error'],
+        },
+        guard,
+      );
+    case 'failed':
+      return db.update<TaskItem>(
+        key,
+        {
+          set: { status: 'failed', error: ending.error, endedAt: now },
+          add: { failures: 1 },
+          append: { attempts: record('failed', ending.error) },
+          remove: [...leaseless, 'state'],
+        },
+        guard,
+      );
+    case 'retry':
+      return db.update<TaskItem>(
+        key,
+        {
+          set: { status: 'waiting', wake: 'retry', error: ending.error, ...db.due(key, ending.at) },
+          add: { failures: 1 },
+          append: { attempts: record('failed', ending.error) },
+          remove: ['owner', 'state', 'deadline', 'attemptStartedAt'],
+        },
+        guard,
+      );
+    case 'suspend':
+      return db.update<TaskItem>(
+        key,
+        { set: { status: 'waiting', wake: 'resume', state: ending.state, ...db.due(key, ending.at) }, remove: ['owner'] },
+        guard,
+      );
+  }
+}
+
+/** waiting → queued: a retry becomes due (next attempt) or a suspended attempt resumes (same attempt). */
+export function wake(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'attempt' | 'wake'>, now: number) {
+  const key = keys.task(t.runId, t.name);
+  const retry = t.wake === 'retry';
+  return db.update<TaskItem>(
+    key,
+    {
+      set: { status: 'queued', queuedAt: now, attempt: retry ? t.attempt + 1 : t.attempt, ...db.due(key, now + db.config.leaseMs) },
+      remove: ['wake'],
+    },
+    whereEquals({ status: 'waiting', attempt: t.attempt, wake: t.wake }),
+  );
+}
+
+/** A queued attempt nobody claimed in time: push its due time and dispatch it again. */
+export function redispatch(db: Db, t: TaskItem, now: number) {
+  const key = keys.task(t.runId, t.name);
+  return db.update<TaskItem>(
+    key,
+    { set: db.due(key, now + db.config.leaseMs) },
+    whereEquals({ status: 'queued', attempt: t.attempt, dueAt: t.dueAt }),
+  );
+}
+
+/**
+ * A running attempt whose lease expired: record it as lost and queue the next attempt, or fail the
+ * task with reason `lost` once the cap is reached. Lost attempts do not use the retry budget.
+ */
+export function reclaimLost(db: Db, t: TaskItem, now: number) {
+  const key = keys.task(t.runId, t.name);
+  const lost = (t.lost ?? 0) + 1;
+  const error: TaskError = { reason: 'lost', message: `lease of attempt ${t.attempt} expired (worker ${t.owner ?? '?'})` };
+  const rec: AttemptRecord[] = [
+    { attempt: t.attempt, status: 'lost', startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+  ];
+  const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': 'dueAt' }, values: { ':now': now } });
+  if (lost >= db.config.maxLost) {
+    return db.update<TaskItem>(
+      key,
+      {
+        set: { status: 'failed', endedAt: now, error: { ...error, message: `${error.message}; lost ${lost} times` } },
+        add: { lost: 1 },
+        append: { attempts: rec },
+        remove: ['owner', 'dueAt', 'dueShard', 'state'],
+      },
+      guard,
+    );
+  }
+  return db.update<TaskItem>(
+    key,
+    {
+      set: { status: 'queued', attempt: t.attempt + 1, queuedAt: now, ...db.due(key, now + db.config.leaseMs) },
+      add: { lost: 1 },
+      append: { attempts: rec },
+      remove: ['owner', 'state', 'deadline', 'attemptStartedAt'],
+    },
+    guard,
+  );
+}
+
+export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));
+
+/** Records a finished sink on the run's join item; returns the set of sinks finished so far. */
+export async function addSinkDone(db: Db, runId: string, sink: string): Promise<Set<string>> {
+  const r = await db.update<{ doneDeps?: Set<string> }>(keys.end(runId), {
+    set: { kind: 'end', runId },
+    add: { doneDeps: new Set([sink]) },
+  });
+  return r?.doneDeps ?? new Set();
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** What a task attempt ended with, as reported by its executor. */
+export type Outcome =
+  | { readonly status: 'succeeded'; readonly output?: unknown }
+  | {
+      readonly status: 'failed';
+      readonly reason: string;
+      readonly message: string;
+      /** false: do not retry, whatever the task's retry policy says. Default true. */
+      readonly retryable?: boolean;
+    }
+  | {
+      /** The attempt is not finished: wake it again at `until` (epoch ms) or when something external wakes it. */
+      readonly status: 'suspended';
+      readonly until?: number;
+      /** Saved on the task and handed back as `state` when the attempt resumes. */
+      readonly state?: unknown;
+    };
+
+export interface ExecContext<C> {
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+  /** Stable for one attempt: `${runId}/${task}/${attempt}`. Targets use it to deduplicate. */
+  readonly idempotencyKey: string;
+  /** The task's fields after templating, parsed by the executor's schema. */
+  readonly config: C;
+  /** Aborted when the attempt times out or its lease is lost. */
+  readonly signal: AbortSignal;
+  /** State saved by a previous suspension of this same attempt, if any. */
+  readonly state: unknown;
+  /** Epoch ms at which this attempt was first claimed. */
+  readonly startedAt: number;
+  readonly now: () => number;
+}
+
+/** One task type. Adding a type means adding one module that exports one of these, and registering it. */
+export interface Executor<C = unknown> {
+  readonly type: string;
+  /**
+   * Schema of the type's fields. It is applied to the raw definition (where any field may instead be a
+   * template string, see `templated`) and again to the rendered config before each attempt.
+   */
+  readonly schema: z.ZodType<C>;
+  execute(ctx: ExecContext<C>): Promise<Outcome>;
+}
+
+const TEMPLATE = /\$\{[^}]+\}/;
+
+/** A field that may hold its value directly or a `${...}` template that renders to it at run time. */
+export function templated<T extends z.ZodType>(schema: T) {
+  return z.union([schema, z.string().regex(TEMPLATE, 'a template such as ${params.x}')]);
+}

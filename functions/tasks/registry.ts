@@ -1,0 +1,10 @@
+import type { Executor } from './executor.js';
+import { fail } from './fail.js';
+import { http } from './http.js';
+import { noop } from './noop.js';
+import { wait } from './wait.js';
+
+/** Every task type Baton knows, by its `type` name. */
+export const executors: Readonly<Record<string, Executor<any>>> = Object.fromEntries(
+  [noop, fail, wait, http].map((e) => [e.type, e]),
+);

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createApp } from '../../functions/api/app.js';
+import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
+import { LocalRuntime, type RuntimeOptions } from '../../functions/local/runtime.js';
+import { dynamoClient } from '../../functions/store/client.js';
+import { ensureTable } from '../../functions/store/table.js';
+
+/** Points this test process at the suite's DynamoDB Local. Call at module scope, before anything builds a client. */
+export function useDynamo(): string {
+  const endpoint = inject('dynamoEndpoint');
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  return endpoint;
+}
+
+export interface Harness {
+  readonly runtime: LocalRuntime;
+  readonly config: BatonConfig;
+  readonly app: ReturnType<typeof createApp>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  waitForRun(runId: string, timeoutMs?: number): Promise<any>;
+  stop(): Promise<void>;
+}
+
+/** A fresh table and a local runtime over it, with short leases so that failover tests run fast. */
+export async function startHarness(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<Harness> {
+  useDynamo();
+  const table = `t${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '3000', BATON_WATCHDOG_MS: '5000', ...env });
+  const client = dynamoClient();
+  await ensureTable(client, table);
+  const runtime = new LocalRuntime({ config, client, sweepIntervalMs: 200, pollIdleMs: 10, ...opts }).start();
+  const app = createApp(runtime.deps);
+  const request: Harness['request'] = async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= typeof body === 'string' ? 'application/yaml' : 'application/json';
+    }
+    const res = await app.request(path, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    runtime,
+    config,
+    app,
+    request,
+    async waitForRun(runId, timeoutMs = 30_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await request('GET', `/runs/${runId}`);
+        if (r.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(r.body.status)) return r.body;
+        if (Date.now() > end) throw new Error(`run ${runId} not finished after ${timeoutMs} ms: ${JSON.stringify(r.body)}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    },
+    stop: () => runtime.stop(),
+  };
+}
