@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { notFound, RequestError } from '../common/errors.js';
 import { parseDefinition } from '../engine/definition/validate.js';
-import { RequestError, notFound } from '../common/errors.js';
 import type { Deps } from '../orchestrator/deps.js';
 import { startWorkflow } from '../orchestrator/start.js';
 import { loadWorkflow } from '../orchestrator/workflows.js';
 import { getDefinition, latestDefinition, listWorkflows, saveDefinition } from '../store/definitions.js';
-import { type ChildLinkItem } from '../store/items.js';
+import type { ChildLinkItem } from '../store/items.js';
 import { getRun, listRuns, runItems } from '../store/runs.js';
 import { childView, runView } from './run-view.js';
 
@@ -60,11 +60,19 @@ export function createApp(deps: Deps) {
     }
     const b = (body ?? {}) as { params?: unknown; version?: unknown };
     const extra = Object.keys(b).filter((k) => k !== 'params' && k !== 'version');
-    if (extra.length) throw new RequestError(400, 'invalid_body', `unknown field(s): ${extra.join(', ')}`, extra.map((k) => ({ path: k, message: 'unknown field' })));
+    if (extra.length)
+      throw new RequestError(
+        400,
+        'invalid_body',
+        `unknown field(s): ${extra.join(', ')}`,
+        extra.map((k) => ({ path: k, message: 'unknown field' })),
+      );
     const version = b.version === undefined ? undefined : positiveInt(b.version, 'version');
     const key = c.req.header('idempotency-key');
     if (key !== undefined && (key.length === 0 || key.length > 255)) {
-      throw new RequestError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 characters', [{ path: 'Idempotency-Key', message: 'length' }]);
+      throw new RequestError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 characters', [
+        { path: 'Idempotency-Key', message: 'length' },
+      ]);
     }
     const started = await startWorkflow(deps, {
       workflow: c.req.param('name'),
@@ -85,7 +93,8 @@ export function createApp(deps: Deps) {
     try {
       page = await listRuns(deps.db, c.req.param('name'), { status, limit, cursor });
     } catch (err) {
-      if (cursor && err instanceof SyntaxError) throw new RequestError(400, 'invalid_query', 'cursor is not valid', [{ path: 'cursor', message: 'invalid' }]);
+      if (cursor && err instanceof SyntaxError)
+        throw new RequestError(400, 'invalid_query', 'cursor is not valid', [{ path: 'cursor', message: 'invalid' }]);
       throw err;
     }
     const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -122,7 +131,9 @@ export function createApp(deps: Deps) {
 function positiveInt(v: unknown, field: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new RequestError(400, 'invalid_query', `${field} must be a positive integer`, [{ path: field, message: 'expected a positive integer' }]);
+    throw new RequestError(400, 'invalid_query', `${field} must be a positive integer`, [
+      { path: field, message: 'expected a positive integer' },
+    ]);
   }
   return n;
 }

@@ -51,7 +51,11 @@ export async function startDynamoLocal(opts: { port?: number; dataDir?: string }
     child.once('exit', onExit);
     child.once('error', (err) => {
       clearTimeout(timer);
-      fail(new Error(`could not start DynamoDB Local (java): ${err.message}. Install Java 17+ (e.g. apt-get install openjdk-17-jre-headless).`));
+      fail(
+        new Error(
+          `could not start DynamoDB Local (java): ${err.message}. Install Java 17+ (e.g. apt-get install openjdk-17-jre-headless).`,
+        ),
+      );
     });
     const poll = async () => {
       try {

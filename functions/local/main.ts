@@ -1,5 +1,5 @@
-import { serve } from '@hono/node-server';
 import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../common/config.js';
 import { log } from '../common/logger.js';

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { type BatonConfig, loadConfig } from '../common/config.js';
 import { log as rootLog } from '../common/logger.js';
-import { type Deps, type Job } from '../orchestrator/deps.js';
+import type { Deps, Job } from '../orchestrator/deps.js';
 import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
 import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
@@ -94,10 +94,13 @@ export class LocalRuntime {
   /** A precise wake-up for one item; the periodic sweep is the backstop if this process dies. */
   private schedule(key: { pk: string; sk: string }, at: number) {
     if (this.stopped || !this.roles.sweeper) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fireDue(this.deps, key).catch((err) => this.deps.log.error({ err: String(err) }, 'timer failed'));
-    }, Math.max(0, at - Date.now()) + 5);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fireDue(this.deps, key).catch((err) => this.deps.log.error({ err: String(err) }, 'timer failed'));
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
     t.unref();
     this.timers.add(t);
   }

@@ -1,11 +1,12 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  type _Record,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Logger } from '../common/logger.js';
 import { clientDefaults } from '../store/client.js';
@@ -100,7 +101,7 @@ export class StreamPoller {
         return 0;
       }
     }
-    let r;
+    let r: GetRecordsCommandOutput;
     try {
       r = await this.streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
     } catch (err) {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../common/config.js';
 import { type Logger, log } from '../common/logger.js';
-import { Db } from '../store/db.js';
 import { documentClient } from '../store/client.js';
+import { Db } from '../store/db.js';
 import type { Executor } from '../tasks/executor.js';
 import { executors } from '../tasks/registry.js';
 

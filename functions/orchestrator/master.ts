@@ -1,5 +1,5 @@
 import type { TaskSpec } from '../engine/definition/types.js';
-import { type RunItem, TERMINAL_RUN, TERMINAL_TASK, type TaskError, type TaskItem } from '../store/items.js';
+import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
 import { addDoneDep, addSinkDone, getTask, promote, queueNew, skip, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
@@ -14,7 +14,7 @@ import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 /** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. */
 export async function startRun(deps: Deps, runId: string): Promise<void> {
   const run = await getRun(deps.db, runId);
-  if (!run || run.status !== 'queued') return;
+  if (run?.status !== 'queued') return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   await Promise.all(wf.graph.roots.map((t) => queueAndDispatch(deps, run, t, wf.definition.tasks[t])));
   const started = await markStarted(deps.db, runId, deps.now());
@@ -37,17 +37,18 @@ export async function advance(deps: Deps, task: TaskItem): Promise<void> {
   const succeeded = task.status === 'succeeded';
   await Promise.all(
     (wf.graph.successors[task.name] ?? []).map((s) =>
-      succeeded && !ending
-        ? satisfy(deps, run, wf, s, task.name)
-        : skipDownstream(deps, run, wf, s, skipReason(task, failure, ending)),
+      succeeded && !ending ? satisfy(deps, run, wf, s, task.name) : skipDownstream(deps, run, wf, s, skipReason(task, failure, ending)),
     ),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
 }
 
-function skipReason(task: TaskItem, failure: RunItem['failure'], ending: boolean): TaskError {
+function skipReason(task: TaskItem, failure: RunItem['failure'], _ending: boolean): TaskError {
   if (task.status !== 'succeeded') return { reason: 'upstream', message: `upstream task ${task.name} ${task.status}` };
-  return { reason: 'run_failed', message: `not started: the run is ending after ${failure?.task ?? 'a task'} failed (failureStrategy end)` };
+  return {
+    reason: 'run_failed',
+    message: `not started: the run is ending after ${failure?.task ?? 'a task'} failed (failureStrategy end)`,
+  };
 }
 
 /** Marks one dependency of `name` done; queues it when that was the last one. */
@@ -115,7 +116,7 @@ export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
   const p = run.parent;
   if (!p || !TERMINAL_RUN.has(run.status)) return;
   const t = await getTask(deps.db, p.runId, p.task);
-  if (!t || t.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
+  if (t?.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
   const woken = await wake(deps.db, t, deps.now());
   if (woken) await dispatchQueued(deps, woken, 'waiting');
 }

@@ -1,4 +1,4 @@
-import { TERMINAL_TASK, type TaskItem } from '../store/items.js';
+import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { bumpWatchdog, getRun, runItems } from '../store/runs.js';
 import type { Deps } from './deps.js';
 import { advance } from './master.js';
@@ -12,7 +12,7 @@ import { loadWorkflow } from './workflows.js';
  */
 export async function reconcile(deps: Deps, runId: string): Promise<number> {
   const run = await getRun(deps.db, runId);
-  if (!run || run.status !== 'running') return 0;
+  if (run?.status !== 'running') return 0;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const tasks = new Map<string, TaskItem>();
   let ended = new Set<string>();

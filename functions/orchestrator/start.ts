@@ -1,6 +1,6 @@
-import { resolveParams } from '../engine/definition/params.js';
-import { RequestError, notFound } from '../common/errors.js';
+import { notFound, RequestError } from '../common/errors.js';
 import { derivedRunId, digest, newRunId } from '../common/ids.js';
+import { resolveParams } from '../engine/definition/params.js';
 import { type DefinitionItem, getDefinition, latestDefinition } from '../store/definitions.js';
 import type { ParentLink, Trigger } from '../store/items.js';
 import { createRun, getRun } from '../store/runs.js';
@@ -56,7 +56,11 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
   const existing = await getRun(deps.db, runId);
   if (!existing) throw new Error(`run ${runId} exists but could not be read`);
   if (req.idempotencyKey && existing.requestDigest !== requestDigest) {
-    throw new RequestError(409, 'idempotency_key_reused', `Idempotency-Key ${req.idempotencyKey} was already used for run ${runId} with a different request`);
+    throw new RequestError(
+      409,
+      'idempotency_key_reused',
+      `Idempotency-Key ${req.idempotencyKey} was already used for run ${runId} with a different request`,
+    );
   }
   return { runId, created: false, version: existing.version };
 }

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type RunItem, TERMINAL_RUN, TERMINAL_TASK, type TaskItem } from '../store/items.js';
+import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import type { Deps } from './deps.js';
 import { advance, onRunFinished, startRun } from './master.js';
 

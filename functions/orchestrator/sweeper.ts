@@ -1,14 +1,14 @@
-import { TABLE } from '../store/table.js';
 import type { Key } from '../store/db.js';
 import { and, whereEquals } from '../store/expr.js';
-import { type RunItem, type TaskItem, keys } from '../store/items.js';
+import { keys, type RunItem, type TaskItem } from '../store/items.js';
+import { getRun } from '../store/runs.js';
+import { TABLE } from '../store/table.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
 import { decide } from './worker.js';
 import { loadWorkflow } from './workflows.js';
-import { getRun } from '../store/runs.js';
 
 export interface SweepReport {
   examined: number;
@@ -90,7 +90,11 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
         const run = await getRun(deps.db, t.runId);
         const spec = run && (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks[t.name];
         if (!spec) return;
-        const ending = decide(deps, spec, t, { status: 'failed', reason: 'timeout', message: 'attempt exceeded its timeout and its worker stopped responding' });
+        const ending = decide(deps, spec, t, {
+          status: 'failed',
+          reason: 'timeout',
+          message: 'attempt exceeded its timeout and its worker stopped responding',
+        });
         const guard = and(holds(t), whereEquals({ dueAt: t.dueAt }));
         const done = await finishAttempt(deps.db, t, ending, now, guard);
         if (done) {
@@ -103,7 +107,10 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
       const r = await reclaimLost(deps.db, t, now);
       if (r) {
         report.reclaimed++;
-        deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt, owner: t.owner, from: 'running', to: r.status }, 'lease expired; attempt lost');
+        deps.log.warn(
+          { run: t.runId, task: t.name, attempt: t.attempt, owner: t.owner, from: 'running', to: r.status },
+          'lease expired; attempt lost',
+        );
         if (r.status === 'queued') await dispatch(r);
       }
       return;

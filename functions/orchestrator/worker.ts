@@ -1,9 +1,9 @@
 import { findReferences, render } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { mayRetry, retryDelay } from '../engine/retry.js';
-import { type RunItem, TERMINAL_RUN, type TaskItem, keys } from '../store/items.js';
+import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
 import { getRun } from '../store/runs.js';
-import { type Ending, claim, finishAttempt, getTask, holds, setDeadline } from '../store/tasks.js';
+import { claim, type Ending, finishAttempt, getTask, holds, setDeadline } from '../store/tasks.js';
 import type { Outcome } from '../tasks/executor.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
@@ -52,10 +52,13 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
   let timedOut = false;
   const deadlineTimer =
     t.deadline !== undefined
-      ? setTimeout(() => {
-          timedOut = true;
-          aborter.abort(new Error('timeout'));
-        }, Math.max(0, t.deadline - deps.now()))
+      ? setTimeout(
+          () => {
+            timedOut = true;
+            aborter.abort(new Error('timeout'));
+          },
+          Math.max(0, t.deadline - deps.now()),
+        )
       : undefined;
   lease.start();
   let outcome: Outcome;

@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { BatonConfig } from '../common/config.js';
-import { type Condition, type UpdateSpec, buildUpdate } from './expr.js';
+import { buildUpdate, type Condition, type UpdateSpec } from './expr.js';
 import { dueShard } from './items.js';
 
 export interface Key {
@@ -43,9 +43,7 @@ export class Db {
   /** Puts an item only if no item has its key. Returns false if one already did. */
   async create(item: Key & Record<string, unknown>): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;

@@ -1,5 +1,5 @@
-import type { WorkflowDefinition } from '../engine/definition/types.js';
 import { digest } from '../common/ids.js';
+import type { WorkflowDefinition } from '../engine/definition/types.js';
 import type { Db } from './db.js';
 import { keys } from './items.js';
 
@@ -30,18 +30,13 @@ export async function latestDefinition(db: Db, name: string): Promise<Definition
   return r.items[0];
 }
 
-export const getDefinition = (db: Db, name: string, version: number) =>
-  db.get<DefinitionItem>(keys.definition(name, version), false);
+export const getDefinition = (db: Db, name: string, version: number) => db.get<DefinitionItem>(keys.definition(name, version), false);
 
 /**
  * Stores a definition as a new immutable version. Saving the same definition as the latest is a
  * no-op that returns the latest version. Concurrent saves each get their own version number.
  */
-export async function saveDefinition(
-  db: Db,
-  definition: WorkflowDefinition,
-  now: number,
-): Promise<{ version: number; created: boolean }> {
+export async function saveDefinition(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
   const d = digest(definition);
   for (let tries = 0; tries < 20; tries++) {
     const latest = await latestDefinition(db, definition.name);
@@ -51,7 +46,10 @@ export async function saveDefinition(
     if (await db.create(item)) {
       await db.update(
         keys.workflow(definition.name),
-        { set: { name: definition.name, latestVersion: version, description: definition.description, updatedAt: now }, setIfMissing: { createdAt: now } },
+        {
+          set: { name: definition.name, latestVersion: version, description: definition.description, updatedAt: now },
+          setIfMissing: { createdAt: now },
+        },
         { expr: 'attribute_not_exists(#v) OR #v < :v', names: { '#v': 'latestVersion' }, values: { ':v': version } },
       );
       return { version, created: true };
@@ -62,5 +60,11 @@ export async function saveDefinition(
 
 export async function listWorkflows(db: Db): Promise<WorkflowSummary[]> {
   const items = await db.queryAll<WorkflowSummary & { pk: string; sk: string }>(keys.workflow('').pk);
-  return items.map(({ name, latestVersion, description, createdAt, updatedAt }) => ({ name, latestVersion, description, createdAt, updatedAt }));
+  return items.map(({ name, latestVersion, description, createdAt, updatedAt }) => ({
+    name,
+    latestVersion,
+    description,
+    createdAt,
+    updatedAt,
+  }));
 }

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { whereEquals } from './expr.js';
-import { type ChildLinkItem, type RunItem, type RunStatus, type TaskError, TABLE_RUNS, keys } from './items.js';
+import { type ChildLinkItem, keys, type RunItem, type RunStatus, TABLE_RUNS, type TaskError } from './items.js';
 
 /** Run transitions and queries. Like tasks, every change is a conditional write on the run item. */
 
@@ -26,7 +26,11 @@ export const getRun = (db: Db, runId: string) => db.get<RunItem>(keys.run(runId)
 /** queued → running; from now on the run watchdog looks for lost events every `watchdogMs`. */
 export function markStarted(db: Db, runId: string, now: number) {
   const key = keys.run(runId);
-  return db.update<RunItem>(key, { set: { status: 'running', startedAt: now, ...db.due(key, now + db.config.watchdogMs) } }, whereEquals({ status: 'queued' }));
+  return db.update<RunItem>(
+    key,
+    { set: { status: 'running', startedAt: now, ...db.due(key, now + db.config.watchdogMs) } },
+    whereEquals({ status: 'queued' }),
+  );
 }
 
 /** Records the first failure of a run. Later failures keep the first. */
@@ -34,7 +38,11 @@ export function recordFailure(db: Db, runId: string, failure: TaskError & { task
   return db.update<RunItem>(
     keys.run(runId),
     { set: { failure } },
-    { expr: '#s IN (:q, :r) AND attribute_not_exists(#f)', names: { '#s': 'status', '#f': 'failure' }, values: { ':q': 'queued', ':r': 'running' } },
+    {
+      expr: '#s IN (:q, :r) AND attribute_not_exists(#f)',
+      names: { '#s': 'status', '#f': 'failure' },
+      values: { ':q': 'queued', ':r': 'running' },
+    },
   );
 }
 
@@ -78,7 +86,16 @@ export async function listRuns(db: Db, workflow: string, opts: { status?: string
       Limit: opts.limit - runs.length,
       ExclusiveStartKey: next,
     });
-    runs.push(...r.items.map(({ runId, status, createdAt, endedAt, version, trigger }) => ({ runId, status, createdAt, endedAt, version, trigger })));
+    runs.push(
+      ...r.items.map(({ runId, status, createdAt, endedAt, version, trigger }) => ({
+        runId,
+        status,
+        createdAt,
+        endedAt,
+        version,
+        trigger,
+      })),
+    );
     next = r.next;
   } while (next && runs.length < opts.limit);
   return { runs, cursor: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : undefined };

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
-import { type Condition, and, whereEquals } from './expr.js';
-import { type AttemptRecord, type TaskError, type TaskItem, keys } from './items.js';
+import { and, type Condition, whereEquals } from './expr.js';
+import { type AttemptRecord, keys, type TaskError, type TaskItem } from './items.js';
 
 /**
  * Task transitions. Each is one conditional write on one task item, guarded by the state it moves

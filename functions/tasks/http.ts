@@ -28,7 +28,8 @@ export const http: Executor<HttpConfig> = {
   type: 'http',
   schema,
   async execute({ config, signal, idempotencyKey }): Promise<Outcome> {
-    const timeoutMs = config.requestTimeout !== undefined ? (parseDuration(config.requestTimeout) ?? DEFAULT_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+    const timeoutMs =
+      config.requestTimeout !== undefined ? (parseDuration(config.requestTimeout) ?? DEFAULT_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
     const limit = config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, ...lower(config.headers) };
     let body: string | undefined;
@@ -48,7 +49,8 @@ export const http: Executor<HttpConfig> = {
     } catch (err) {
       if (signal.aborted) return { status: 'failed', reason: 'aborted', message: String(signal.reason) };
       const e = err as Error & { cause?: { code?: string } };
-      if (e.name === 'TimeoutError') return { status: 'failed', reason: 'timeout', message: `no response from ${config.url} within ${timeoutMs} ms` };
+      if (e.name === 'TimeoutError')
+        return { status: 'failed', reason: 'timeout', message: `no response from ${config.url} within ${timeoutMs} ms` };
       return { status: 'failed', reason: 'network', message: `${config.method} ${config.url}: ${e.cause?.code ?? e.message}` };
     }
     const text = await readCapped(res, limit);
@@ -57,7 +59,12 @@ export const http: Executor<HttpConfig> = {
     }
     if (res.status < 200 || res.status > 299) {
       const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      return { status: 'failed', reason: `http_${res.status}`, message: `${config.method} ${config.url} answered ${res.status}: ${text.slice(0, 200)}`, retryable };
+      return {
+        status: 'failed',
+        reason: `http_${res.status}`,
+        message: `${config.method} ${config.url} answered ${res.status}: ${text.slice(0, 200)}`,
+        retryable,
+      };
     }
     return { status: 'succeeded', output: parse(text) };
   },

@@ -5,6 +5,4 @@ import { noop } from './noop.js';
 import { wait } from './wait.js';
 
 /** Every task type Baton knows, by its `type` name. */
-export const executors: Readonly<Record<string, Executor<any>>> = Object.fromEntries(
-  [noop, fail, wait, http].map((e) => [e.type, e]),
-);
+export const executors: Readonly<Record<string, Executor<any>>> = Object.fromEntries([noop, fail, wait, http].map((e) => [e.type, e]));

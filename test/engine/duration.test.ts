@@ -23,9 +23,12 @@ describe('parseDuration', () => {
     expect(parseDuration(input)).toBe(ms);
   });
 
-  it.each(['', '  ', '-5s', 'abc', '10x', 's', '1s1m', '1m1m', '5 m s', '1y', '366d', '8761h', '10S', '1e3', '.5s'])('rejects %j', (input) => {
-    expect(parseDuration(input)).toBeUndefined();
-  });
+  it.each(['', '  ', '-5s', 'abc', '10x', 's', '1s1m', '1m1m', '5 m s', '1y', '366d', '8761h', '10S', '1e3', '.5s'])(
+    'rejects %j',
+    (input) => {
+      expect(parseDuration(input)).toBeUndefined();
+    },
+  );
 
   it('rejects bad numbers', () => {
     for (const n of [-1, Number.NaN, Number.POSITIVE_INFINITY, MAX_DURATION_MS / 1000 + 1]) expect(parseDuration(n)).toBeUndefined();

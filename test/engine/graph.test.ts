@@ -50,7 +50,14 @@ describe('findCycles', () => {
   it('finds self loops and separate cycles once each, ignoring unknown tasks', () => {
     expect(findCycles({ a: { after: ['a'] } })).toEqual([['a']]);
     expect(
-      findCycles({ a: { after: ['c', 'ghost'] }, b: { after: ['a'] }, c: { after: ['b'] }, d: { after: ['e'] }, e: { after: ['d'] }, f: { after: ['a', 'd'] } }),
+      findCycles({
+        a: { after: ['c', 'ghost'] },
+        b: { after: ['a'] },
+        c: { after: ['b'] },
+        d: { after: ['e'] },
+        e: { after: ['d'] },
+        f: { after: ['a', 'd'] },
+      }),
     ).toEqual([
       ['a', 'b', 'c'],
       ['d', 'e'],

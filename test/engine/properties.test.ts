@@ -8,7 +8,9 @@ const dag = fc
   .integer({ min: 1, max: 40 })
   .chain((n) =>
     fc.tuple(
-      ...Array.from({ length: n }, (_, i) => (i === 0 ? fc.constant<number[]>([]) : fc.uniqueArray(fc.nat(i - 1), { maxLength: Math.min(i, 4) }))),
+      ...Array.from({ length: n }, (_, i) =>
+        i === 0 ? fc.constant<number[]>([]) : fc.uniqueArray(fc.nat(i - 1), { maxLength: Math.min(i, 4) }),
+      ),
     ),
   )
   .map((deps) => deps.map((d) => d.map((j) => `t${j}`)));

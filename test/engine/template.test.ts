@@ -43,7 +43,14 @@ describe('findReferences / scanTemplates', () => {
   });
 
   it('reports malformed templates with where they were found', () => {
-    const scan = scanTemplates({ x: ['ok', 'a ${params.day'], y: '${}', z: '${foo.bar}', w: '${tasks.a.rows}', v: '${run.nope}', u: '${params.a..b}' });
+    const scan = scanTemplates({
+      x: ['ok', 'a ${params.day'],
+      y: '${}',
+      z: '${foo.bar}',
+      w: '${tasks.a.rows}',
+      v: '${run.nope}',
+      u: '${params.a..b}',
+    });
     expect(scan.references).toEqual([]);
     expect(scan.errors.map((e) => [e.at, e.message])).toEqual([
       [['x', 1], 'unclosed template (missing "}")'],

@@ -5,7 +5,6 @@ import { EXAMPLE_YAML, executors } from './fixtures.js';
 const opts: ParseOptions = { executors };
 
 /** A valid definition to break one field at a time. */
-// biome-ignore lint/suspicious/noExplicitAny: tests reshape definitions freely
 function base(): Record<string, any> {
   return {
     name: 'wf',
@@ -47,7 +46,12 @@ describe('parseDefinition: the documented example', () => {
             timeoutMs: 120_000,
             config: { method: 'POST', url: 'https://example.com/export', headers: { 'x-team': 'data' }, body: { day: '${params.day}' } },
           },
-          settle: { type: 'wait', after: ['extract'], retry: { attempts: 1, delayMs: 0, backoff: 'fixed', maxDelayMs: 0 }, config: { duration: '30s' } },
+          settle: {
+            type: 'wait',
+            after: ['extract'],
+            retry: { attempts: 1, delayMs: 0, backoff: 'fixed', maxDelayMs: 0 },
+            config: { duration: '30s' },
+          },
           summarize: {
             type: 'noop',
             after: ['settle'],
@@ -119,10 +123,22 @@ describe('parseDefinition: params', () => {
     expectError({ ...base(), params: [] }, 'params', /^expected an object/);
   });
   it('checks defaults against the type', () => {
-    expectError({ ...base(), params: { limit: { type: 'integer', default: 'ten' } } }, 'params.limit.default', 'expected integer, got string');
-    expectError({ ...base(), params: { limit: { type: 'integer', default: 1.5 } } }, 'params.limit.default', 'expected integer, got number');
+    expectError(
+      { ...base(), params: { limit: { type: 'integer', default: 'ten' } } },
+      'params.limit.default',
+      'expected integer, got string',
+    );
+    expectError(
+      { ...base(), params: { limit: { type: 'integer', default: 1.5 } } },
+      'params.limit.default',
+      'expected integer, got number',
+    );
     expectError({ ...base(), params: { o: { type: 'object', default: [] } } }, 'params.o.default', 'expected object, got array');
-    expectError({ ...base(), params: { d: { type: 'string', required: true, default: 'x' } } }, 'params.d.default', 'a required param cannot have a default');
+    expectError(
+      { ...base(), params: { d: { type: 'string', required: true, default: 'x' } } },
+      'params.d.default',
+      'a required param cannot have a default',
+    );
   });
 });
 
@@ -139,7 +155,11 @@ describe('parseDefinition: tasks', () => {
     expectError({ ...base(), tasks: { a: 'noop' } }, 'tasks.a', 'expected a task object, got string');
     expectError({ ...base(), tasks: { a: {} } }, 'tasks.a.type', 'required');
     expectError({ ...base(), tasks: { a: { type: 1 } } }, 'tasks.a.type', 'expected a string, got integer');
-    expectError({ ...base(), tasks: { a: { type: 'shell' } } }, 'tasks.a.type', 'unknown task type "shell" (known types: fail, http, noop, wait)');
+    expectError(
+      { ...base(), tasks: { a: { type: 'shell' } } },
+      'tasks.a.type',
+      'unknown task type "shell" (known types: fail, http, noop, wait)',
+    );
   });
   it('checks after', () => {
     const t = (after: unknown) => ({ ...base(), tasks: { a: { type: 'noop' }, b: { type: 'noop', after } } });
@@ -219,7 +239,11 @@ describe('parseDefinition: tasks', () => {
 describe('parseDefinition: templates', () => {
   const t = (tasks: Record<string, unknown>) => ({ ...base(), tasks });
   it('rejects undeclared params', () => {
-    expectError(t({ a: { type: 'noop', output: { v: ['${params.nope}'] } } }), 'tasks.a.output.v[0]', '${params.nope}: undeclared param "nope"');
+    expectError(
+      t({ a: { type: 'noop', output: { v: ['${params.nope}'] } } }),
+      'tasks.a.output.v[0]',
+      '${params.nope}: undeclared param "nope"',
+    );
   });
   it('requires referenced tasks to be upstream', () => {
     expectError(
@@ -233,7 +257,11 @@ describe('parseDefinition: templates', () => {
       /task "b" is not upstream of "a"/,
     );
     expectError(t({ a: { type: 'noop', output: '${tasks.zz.output}' } }), 'tasks.a.output', '${tasks.zz.output}: unknown task "zz"');
-    expectError(t({ a: { type: 'noop', output: '${tasks.a.output}' } }), 'tasks.a.output', '${tasks.a.output}: a task cannot use its own output');
+    expectError(
+      t({ a: { type: 'noop', output: '${tasks.a.output}' } }),
+      'tasks.a.output',
+      '${tasks.a.output}: a task cannot use its own output',
+    );
   });
   it('accepts transitive ancestors and run/task references', () => {
     const r = parseDefinition(
@@ -247,7 +275,11 @@ describe('parseDefinition: templates', () => {
     expect(r.ok).toBe(true);
   });
   it('reports malformed templates', () => {
-    expectError(t({ a: { type: 'noop', output: { m: 'x ${params.day' } } }), 'tasks.a.output.m', '${params.day: unclosed template (missing "}")');
+    expectError(
+      t({ a: { type: 'noop', output: { m: 'x ${params.day' } } }),
+      'tasks.a.output.m',
+      '${params.day: unclosed template (missing "}")',
+    );
     expectError(t({ a: { type: 'noop', output: '${}' } }), 'tasks.a.output', '${}: empty template');
     expectError(t({ a: { type: 'noop', output: '${env.HOME}' } }), 'tasks.a.output', /unknown root "env"/);
   });
@@ -270,12 +302,24 @@ describe('parseDefinition: size and collecting', () => {
       },
     });
     expect(errors.map((e) => e.path).sort()).toEqual(
-      ['extra', 'name', 'params.p.type', 'tasks.a.type', 'tasks.a.after[0]', 'tasks.b.after[0]', 'tasks.b.retry.delay', 'tasks.b.output'].sort(),
+      [
+        'extra',
+        'name',
+        'params.p.type',
+        'tasks.a.type',
+        'tasks.a.after[0]',
+        'tasks.b.after[0]',
+        'tasks.b.retry.delay',
+        'tasks.b.output',
+      ].sort(),
     );
   });
   it('validates 2000 tasks in a chain and in parallel quickly', () => {
     const chain = Object.fromEntries(
-      Array.from({ length: 2000 }, (_, i) => [`t${i}`, { type: 'noop', ...(i > 0 && { after: [`t${i - 1}`], output: `\${tasks.t0.output}` }) }]),
+      Array.from({ length: 2000 }, (_, i) => [
+        `t${i}`,
+        { type: 'noop', ...(i > 0 && { after: [`t${i - 1}`], output: `\${tasks.t0.output}` }) },
+      ]),
     );
     const wide = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`t${i}`, { type: 'noop' }]));
     const start = Date.now();

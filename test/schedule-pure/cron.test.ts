@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  countFireTimes,
-  fireTimesBetween,
-  lastFireTimeBetween,
-  nextFireTimes,
-  parseCron,
-} from '../../functions/engine/schedule/index.js';
+import { countFireTimes, fireTimesBetween, lastFireTimeBetween, nextFireTimes, parseCron } from '../../functions/engine/schedule/index.js';
 import { at, iso, spec } from './helpers.js';
 
 const JAN1 = at('2026-01-01T00:00:00Z');
@@ -31,11 +25,7 @@ describe('parseCron: accepted forms', () => {
   it('Quartz 0 0/15 * * * ? = every 15 minutes', () => {
     const c = spec('0 0/15 * * * ?');
     expect(c.dialect).toBe('quartz');
-    expect(iso(nextFireTimes(c, JAN1, 3))).toEqual([
-      '2026-01-01T00:15:00.000Z',
-      '2026-01-01T00:30:00.000Z',
-      '2026-01-01T00:45:00.000Z',
-    ]);
+    expect(iso(nextFireTimes(c, JAN1, 3))).toEqual(['2026-01-01T00:15:00.000Z', '2026-01-01T00:30:00.000Z', '2026-01-01T00:45:00.000Z']);
   });
 
   it('Quartz 0 0 12 L * ? = noon on the last day of the month (and not on a weekday: ? is not "today")', () => {
@@ -188,10 +178,7 @@ describe('enumeration helpers', () => {
   const hourly = spec('0 * * * *');
 
   it('nextFireTimes is strictly after `after` and honours until (inclusive)', () => {
-    expect(iso(nextFireTimes(hourly, at('2026-01-01T01:00:00Z'), 2))).toEqual([
-      '2026-01-01T02:00:00.000Z',
-      '2026-01-01T03:00:00.000Z',
-    ]);
+    expect(iso(nextFireTimes(hourly, at('2026-01-01T01:00:00Z'), 2))).toEqual(['2026-01-01T02:00:00.000Z', '2026-01-01T03:00:00.000Z']);
     expect(iso(nextFireTimes(hourly, at('2026-01-01T00:59:59.999Z'), 1))).toEqual(['2026-01-01T01:00:00.000Z']);
     expect(iso(nextFireTimes(hourly, JAN1, 10, { until: at('2026-01-01T03:00:00Z') }))).toHaveLength(3);
     expect(nextFireTimes(hourly, JAN1, 0)).toEqual([]);

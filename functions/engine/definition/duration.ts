@@ -11,9 +11,7 @@ const UNITS = [
   ['ms', 1],
 ] as const;
 
-const UNIT_MS: Record<string, { rank: number; ms: number }> = Object.fromEntries(
-  UNITS.map(([unit, ms], rank) => [unit, { rank, ms }]),
-);
+const UNIT_MS: Record<string, { rank: number; ms: number }> = Object.fromEntries(UNITS.map(([unit, ms], rank) => [unit, { rank, ms }]));
 
 const BARE = /^\d+(?:\.\d+)?$/;
 // `ms` before `m` so that `500ms` is not read as 500 minutes followed by garbage.

@@ -53,7 +53,10 @@ export function findCycles(tasks: Deps, limit = Number.POSITIVE_INFINITY): strin
         stack.push({ name: dep, next: 0 });
       } else if (s >= 0) {
         // Stack from `dep` down to `top` walks against execution order; reverse it.
-        const cycle = stack.slice(s).map((f) => f.name).reverse();
+        const cycle = stack
+          .slice(s)
+          .map((f) => f.name)
+          .reverse();
         let first = 0;
         cycle.forEach((n, i) => {
           if ((rank.get(n) as number) < (rank.get(cycle[first] as string) as number)) first = i;

@@ -26,16 +26,19 @@ export const TOP_LEVEL_KEYS = ['name', 'description', 'params', 'failureStrategy
 export const ENGINE_TASK_KEYS = ['type', 'after', 'retry', 'timeout'] as const;
 
 /** A duration as written (`10s`, `1m30s`, or a number of seconds), parsed to milliseconds. */
-export const durationSchema = z.union([z.string(), z.number()], { error: 'expected a duration such as 10s, 5m or 1h30m' }).transform(
-  (v, ctx) => {
+export const durationSchema = z
+  .union([z.string(), z.number()], { error: 'expected a duration such as 10s, 5m or 1h30m' })
+  .transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (expected e.g. 500ms, 10s, 5m, 1h30m; at most 365d)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid duration ${JSON.stringify(v)} (expected e.g. 500ms, 10s, 5m, 1h30m; at most 365d)`,
+      });
       return z.NEVER;
     }
     return ms;
-  },
-);
+  });
 
 /** `params.NAME` as written. */
 export const paramSpecSchema = z.strictObject({

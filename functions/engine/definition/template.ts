@@ -167,8 +167,7 @@ function walkStrings(value: unknown, at: PathSegment[], visit: (s: string, at: P
   if (typeof value === 'string') visit(value, at);
   else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) walkStrings(value[i], [...at, i], visit);
-  }
-  else if (value !== null && typeof value === 'object') {
+  } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) walkStrings(v, [...at, k], visit);
   }
 }
@@ -202,8 +201,13 @@ export function hasTemplate(s: string): boolean {
 
 function has(obj: unknown, key: PathSegment): boolean {
   if (typeof key === 'number') return Array.isArray(obj) && key < obj.length && obj[key] !== undefined;
-  return obj !== null && typeof obj === 'object' && !Array.isArray(obj) && Object.hasOwn(obj, key) &&
-    (obj as Record<string, unknown>)[key] !== undefined;
+  return (
+    obj !== null &&
+    typeof obj === 'object' &&
+    !Array.isArray(obj) &&
+    Object.hasOwn(obj, key) &&
+    (obj as Record<string, unknown>)[key] !== undefined
+  );
 }
 
 function describeKey(key: PathSegment): string {

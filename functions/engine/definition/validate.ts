@@ -117,7 +117,14 @@ function checkRetry(c: Checker, path: string, raw: unknown): RetryPolicy {
 }
 
 /** Normalises `after` and records the path of each kept dependency (for cycle messages). */
-function checkAfter(c: Checker, path: string, task: string, raw: unknown, names: ReadonlySet<string>, where: Map<string, string>): string[] {
+function checkAfter(
+  c: Checker,
+  path: string,
+  task: string,
+  raw: unknown,
+  names: ReadonlySet<string>,
+  where: Map<string, string>,
+): string[] {
   if (raw === undefined || raw === null) return [];
   let entries: [unknown, string][];
   if (typeof raw === 'string') entries = [[raw, path]];
@@ -203,7 +210,12 @@ function upstream(task: string, drafts: ReadonlyMap<string, TaskDraft>): Set<str
   return found;
 }
 
-function checkReferences(c: Checker, drafts: ReadonlyMap<string, TaskDraft>, params: ReadonlySet<string>, names: ReadonlySet<string>): void {
+function checkReferences(
+  c: Checker,
+  drafts: ReadonlyMap<string, TaskDraft>,
+  params: ReadonlySet<string>,
+  names: ReadonlySet<string>,
+): void {
   for (const [task, draft] of drafts) {
     let ancestors: Set<string> | undefined;
     for (const { at, ref } of draft.references) {
@@ -304,7 +316,8 @@ export function parseDefinition(body: string | unknown, opts: ParseOptions): Res
   if (typeof body === 'string') {
     const limit = (opts.maxBytes ?? DEFAULT_MAX_BYTES) * 4;
     const bytes = Buffer.byteLength(body);
-    if (bytes > limit) return { ok: false, errors: [{ path: '', message: `definition text is too large: ${bytes} bytes, at most ${limit}` }] };
+    if (bytes > limit)
+      return { ok: false, errors: [{ path: '', message: `definition text is too large: ${bytes} bytes, at most ${limit}` }] };
   }
   const decoded = decodeDefinition(body, opts.contentType);
   return decoded.ok ? validateDocument(decoded.value, opts) : decoded;

@@ -11,7 +11,7 @@
  * - `?` (day-of-month / day-of-week only) means "no specific value".
  * - day-of-month: `L` (last day), `L-n` (n days before the last day), `nW` (nearest weekday to the
  *   n-th, never crossing into another month; skipped in months shorter than n days), `LW` (last weekday).
- * - day-of-week: `d#n` (n-th d of the month, n 1-5), `dL` (last d of the month); Quartz `L` alone = Saturday.
+ * - day-of-week: `d#n` (n-th d of the month, n 1-5), `dL` or `d#L` (last d of the month); Quartz `L` alone = Saturday.
  * - Nicknames: @yearly @annually @monthly @weekly @daily @midnight @hourly.
  * - When both day-of-month and day-of-week are restricted (standard form), a day matches if either
  *   matches (Vixie cron).
@@ -105,7 +105,7 @@ function normalizeDow(field: string, dialect: CronDialect): string {
         if (dialect === 'quartz') return '6';
         fail("day-of-week: 'L' alone is only meaningful in Quartz form (= SAT); use e.g. 5L for the last Friday");
       }
-      let m = /^([A-Za-z]+|\d+)L$/.exec(item);
+      let m = /^([A-Za-z]+|\d+)#?L$/.exec(item); // Quartz `5L`, croner `5#L`
       if (m?.[1]) return `${dowValue(m[1], dialect, false)}#L`;
       m = /^([A-Za-z]+|\d+)#(\d+)$/.exec(item);
       if (m?.[1] && m[2]) {
@@ -182,9 +182,7 @@ function normalize(expression: string): Normalized {
   const fields = expr.split(/\s+/);
   const given = fields.length;
   if (fields.length < 5 || fields.length > 7) {
-    fail(
-      `expected 5 fields (min hour day month weekday), 6 (with seconds first) or 7 (Quartz, with year last); got ${fields.length}`,
-    );
+    fail(`expected 5 fields (min hour day month weekday), 6 (with seconds first) or 7 (Quartz, with year last); got ${fields.length}`);
   }
   if (fields.length === 7) {
     const year = fields.pop();
@@ -393,12 +391,7 @@ export function lastFireTimeBetween(cron: CronSpec, fromExclusive: Date, toInclu
 }
 
 /** Count fire times in (fromExclusive, toInclusive], stopping at `limit` (then `exact` is false). */
-export function countFireTimes(
-  cron: CronSpec,
-  fromExclusive: Date,
-  toInclusive: Date,
-  limit: number,
-): { count: number; exact: boolean } {
+export function countFireTimes(cron: CronSpec, fromExclusive: Date, toInclusive: Date, limit: number): { count: number; exact: boolean } {
   const fromMs = checkDate('fromExclusive', fromExclusive);
   const toMs = checkDate('toInclusive', toInclusive);
   let count = 0;

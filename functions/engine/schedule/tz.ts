@@ -127,7 +127,11 @@ export function instantsOfWall(wall: number, zone: string): number[] {
   }
   if (out.length === 0 && before === after) {
     // Extremely unusual (two changes within two days): fall back to the exact offsets near the wall.
-    for (const o of new Set([offsetAt(wall - before, zone), offsetAt(wall - before - HOUR * 3, zone), offsetAt(wall - before + HOUR * 3, zone)])) {
+    for (const o of new Set([
+      offsetAt(wall - before, zone),
+      offsetAt(wall - before - HOUR * 3, zone),
+      offsetAt(wall - before + HOUR * 3, zone),
+    ])) {
       const t = wall - o;
       if (offsetAt(t, zone) === o && !out.includes(t)) out.push(t);
     }
