@@ -4,11 +4,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { notFound, RequestError } from '../common/errors.js';
 import { parseDefinition } from '../engine/definition/validate.js';
 import type { Deps } from '../orchestrator/deps.js';
+import { findRecursion } from '../orchestrator/recursion.js';
 import { startWorkflow } from '../orchestrator/start.js';
 import { loadWorkflow } from '../orchestrator/workflows.js';
 import { getDefinition, latestDefinition, listWorkflows, saveDefinition } from '../store/definitions.js';
 import type { ChildLinkItem } from '../store/items.js';
 import { getRun, listRuns, runItems } from '../store/runs.js';
+import { callbackRoutes } from './callbacks.js';
 import { childView, runView } from './run-view.js';
 
 /** Request bodies past this size get a 413; a definition must also fit one DynamoDB item. */
@@ -37,7 +39,9 @@ export function createApp(deps: Deps) {
       nameFromPath: name,
       executors: deps.executors,
     });
-    if (!parsed.ok) throw new RequestError(400, 'invalid_definition', `the definition has ${parsed.errors.length} error(s)`, parsed.errors);
+    const errors = parsed.ok ? await findRecursion(deps.db, parsed.value) : parsed.errors;
+    if (!parsed.ok || errors.length > 0)
+      throw new RequestError(400, 'invalid_definition', `the definition has ${errors.length} error(s)`, errors);
     const saved = await saveDefinition(deps.db, parsed.value, deps.now());
     return c.json({ name, version: saved.version, created: saved.created }, saved.created ? 201 : 200);
   });
@@ -114,6 +118,8 @@ export function createApp(deps: Deps) {
     const links = await deps.db.queryAll<ChildLinkItem>(`RUN#${run.runId}`, 'CHILD#');
     return c.json({ children: links.map(childView) });
   });
+
+  app.route('/', callbackRoutes(deps));
 
   app.notFound(() => {
     throw notFound('route');

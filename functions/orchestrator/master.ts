@@ -1,7 +1,7 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
-import { addDoneDep, addSinkDone, getTask, promote, queueNew, skip, wake } from '../store/tasks.js';
+import { addDoneDep, addSinkDone, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -111,12 +111,20 @@ async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
   if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
 }
 
-/** A run finished: if it is a sub-workflow's child, wake the parent task that waits for it. */
+/**
+ * A run finished: if it is a sub-workflow's child, wake the parent task that waits for it. If the
+ * parent's attempt is still running (between looking at the child and suspending), flag it instead,
+ * so that it wakes at once rather than sleep through the event.
+ */
 export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
   const p = run.parent;
   if (!p || !TERMINAL_RUN.has(run.status)) return;
-  const t = await getTask(deps.db, p.runId, p.task);
-  if (t?.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
+  let t = await getTask(deps.db, p.runId, p.task);
+  if (t?.status === 'running' && t.attempt === p.attempt) {
+    if (await requestWake(deps.db, p.runId, p.task, p.attempt)) return;
+    t = await getTask(deps.db, p.runId, p.task);
+  }
+  if (!t || t.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
   const woken = await wake(deps.db, t, deps.now());
   if (woken) await dispatchQueued(deps, woken, 'waiting');
 }

@@ -17,6 +17,7 @@ export interface StartRequest {
   readonly runId?: string;
   readonly parent?: ParentLink;
   readonly depth?: number;
+  readonly lineage?: string[];
 }
 
 export interface Started {
@@ -46,6 +47,7 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
     trigger: req.trigger,
     parent: req.parent,
     depth: req.depth ?? 0,
+    lineage: req.lineage,
     idempotencyKey: req.idempotencyKey,
     requestDigest,
   });

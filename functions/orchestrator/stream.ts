@@ -21,8 +21,17 @@ export interface ChangeRecord {
 export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> {
   const img = record.dynamodb?.NewImage;
   if (!img) return;
-  const next = unmarshall(img);
-  const prev = record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage) : undefined;
+  let next: ReturnType<typeof unmarshall>;
+  let prev: ReturnType<typeof unmarshall> | undefined;
+  try {
+    next = unmarshall(repairImage(img));
+    prev = record.dynamodb?.OldImage ? unmarshall(repairImage(record.dynamodb.OldImage)) : undefined;
+  } catch (err) {
+    // A record that cannot be decoded never will be: retrying it would block its shard forever.
+    // Skip it; the run watchdog re-drives whatever it would have advanced.
+    deps.log.error({ err: String(err) }, 'undecodable stream record skipped');
+    return;
+  }
   if (next.status === prev?.status) return;
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
@@ -30,4 +39,20 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     return advance(deps, next as TaskItem);
   }
+}
+
+/**
+ * DynamoDB Local 3.x streams drop the type of an empty map: `{}` instead of `{ "M": {} }` (see
+ * awslabs/amazon-dynamodb-local-samples#37). An attribute value with no type can only be that, so
+ * restore it; real DynamoDB never sends one, so this changes nothing in AWS.
+ */
+function repairImage(img: Record<string, AttributeValue>): Record<string, AttributeValue> {
+  const fix = (v: AttributeValue): AttributeValue => {
+    if (v === null || typeof v !== 'object') return v;
+    if (Object.keys(v).length === 0) return { M: {} };
+    if (v.M) return { M: repairImage(v.M) };
+    if (v.L) return { L: v.L.map(fix) };
+    return v;
+  };
+  return Object.fromEntries(Object.entries(img).map(([k, v]) => [k, fix(v)]));
 }

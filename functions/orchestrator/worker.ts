@@ -1,10 +1,12 @@
 import { findReferences, render } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { mayRetry, retryDelay } from '../engine/retry.js';
+import { and } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
 import { getRun } from '../store/runs.js';
-import { claim, type Ending, finishAttempt, getTask, holds, setDeadline } from '../store/tasks.js';
+import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
 import type { Outcome } from '../tasks/executor.js';
+import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
 import { loadWorkflow } from './workflows.js';
@@ -30,10 +32,15 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
     t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);
     if (!t) return;
   }
-  const ending = await execute(deps, run, spec, t);
+  let ending = await execute(deps, run, spec, t);
   if (!ending) return;
   const now = deps.now();
-  const done = await finishAttempt(deps.db, t, ending, now, holds(t));
+  let done = await finishAttempt(deps.db, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t));
+  if (!done && ending.kind === 'suspend') {
+    // What the attempt waits for arrived while it ran: suspend with an immediate wake-up instead.
+    ending = { ...ending, at: now };
+    done = await finishAttempt(deps.db, t, ending, now, holds(t));
+  }
   if (!done) {
     deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt }, 'lease lost before the outcome was recorded; discarding it');
     return;
@@ -106,6 +113,7 @@ async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, sig
     state: t.state,
     startedAt: t.attemptStartedAt ?? deps.now(),
     now: deps.now,
+    children: childService(deps, run, t),
   });
 }
 

@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { BatonConfig } from '../common/config.js';
+import { crashEnabled, crashPoint } from '../common/crash.js';
 import { buildUpdate, type Condition, type UpdateSpec } from './expr.js';
 import { dueShard } from './items.js';
 
@@ -60,6 +61,7 @@ export class Db {
       const r = await this.doc.send(
         new UpdateCommand({ TableName: this.table, Key: key, ...buildUpdate(spec, condition), ReturnValues: 'ALL_NEW' }),
       );
+      if (crashEnabled) crashPoint(`after:update:${kindOf(key)}`);
       return r.Attributes as T;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
@@ -89,3 +91,6 @@ export class Db {
     return out;
   }
 }
+
+/** The item type from its sort key (`TASK#x` → `TASK`), for naming crash points. */
+const kindOf = (key: Key) => key.sk.split('#')[0];

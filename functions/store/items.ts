@@ -51,6 +51,8 @@ export interface RunItem {
   readonly trigger: Trigger;
   readonly parent?: ParentLink;
   readonly depth: number;
+  /** Workflows of the ancestors of a child run, root first: what recursion is checked against. */
+  readonly lineage?: string[];
   readonly failure?: TaskError & { readonly task: string };
   readonly output?: unknown;
   readonly idempotencyKey?: string;
@@ -62,6 +64,8 @@ export interface RunItem {
 export interface AttemptRecord {
   readonly attempt: number;
   readonly status: 'succeeded' | 'failed' | 'lost';
+  /** The holder's fencing token: a lost attempt and its successor share the attempt number, not the fence. */
+  readonly fence?: number;
   readonly startedAt?: number;
   readonly endedAt: number;
   readonly worker?: string;
@@ -96,6 +100,8 @@ export interface TaskItem {
   readonly wake?: 'retry' | 'resume';
   readonly state?: unknown;
   readonly timeoutMs?: number;
+  /** Set when an awaited event arrived while the attempt was running; it must not suspend. */
+  readonly wakeRequested?: boolean;
 }
 
 export interface ChildLinkItem {

@@ -92,6 +92,9 @@ export function holds(t: Pick<TaskItem, 'fence'>): Condition {
   return whereEquals({ status: 'running', fence: t.fence });
 }
 
+/** A holder may suspend only if nothing it waits for arrived meanwhile (see `requestWake`). */
+export const NOT_WOKEN: Condition = { expr: 'attribute_not_exists(#w)', names: { '#w': 'wakeRequested' } };
+
 /** How an attempt ends, as decided by the worker (or by the sweeper for a dead worker). */
 export type Ending =
   | { kind: 'succeeded'; output: unknown }
@@ -103,9 +106,9 @@ export type Ending =
 export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, guard: Condition) {
   const key = keys.task(t.runId, t.name);
   const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [
-    { attempt: t.attempt, status, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+    { attempt: t.attempt, status, fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
   ];
-  const leaseless = ['owner', 'dueAt', 'dueShard', 'wake'];
+  const leaseless = ['owner', 'dueAt', 'dueShard', 'wake', 'wakeRequested'];
   switch (ending.kind) {
     case 'succeeded':
       return db.update<TaskItem>(
@@ -135,14 +138,14 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
           set: { status: 'waiting', wake: 'retry', error: ending.error, ...db.due(key, ending.at) },
           add: { failures: 1 },
           append: { attempts: record('failed', ending.error) },
-          remove: ['owner', 'state', 'deadline', 'attemptStartedAt'],
+          remove: ['owner', 'state', 'deadline', 'attemptStartedAt', 'wakeRequested'],
         },
         guard,
       );
     case 'suspend':
       return db.update<TaskItem>(
         key,
-        { set: { status: 'waiting', wake: 'resume', state: ending.state, ...db.due(key, ending.at) }, remove: ['owner'] },
+        { set: { status: 'waiting', wake: 'resume', state: ending.state, ...db.due(key, ending.at) }, remove: ['owner', 'wakeRequested'] },
         guard,
       );
   }
@@ -173,15 +176,21 @@ export function redispatch(db: Db, t: TaskItem, now: number) {
 }
 
 /**
- * A running attempt whose lease expired: record it as lost and queue the next attempt, or fail the
- * task with reason `lost` once the cap is reached. Lost attempts do not use the retry budget.
+ * A running attempt whose lease expired: record the loss and queue the same attempt again, for a new
+ * holder (the fence grows at its claim, so the old holder's writes fail). The attempt keeps its number,
+ * idempotency key, deadline and executor state, so a new holder continues it (a sub-workflow adopts the
+ * child it already started) instead of starting it over. Losses do not use the retry budget; past the
+ * cap the task fails with reason `lost`.
  */
 export function reclaimLost(db: Db, t: TaskItem, now: number) {
   const key = keys.task(t.runId, t.name);
   const lost = (t.lost ?? 0) + 1;
-  const error: TaskError = { reason: 'lost', message: `lease of attempt ${t.attempt} expired (worker ${t.owner ?? '?'})` };
+  const error: TaskError = {
+    reason: 'lost',
+    message: `lease of attempt ${t.attempt} (fence ${t.fence}) expired; holder ${t.owner ?? '?'}`,
+  };
   const rec: AttemptRecord[] = [
-    { attempt: t.attempt, status: 'lost', startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+    { attempt: t.attempt, status: 'lost', fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
   ];
   const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': 'dueAt' }, values: { ':now': now } });
   if (lost >= db.config.maxLost) {
@@ -191,7 +200,7 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
         set: { status: 'failed', endedAt: now, error: { ...error, message: `${error.message}; lost ${lost} times` } },
         add: { lost: 1 },
         append: { attempts: rec },
-        remove: ['owner', 'dueAt', 'dueShard', 'state'],
+        remove: ['owner', 'dueAt', 'dueShard', 'state', 'wakeRequested'],
       },
       guard,
     );
@@ -199,13 +208,21 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
   return db.update<TaskItem>(
     key,
     {
-      set: { status: 'queued', attempt: t.attempt + 1, queuedAt: now, ...db.due(key, now + db.config.leaseMs) },
+      set: { status: 'queued', queuedAt: now, ...db.due(key, now + db.config.leaseMs) },
       add: { lost: 1 },
       append: { attempts: rec },
-      remove: ['owner', 'state', 'deadline', 'attemptStartedAt'],
+      remove: ['owner'],
     },
     guard,
   );
+}
+
+/**
+ * Something the running attempt may be about to wait for has happened (a child finished, a callback
+ * arrived). The holder sees the flag when it tries to suspend, and wakes at once instead.
+ */
+export function requestWake(db: Db, runId: string, name: string, attempt: number) {
+  return db.update<TaskItem>(keys.task(runId, name), { set: { wakeRequested: true } }, whereEquals({ status: 'running', attempt }));
 }
 
 export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));

@@ -33,6 +33,24 @@ export interface ExecContext<C> {
   /** Epoch ms at which this attempt was first claimed. */
   readonly startedAt: number;
   readonly now: () => number;
+  /** Starts or adopts this attempt's one child run (for the `subworkflow` type). */
+  readonly children: ChildService;
+}
+
+/** What a parent task sees of its child run. */
+export interface ChildState {
+  readonly runId: string;
+  readonly status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  readonly output?: unknown;
+  readonly failure?: { readonly task: string; readonly reason: string; readonly message: string };
+}
+
+export interface ChildService {
+  /**
+   * The one child run of this attempt: created by the first call (linkage first, then the run, both
+   * conditional), adopted by every later call, whoever makes it.
+   */
+  ensure(req: { readonly workflow: string; readonly version?: number; readonly params: unknown }): Promise<ChildState>;
 }
 
 /** One task type. Adding a type means adding one module that exports one of these, and registering it. */

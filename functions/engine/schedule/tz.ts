@@ -30,6 +30,8 @@ function formatter(zone: string): Intl.DateTimeFormat {
   return f;
 }
 
+const canonical = new Map<string, string | undefined>();
+
 /** The canonical IANA name for `zone` (e.g. `america/new_york` → `America/New_York`), or undefined if Intl rejects it. */
 export function canonicalTimeZone(zone: string): string | undefined {
   if (typeof zone !== 'string' || zone.trim() === '') return undefined;
@@ -44,8 +46,6 @@ export function canonicalTimeZone(zone: string): string | undefined {
   canonical.set(zone, out);
   return out;
 }
-
-const canonical = new Map<string, string | undefined>();
 
 export interface WallParts {
   readonly year: number;
