@@ -13,6 +13,8 @@ import { LocalRuntime } from './runtime.js';
  * function in-process, and the API on PORT (default 3000).
  */
 async function main() {
+  // Node 20 is supported by the SDK versions locked here; its notice about future versions is noise locally.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgs({
     options: {
       'in-memory': { type: 'boolean', default: process.env.BATON_IN_MEMORY === 'true' },
