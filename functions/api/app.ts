@@ -46,7 +46,11 @@ export function createApp(deps: Deps) {
     return c.json({ name, version: saved.version, created: saved.created }, saved.created ? 201 : 200);
   });
 
-  app.get('/workflows', async (c) => c.json({ workflows: await listWorkflows(deps.db) }));
+  app.get('/workflows', async (c) => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const workflows = await listWorkflows(deps.db);
+    return c.json({ workflows: workflows.map((w) => ({ ...w, createdAt: iso(w.createdAt), updatedAt: iso(w.updatedAt) })) });
+  });
 
   app.get('/workflows/:name', async (c) => {
     const name = c.req.param('name');

@@ -1,7 +1,12 @@
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../common/config.js';
+import { notFound } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { dynamoClient } from '../store/client.js';
 import { ensureTable } from '../store/table.js';
@@ -35,10 +40,10 @@ async function main() {
   const client = dynamoClient();
   await ensureTable(client, config.table);
   const runtime = new LocalRuntime({ config, client }).start();
-  const app = createApp(runtime.deps);
+  const app = consoleAndApi(createApp(runtime.deps));
   const port = Number(values.port);
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) =>
-    log.info({ url: `http://${info.address}:${info.port}`, table: config.table }, 'Baton is running'),
+    log.info({ url: `http://${info.address}:${info.port}`, console: `http://${info.address}:${info.port}/console/`, table: config.table }, 'Baton is running'),
   );
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -52,6 +57,17 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** The web console (static files from `web/`) at /console, in front of the API. */
+function consoleAndApi(api: Hono): Hono {
+  const root = relative(process.cwd(), fileURLToPath(new URL('../../web', import.meta.url))) || '.';
+  const front = new Hono();
+  front.get('/console', (c) => c.redirect('/console/'));
+  front.use('/console/*', serveStatic({ root, rewriteRequestPath: (p) => p.replace(/^\/console/, '') }));
+  front.route('/', api);
+  front.notFound((c) => c.json(notFound('route').toJSON(), 404));
+  return front;
 }
 
 main().catch((err) => {
