@@ -62,7 +62,7 @@ async function loadRuns(append = false) {
     state.cursor = cursor;
     $('#more').hidden = !cursor;
     const rows = runs.map((r) => {
-      const tr = el('tr', { class: r.runId === state.run ? 'active' : '' }, el('td', {}, r.runId), el('td', {}, badge(r.status)), el('td', {}, `v${r.version}`), el('td', {}, r.createdAt));
+      const tr = el('tr', { class: r.runId === state.run ? 'active' : '' }, el('td', {}, r.runId), el('td', {}, badge(r.status)), el('td', {}, `v${r.version}`), el('td', {}, r.createdAt.replace('T', ' ').slice(0, 19)));
       tr.onclick = () => selectRun(r.runId);
       return tr;
     });
@@ -91,6 +91,13 @@ function renderRun(r) {
     el('p', {}, `${r.workflow} v${r.version} · trigger ${r.trigger?.type} · started ${r.startedAt ?? '-'} · ended ${r.endedAt ?? '-'}`),
     el('table', {}, el('thead', {}, el('tr', {}, ...['task', 'type', 'status', 'attempt', 'detail'].map((h) => el('th', {}, h)))), el('tbody', {}, ...rows)),
   ];
+  if (!['succeeded', 'failed', 'cancelled', 'skipped'].includes(r.status)) {
+    const stop = el('button', {}, 'Cancel run');
+    stop.onclick = async () => {
+      try { await api('POST', `/runs/${encodeURIComponent(r.runId)}/cancel`); say(`cancelled ${r.runId}`); selectRun(r.runId); } catch (err) { say(err.message, true); }
+    };
+    parts.push(stop);
+  }
   if (r.failure) parts.push(el('pre', {}, `failure: ${r.failure.task}: ${r.failure.reason}: ${r.failure.message}`));
   if (r.children?.length) parts.push(el('h3', {}, 'Children'), ...r.children.map((c) => {
     const a = el('a', { href: '#' }, `${c.task}#${c.attempt} → ${c.runId} (${c.workflow})`);
