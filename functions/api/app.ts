@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { notFound, RequestError } from '../common/errors.js';
 import { parseDefinition } from '../engine/definition/validate.js';
+import { cancel } from '../orchestrator/cancel.js';
 import type { Deps } from '../orchestrator/deps.js';
 import { findRecursion } from '../orchestrator/recursion.js';
 import { startWorkflow } from '../orchestrator/start.js';
@@ -12,6 +13,7 @@ import type { ChildLinkItem } from '../store/items.js';
 import { getRun, listRuns, runItems } from '../store/runs.js';
 import { callbackRoutes } from './callbacks.js';
 import { childView, runView } from './run-view.js';
+import { scheduleRoutes } from './schedules.js';
 
 /** Request bodies past this size get a 413; a definition must also fit one DynamoDB item. */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -116,6 +118,15 @@ export function createApp(deps: Deps) {
     return c.json(runView(run, items, wf));
   });
 
+  app.post('/runs/:runId/cancel', async (c) => {
+    const runId = c.req.param('runId');
+    const run = await cancel(deps, runId);
+    if (run) return c.json({ runId, status: run.status }, 202);
+    const existing = await getRun(deps.db, runId);
+    if (!existing) throw notFound(`run ${runId}`);
+    throw new RequestError(409, 'run_finished', `run ${runId} is already ${existing.status}`);
+  });
+
   app.get('/runs/:runId/children', async (c) => {
     const run = await getRun(deps.db, c.req.param('runId'));
     if (!run) throw notFound(`run ${c.req.param('runId')}`);
@@ -124,6 +135,7 @@ export function createApp(deps: Deps) {
   });
 
   app.route('/', callbackRoutes(deps));
+  app.route('/', scheduleRoutes(deps));
 
   app.notFound(() => {
     throw notFound('route');

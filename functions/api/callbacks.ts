@@ -40,7 +40,11 @@ export function callbackRoutes(deps: Deps) {
     }
     const parsed = body.safeParse(json);
     if (!parsed.success || !('output' in (json as object) || 'error' in (json as object))) {
-      throw new RequestError(400, 'invalid_body', 'the body must be {"output": ...} or {"error": {"message": "...", "reason"?: "...", "retryable"?: bool}}');
+      throw new RequestError(
+        400,
+        'invalid_body',
+        'the body must be {"output": ...} or {"error": {"message": "...", "reason"?: "...", "retryable"?: bool}}',
+      );
     }
     const report = parsed.data as CallbackBody;
     if ('output' in report) {

@@ -23,6 +23,7 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
     failure: run.failure,
+    skipReason: run.skipReason,
     output: run.output,
     tasks: wf.graph.order.map((name) => {
       const spec = wf.definition.tasks[name];

@@ -39,6 +39,8 @@ async function main() {
   const config = loadConfig();
   const client = dynamoClient();
   await ensureTable(client, config.table);
+  // Async lambda tasks get a ready callback URL pointing at this server.
+  process.env.BATON_API_URL ??= `http://${process.env.HOST ?? '127.0.0.1'}:${values.port}`;
   const runtime = new LocalRuntime({ config, client }).start();
   const app = consoleAndApi(createApp(runtime.deps));
   const port = Number(values.port);

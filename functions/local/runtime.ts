@@ -3,6 +3,7 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { type BatonConfig, loadConfig } from '../common/config.js';
 import { log as rootLog } from '../common/logger.js';
 import type { Deps, Job } from '../orchestrator/deps.js';
+import { schedulerTick } from '../orchestrator/scheduler.js';
 import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
 import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
@@ -20,7 +21,9 @@ export interface RuntimeOptions {
   readonly pollIdleMs?: number;
   readonly concurrency?: number;
   /** Which roles this process plays (all by default); the crash tests run them as separate processes. */
-  readonly roles?: { master?: boolean; worker?: boolean; sweeper?: boolean };
+  readonly roles?: { master?: boolean; worker?: boolean; sweeper?: boolean; scheduler?: boolean };
+  /** How often the cron scheduler ticks (default `BATON_SCHEDULER_INTERVAL_MS`, 1000). */
+  readonly schedulerIntervalMs?: number;
   readonly deps?: Partial<Deps>;
 }
 
@@ -36,13 +39,15 @@ export class LocalRuntime {
   private readonly poller: StreamPoller | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> = Promise.resolve();
+  private schedulerTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<unknown> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
     const config = opts.config ?? loadConfig();
     this.client = opts.client ?? dynamoClient();
-    const roles = { master: true, worker: true, sweeper: true, ...opts.roles };
+    const roles = { master: true, worker: true, sweeper: true, scheduler: true, ...opts.roles };
     const log = opts.deps?.log ?? rootLog;
     this.invoker = new Invoker<Job>((job) => (roles.worker ? runAttempt(this.deps, job) : Promise.resolve()), log, opts.concurrency ?? 32);
     this.deps = {
@@ -67,7 +72,7 @@ export class LocalRuntime {
     this.roles = roles;
   }
 
-  private readonly roles: { master: boolean; worker: boolean; sweeper: boolean };
+  private readonly roles: { master: boolean; worker: boolean; sweeper: boolean; scheduler: boolean };
 
   start(): this {
     this.poller?.start();
@@ -80,6 +85,16 @@ export class LocalRuntime {
         });
       };
       tick();
+    }
+    if (this.roles.scheduler) {
+      const every = this.opts.schedulerIntervalMs ?? Number(process.env.BATON_SCHEDULER_INTERVAL_MS ?? 1000);
+      const schedTick = () => {
+        this.ticking = schedulerTick(this.deps).catch((err) => this.deps.log.error({ err: String(err) }, 'scheduler tick failed'));
+        void this.ticking.then(() => {
+          if (!this.stopped) this.schedulerTimer = setTimeout(schedTick, every);
+        });
+      };
+      schedTick();
     }
     return this;
   }
@@ -113,7 +128,8 @@ export class LocalRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.schedulerTimer) clearTimeout(this.schedulerTimer);
     for (const t of this.timers) clearTimeout(t);
-    await Promise.all([this.poller?.stop(), this.invoker.close(), this.sweeping]);
+    await Promise.all([this.poller?.stop(), this.invoker.close(), this.sweeping, this.ticking]);
   }
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { crashEnabled, crashPoint } from '../common/crash.js';
 import { type CallbackResult, type CallbackState, recordCallback, tasksByPrefix, wakeForExecution } from '../store/callbacks.js';
 import type { TaskItem } from '../store/items.js';
-import { getTask } from '../store/tasks.js';
+import { getTask, requestWake } from '../store/tasks.js';
 import { executionName, parseExecutionName, type SfnState } from '../tasks/stepfunctions.js';
 import type { Deps } from './deps.js';
 
@@ -86,7 +87,10 @@ export async function completeByCallback(deps: Deps, token: string, body: Callba
       if (t.status === 'waiting' && t.wake === 'resume') {
         const woken = await recordCallback(deps.db, t, hash, result, deps.now());
         if (woken) {
-          deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from: 'waiting', to: 'queued', by: 'callback' }, 'task transition');
+          deps.log.info(
+            { run: t.runId, task: t.name, attempt: t.attempt, from: 'waiting', to: 'queued', by: 'callback' },
+            'task transition',
+          );
           await dispatch(deps, woken);
           return { kind: 'accepted', runId: t.runId, task: t.name, attempt: t.attempt };
         }
@@ -112,6 +116,7 @@ function sameHash(a: string, b: string): boolean {
 }
 
 async function dispatch(deps: Deps, t: TaskItem): Promise<void> {
+  if (crashEnabled) crashPoint('before:dispatch');
   try {
     await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt });
   } catch (err) {
@@ -132,24 +137,43 @@ export interface SfnStatusDetail {
 
 const TERMINAL_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
-export type StatusChangeResult = 'woken' | 'ignored_status' | 'ignored_unknown' | 'ignored_not_waiting';
+export type StatusChangeResult = 'woken' | 'wake_requested' | 'ignored_status' | 'ignored_unknown' | 'ignored_not_waiting';
 
 /**
  * An execution ended: wake the attempt that waits on it, so that its worker reads the final status.
- * The execution name leads to the task; the waiting attempt's state must name this very execution.
- * Anything else (an execution Baton did not start, a duplicate event, a late RUNNING event, an
- * attempt that already moved on) changes nothing.
+ * The execution name leads to the task and attempt; a waiting attempt is woken only if its state names
+ * this very execution. If the attempt is running (it started the execution and has not yet recorded
+ * its suspension, or it is reading the status right now), it is flagged instead (`requestWake`): it
+ * then wakes at once rather than sleep through the event. Anything else (an execution Baton did not
+ * start, a duplicate, a late RUNNING event, an attempt that moved on) changes nothing.
  */
-export async function onExecutionStatusChange(deps: Deps, detail: SfnStatusDetail, opts: SettleOptions = {}): Promise<StatusChangeResult> {
+export async function onExecutionStatusChange(deps: Deps, detail: SfnStatusDetail): Promise<StatusChangeResult> {
   if (!TERMINAL_EXECUTION.has(detail.status)) return 'ignored_status';
   const parsed = parseExecutionName(detail.name);
   if (!parsed) return 'ignored_unknown';
-  const candidates = await waitersOf(deps, parsed.runId, parsed.task, parsed.prefix, (n) => executionName(parsed.runId, n, parsed.attempt) === detail.name);
-  const mine = candidates.filter((t) => (t.state as Partial<SfnState> | undefined)?.executionArn === detail.executionArn);
-  if (mine.length === 0) return 'ignored_unknown';
-  const end = Date.now() + (opts.settleMs ?? DEFAULT_SETTLE_MS);
-  for (let t = mine[0] as TaskItem, pause = 25; ; pause = Math.min(pause * 2, 400)) {
-    if (t.status === 'waiting' && t.wake === 'resume') {
+  const candidates = await tasksNamed(
+    deps,
+    parsed.runId,
+    parsed.task,
+    parsed.prefix,
+    (n) => executionName(parsed.runId, n, parsed.attempt) === detail.name,
+  );
+  let result: StatusChangeResult = 'ignored_unknown';
+  for (const t of candidates) {
+    const r = await wakeWaiter(deps, t, parsed.attempt, detail);
+    if (r === 'woken' || r === 'wake_requested') return r;
+    if (r === 'ignored_not_waiting') result = r;
+  }
+  return result;
+}
+
+async function wakeWaiter(deps: Deps, first: TaskItem, attempt: number, detail: SfnStatusDetail): Promise<StatusChangeResult> {
+  let t: TaskItem | undefined = first;
+  // A few rounds at most: each one follows a transition that happened between our read and our write.
+  for (let round = 0; t && round < 4; round++) {
+    const awaited = (t.state as Partial<SfnState> | undefined)?.executionArn;
+    const ours = awaited === detail.executionArn;
+    if (t.status === 'waiting' && t.wake === 'resume' && ours) {
       const woken = await wakeForExecution(deps.db, t, detail.executionArn, deps.now());
       if (woken) {
         deps.log.info(
@@ -159,20 +183,17 @@ export async function onExecutionStatusChange(deps: Deps, detail: SfnStatusDetai
         await dispatch(deps, woken);
         return 'woken';
       }
-    } else if (t.status !== 'running') {
-      return 'ignored_not_waiting';
+    } else if (t.status === 'running' && t.attempt === attempt && (ours || awaited === undefined)) {
+      if (await requestWake(deps.db, t.runId, t.name, t.attempt)) return 'wake_requested';
+    } else {
+      return ours || (t.attempt === attempt && awaited === undefined) ? 'ignored_not_waiting' : 'ignored_unknown';
     }
-    // running: the worker is checking the execution right now and may have read it a moment before
-    // it ended. Wait for it to settle; if it keeps running, its next poll finds the end anyway.
-    if (Date.now() + pause > end) return 'ignored_not_waiting';
-    await sleep(pause);
-    const again = await getTask(deps.db, t.runId, t.name);
-    if (!again || (again.state as Partial<SfnState> | undefined)?.executionArn !== detail.executionArn) return 'ignored_not_waiting';
-    t = again;
+    t = await getTask(deps.db, t.runId, t.name);
   }
+  return 'ignored_not_waiting';
 }
 
-async function waitersOf(deps: Deps, runId: string, task: string, prefix: string | undefined, names: (task: string) => boolean) {
+async function tasksNamed(deps: Deps, runId: string, task: string, prefix: string | undefined, names: (task: string) => boolean) {
   const exact = await getTask(deps.db, runId, task);
   const found = exact ? [exact] : [];
   if (prefix !== undefined) {

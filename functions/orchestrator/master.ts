@@ -1,8 +1,11 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
-import { addDoneDep, addSinkDone, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
+import { addDoneDep, addSinkDone, addSkippedDep, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
+import { crashEnabled, crashPoint } from '../common/crash.js';
+import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
+import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
 /**
@@ -16,6 +19,7 @@ export async function startRun(deps: Deps, runId: string): Promise<void> {
   const run = await getRun(deps.db, runId);
   if (run?.status !== 'queued') return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
   await Promise.all(wf.graph.roots.map((t) => queueAndDispatch(deps, run, t, wf.definition.tasks[t])));
   const started = await markStarted(deps.db, runId, deps.now());
   if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
@@ -37,7 +41,9 @@ export async function advance(deps: Deps, task: TaskItem): Promise<void> {
   const succeeded = task.status === 'succeeded';
   await Promise.all(
     (wf.graph.successors[task.name] ?? []).map((s) =>
-      succeeded && !ending ? satisfy(deps, run, wf, s, task.name) : skipDownstream(deps, run, wf, s, skipReason(task, failure, ending)),
+      succeeded && !ending
+        ? satisfy(deps, run, wf, s, task.name)
+        : skipDownstream(deps, run, wf, s, task.name, skipReason(task, failure, ending)),
     ),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
@@ -58,6 +64,8 @@ async function satisfy(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: strin
   if (spec.after.length === 1) return queueAndDispatch(deps, run, name, spec);
   const t = await addDoneDep(deps.db, run.runId, name, dep);
   if (t?.status !== 'blocked' || !spec.after.every((d) => t.doneDeps?.has(d))) return;
+  // Another dependency ended without succeeding (or the run is ending): every one has ended now, so skip it.
+  if (t.skipReason) return skipDownstream(deps, run, wf, name, dep, t.skipReason, true);
   const queued = await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs);
   if (queued) await dispatchQueued(deps, queued, 'blocked');
 }
@@ -69,23 +77,42 @@ async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: Ta
 
 async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued' }, 'task transition');
+  if (crashEnabled) crashPoint('before:dispatch');
   await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt });
 }
 
 /**
- * Skips `first` and everything downstream of it that can no longer run, inline, so that a failure
- * early in a long chain does not take one event round trip per skipped task.
+ * Skips `first` (whose dependency `from` ended without letting it run) and everything downstream of it
+ * that can no longer run, inline, so that a failure early in a long chain does not take one event
+ * round trip per skipped task. A task with several dependencies is skipped only once every one of
+ * them has ended (`ready`: the caller saw that already): until then a branch above it may still be
+ * running, and skipping it early could finish the run (through its sinks) while that branch runs.
  */
-async function skipDownstream(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: string, error: TaskError) {
-  const work = [first];
+async function skipDownstream(
+  deps: Deps,
+  run: RunItem,
+  wf: LoadedWorkflow,
+  first: string,
+  from: string,
+  error: TaskError,
+  ready = false,
+) {
+  const work = [{ name: first, from, error, ready }];
   while (work.length > 0) {
-    const name = work.pop() as string;
-    const skipped = await skip(deps.db, run.runId, name, deps.now(), error);
+    const w = work.pop() as (typeof work)[number];
+    const after = wf.definition.tasks[w.name]?.after ?? [];
+    let why = w.error;
+    if (!w.ready && after.length > 1) {
+      const t = await addSkippedDep(deps.db, run.runId, w.name, w.from, w.error);
+      if (t?.status !== 'blocked' || !after.every((d) => t.doneDeps?.has(d))) continue;
+      why = t.skipReason ?? why;
+    }
+    const skipped = await skip(deps.db, run.runId, w.name, deps.now(), why);
     if (!skipped) continue;
-    deps.log.info({ run: run.runId, task: name, from: 'blocked', to: 'skipped', reason: error.reason }, 'task transition');
-    work.push(...(wf.graph.successors[name] ?? []));
-    if (wf.graph.sinks.includes(name)) await sinkDone(deps, run, wf, name);
-    error = { reason: 'upstream', message: `upstream task ${name} skipped` };
+    deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
+    const next: TaskError = { reason: 'upstream', message: `upstream task ${w.name} skipped` };
+    work.push(...(wf.graph.successors[w.name] ?? []).map((s) => ({ name: s, from: w.name, error: next, ready: false })));
+    if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name);
   }
 }
 
@@ -117,6 +144,7 @@ async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
  * so that it wakes at once rather than sleep through the event.
  */
 export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
+  await onRunEnded(deps, run); // concurrency slot, backfill progress
   const p = run.parent;
   if (!p || !TERMINAL_RUN.has(run.status)) return;
   let t = await getTask(deps.db, p.runId, p.task);

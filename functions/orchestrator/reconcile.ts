@@ -26,7 +26,9 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     const successorsPending = (wf.graph.successors[t.name] ?? []).some((s) => {
       const st = tasks.get(s);
       if (!st) return true;
-      return st.status === 'blocked' && (t.status !== 'succeeded' || !st.doneDeps?.has(t.name));
+      if (st.status !== 'blocked') return false;
+      // Not yet told that t ended, or told by every dependency but never promoted (or skipped).
+      return !st.doneDeps?.has(t.name) || (wf.definition.tasks[s]?.after ?? []).every((d) => st.doneDeps?.has(d));
     });
     const sinkPending = wf.graph.sinks.includes(t.name) && !ended.has(t.name);
     if (successorsPending || sinkPending) {

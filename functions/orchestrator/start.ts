@@ -37,7 +37,7 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
   const params = resolveParams(def.definition.params, req.params ?? {});
   if (!params.ok) throw new RequestError(400, 'invalid_params', 'the run parameters do not match the workflow declaration', params.errors);
   const runId = req.runId ?? (req.idempotencyKey ? derivedRunId('k', req.workflow, req.idempotencyKey) : newRunId(deps.now()));
-  const requestDigest = digest({ version: req.version ?? null, params: req.params ?? {} });
+  const requestDigest = digest(canonical({ version: req.version ?? null, params: req.params ?? {} }));
   const created = await createRun(deps.db, {
     runId,
     workflow: req.workflow,
@@ -65,4 +65,15 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
     );
   }
   return { runId, created: false, version: existing.version };
+}
+
+/** The value with object keys sorted at every level, so that key order does not change its digest. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+  );
 }

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import type { Deps } from './deps.js';
+import { cancelChildren } from './cancel.js';
 import { advance, onRunFinished, startRun } from './master.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
@@ -35,6 +36,7 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   if (next.status === prev?.status) return;
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
+    if (next.status === 'cancelled') await cancelChildren(deps, next.runId);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     return advance(deps, next as TaskItem);

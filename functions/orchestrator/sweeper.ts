@@ -1,3 +1,4 @@
+import { crashEnabled, crashPoint } from '../common/crash.js';
 import type { Key } from '../store/db.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
@@ -7,6 +8,7 @@ import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/ta
 import type { Deps } from './deps.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
+import { onDueItem } from './scheduler.js';
 import { decide } from './worker.js';
 import { loadWorkflow } from './workflows.js';
 
@@ -64,6 +66,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
   const now = deps.now();
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
+  if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/scheduler.ts)
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;
@@ -73,7 +76,11 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   }
   if (item.kind !== 'task') return;
   const t = item as TaskItem;
-  const dispatch = (q: TaskItem | undefined) => q && deps.dispatch({ runId: q.runId, task: q.name, attempt: q.attempt });
+  const dispatch = async (q: TaskItem | undefined) => {
+    if (!q) return;
+    if (crashEnabled) crashPoint('before:dispatch');
+    await deps.dispatch({ runId: q.runId, task: q.name, attempt: q.attempt });
+  };
   switch (t.status) {
     case 'queued': {
       const q = await redispatch(deps.db, t, now);

@@ -1,3 +1,4 @@
+import { crashEnabled, crashPoint } from '../common/crash.js';
 import { findReferences, render } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { mayRetry, retryDelay } from '../engine/retry.js';
@@ -6,6 +7,7 @@ import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.
 import { getRun } from '../store/runs.js';
 import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
 import type { Outcome } from '../tasks/executor.js';
+import { abandonAttempt } from './cancel.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
@@ -18,7 +20,8 @@ import { loadWorkflow } from './workflows.js';
  */
 export async function runAttempt(deps: Deps, job: Job): Promise<void> {
   const run = await getRun(deps.db, job.runId);
-  if (!run || TERMINAL_RUN.has(run.status)) return;
+  if (!run) return;
+  if (TERMINAL_RUN.has(run.status)) return abandonAttempt(deps, { runId: job.runId, name: job.task, attempt: job.attempt }, run.status);
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const spec = wf.definition.tasks[job.task];
   if (!spec) return;
@@ -32,8 +35,10 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
     t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);
     if (!t) return;
   }
+  if (crashEnabled) crashPoint('before:execute');
   let ending = await execute(deps, run, spec, t);
   if (!ending) return;
+  if (crashEnabled) crashPoint('after:execute');
   const now = deps.now();
   let done = await finishAttempt(deps.db, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t));
   if (!done && ending.kind === 'suspend') {
@@ -78,7 +83,9 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
     await lease.stop();
   }
   if (lease.lost) return undefined;
-  if (timedOut && outcome.status !== 'succeeded') {
+  // Past the deadline counts even if the timer had no chance to fire: an executor that answers at once
+  // (a resumed wait suspending again) would otherwise be re-suspended at its deadline, over and over.
+  if ((timedOut || (t.deadline !== undefined && deps.now() >= t.deadline)) && outcome.status !== 'succeeded') {
     outcome = { status: 'failed', reason: 'timeout', message: `attempt exceeded its timeout of ${spec.timeoutMs} ms` };
   }
   return decide(deps, spec, t, outcome);

@@ -45,6 +45,7 @@ export class Db {
   async create(item: Key & Record<string, unknown>): Promise<boolean> {
     try {
       await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      if (crashEnabled) crashPoint(`after:create:${kindOf(item)}`);
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;

@@ -14,17 +14,26 @@ export const keys = {
   workflow: (name: string) => ({ pk: 'WORKFLOWS', sk: name }),
 };
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/**
+ * `pending`: created, waiting for a slot under the workflow's `concurrency: queue` policy (not started).
+ * `skipped`: terminal, never started: the workflow's `concurrency: skip` policy found it full (`skipReason`).
+ */
+export type RunStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export type TaskStatus = 'blocked' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 
 export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
-export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 export interface TaskError {
   readonly reason: string;
   readonly message: string;
 }
 
+/**
+ * What started a run (shown as `trigger` by `GET /runs/{id}`): `api` (`identity` in AWS), `schedule`
+ * (`scheduleId`, `fireTime` ISO-8601, `misfired?`, `misfiredCount?`), `backfill` (`backfillId`,
+ * `fireTime`), `parent` (`runId`, `task`, `attempt`).
+ */
 export interface Trigger {
   readonly type: 'api' | 'schedule' | 'backfill' | 'parent';
   readonly [k: string]: unknown;
@@ -55,9 +64,12 @@ export interface RunItem {
   readonly lineage?: string[];
   readonly failure?: TaskError & { readonly task: string };
   readonly output?: unknown;
+  readonly cancelReason?: string;
   readonly idempotencyKey?: string;
   readonly requestDigest?: string;
   readonly dueAt?: number;
+  /** Why a `skipped` run never started. */
+  readonly skipReason?: string;
 }
 
 /** One finished (or lost) attempt, kept on the task for history. */
@@ -89,6 +101,8 @@ export interface TaskItem {
   readonly owner?: string;
   readonly dueAt?: number;
   readonly doneDeps?: Set<string>;
+  /** Why a blocked task will be skipped once all of its dependencies have ended (the first reason recorded). */
+  readonly skipReason?: TaskError;
   readonly output?: unknown;
   readonly error?: TaskError;
   readonly attempts?: AttemptRecord[];

@@ -108,3 +108,12 @@ export function createChildLink(db: Db, link: Omit<ChildLinkItem, 'pk' | 'sk' | 
 
 export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
   db.get<ChildLinkItem>(keys.child(runId, task, attempt));
+
+/** queued | running → cancelled. Tasks already running finish; nothing new starts. */
+export function cancelRun(db: Db, runId: string, now: number, reason: string) {
+  return db.update<RunItem>(
+    keys.run(runId),
+    { set: { status: 'cancelled', endedAt: now, cancelReason: reason }, remove: ['dueAt', 'dueShard'] },
+    { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
+  );
+}

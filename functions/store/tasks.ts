@@ -41,6 +41,18 @@ export function addDoneDep(db: Db, runId: string, name: string, dep: string) {
   });
 }
 
+/**
+ * Records that `dep` ended without letting `name` run (it failed or was skipped, or the run is ending),
+ * creating the task as `blocked` if it is new. The first such reason is kept as `skipReason`; the master
+ * skips the task once every dependency has ended. Idempotent (a set).
+ */
+export function addSkippedDep(db: Db, runId: string, name: string, dep: string, reason: TaskError) {
+  return db.update<TaskItem>(keys.task(runId, name), {
+    setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, skipReason: reason },
+    add: { doneDeps: new Set([dep]) },
+  });
+}
+
 /** blocked → queued, once every dependency is done. */
 export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
   const key = keys.task(runId, name);
@@ -234,4 +246,13 @@ export async function addSinkDone(db: Db, runId: string, sink: string): Promise<
     add: { doneDeps: new Set([sink]) },
   });
   return r?.doneDeps ?? new Set();
+}
+
+/** queued → skipped: the attempt will never run because its run was cancelled. */
+export function abandon(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'attempt'>, now: number, error: TaskError) {
+  return db.update<TaskItem>(
+    keys.task(t.runId, t.name),
+    { set: { status: 'skipped', endedAt: now, error }, remove: ['dueAt', 'dueShard', 'owner', 'wake', 'wakeRequested'] },
+    whereEquals({ status: 'queued', attempt: t.attempt }),
+  );
 }

@@ -40,7 +40,7 @@ export interface ExecContext<C> {
 /** What a parent task sees of its child run. */
 export interface ChildState {
   readonly runId: string;
-  readonly status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  readonly status: 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
   readonly output?: unknown;
   readonly failure?: { readonly task: string; readonly reason: string; readonly message: string };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
 import { log } from '../common/logger.js';
 import { LambdaMapError, type LocalFunction, localContext, resolveLocalFunction } from '../local/lambda-mapping.js';
@@ -22,7 +22,9 @@ const schema = z
     qualifier: templated(z.string().regex(/^(\$LATEST|[A-Za-z0-9_-]{1,128})$/, 'a version or alias')).optional(),
     /** The event (a JSON object). Baton adds its own context under the key `baton`. */
     payload: templated(
-      z.record(z.string(), z.unknown()).refine((p) => !Object.hasOwn(p, 'baton'), { message: 'the key "baton" is reserved for Baton\'s context' }),
+      z
+        .record(z.string(), z.unknown())
+        .refine((p) => !Object.hasOwn(p, 'baton'), { message: 'the key "baton" is reserved for Baton\'s context' }),
     ).optional(),
     mode: z.enum(['sync', 'async']).default('sync'),
   })
@@ -81,12 +83,20 @@ export const lambda: Executor<LambdaConfig> = {
       if (st?.callback) {
         const cb = st.callback;
         if ('error' in cb) {
-          return { status: 'failed', reason: cb.error.reason ?? 'function_error', message: cb.error.message, retryable: cb.error.retryable };
+          return {
+            status: 'failed',
+            reason: cb.error.reason ?? 'function_error',
+            message: cb.error.message,
+            retryable: cb.error.retryable,
+          };
         }
         return { status: 'succeeded', output: cb.output };
       }
       // Woken without a report (a periodic re-check): keep waiting.
       if (st?.tokenHash) return { status: 'suspended', state: st };
+    }
+    if (typeof ctx.config.payload === 'string') {
+      return { status: 'failed', reason: 'invalid_config', message: 'payload must render to a JSON object', retryable: false };
     }
     let local: LocalFunction | undefined;
     try {
@@ -101,6 +111,11 @@ export const lambda: Executor<LambdaConfig> = {
 
 function batonContext(ctx: ExecContext<LambdaConfig>, extra: Partial<BatonContext> = {}): BatonContext {
   return { runId: ctx.runId, task: ctx.task, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, ...extra };
+}
+
+/** The rendered payload: an object (the schema admits a template string only before rendering). */
+function payloadOf(config: LambdaConfig): Record<string, unknown> {
+  return typeof config.payload === 'object' && config.payload !== null ? config.payload : {};
 }
 
 function tooLarge(event: unknown, limit: number, mode: string): { body: string; failure?: Outcome } {
@@ -120,7 +135,7 @@ function tooLarge(event: unknown, limit: number, mode: string): { body: string; 
 
 async function invokeSync(ctx: ExecContext<LambdaConfig>, local: LocalFunction | undefined): Promise<Outcome> {
   const { config, signal } = ctx;
-  const event = { ...config.payload, baton: batonContext(ctx) };
+  const event = { ...payloadOf(config), baton: batonContext(ctx) };
   const { body, failure } = tooLarge(event, MAX_SYNC_PAYLOAD_BYTES, 'synchronous');
   if (failure) return failure;
   if (local) {
@@ -135,7 +150,7 @@ async function invokeSync(ctx: ExecContext<LambdaConfig>, local: LocalFunction |
       return { status: 'failed', reason: 'function_error', message: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
     }
   }
-  let r: Awaited<ReturnType<ReturnType<typeof lambdaClient>['send']>>;
+  let r: InvokeCommandOutput;
   try {
     r = await lambdaClient().send(
       new InvokeCommand({
@@ -165,7 +180,7 @@ async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction 
   const { token, tokenHash } = mintCallbackToken(ctx.runId, ctx.task, ctx.attempt);
   const api = process.env.BATON_API_URL?.replace(/\/+$/, '');
   const baton = batonContext(ctx, { callbackToken: token, callbackUrl: api ? `${api}/callbacks/${token}` : undefined });
-  const event = { ...config.payload, baton };
+  const event = { ...payloadOf(config), baton };
   const { body, failure } = tooLarge(event, MAX_ASYNC_PAYLOAD_BYTES, 'asynchronous');
   if (failure) return failure;
   const state: AsyncState = { mode: 'async', tokenHash, invokedAt: ctx.now() };
@@ -175,13 +190,20 @@ async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction 
     setImmediate(() => {
       Promise.resolve()
         .then(() => local.handler(JSON.parse(body), context))
-        .catch((err) => log.warn({ fn: local.target, key: ctx.idempotencyKey, err: String(err) }, 'local async function failed; no callback'));
+        .catch((err) =>
+          log.warn({ fn: local.target, key: ctx.idempotencyKey, err: String(err) }, 'local async function failed; no callback'),
+        );
     });
     return { status: 'suspended', state };
   }
   try {
     await lambdaClient().send(
-      new InvokeCommand({ FunctionName: config.function, Qualifier: config.qualifier, InvocationType: 'Event', Payload: Buffer.from(body) }),
+      new InvokeCommand({
+        FunctionName: config.function,
+        Qualifier: config.qualifier,
+        InvocationType: 'Event',
+        Payload: Buffer.from(body),
+      }),
       { abortSignal: signal },
     );
   } catch (err) {
@@ -193,7 +215,8 @@ async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction 
 
 function awsFailure(err: unknown): Outcome {
   const f = classifyAwsError(err, PERMANENT);
-  const reason = f.name === 'RequestTooLargeException' ? 'payload_too_large' : f.name === 'TooManyRequestsException' ? 'throttled' : 'aws_error';
+  const reason =
+    f.name === 'RequestTooLargeException' ? 'payload_too_large' : f.name === 'TooManyRequestsException' ? 'throttled' : 'aws_error';
   return { status: 'failed', reason, message: `${f.name}: ${f.message}`, retryable: f.retryable };
 }
 

@@ -9,5 +9,5 @@ import { wait } from './wait.js';
 
 /** Every task type Baton knows, by its `type` name. */
 export const executors: Readonly<Record<string, Executor<any>>> = Object.fromEntries(
-  [noop, fail, wait, http, subworkflow].map((e) => [e.type, e]),
+  [noop, fail, wait, http, subworkflow, lambda, stepfunctions].map((e) => [e.type, e]),
 );

@@ -16,8 +16,6 @@ export const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:state
 export const MAX_INPUT_BYTES = 256 * 1024;
 export const DEFAULT_POLL_MS = 60_000;
 const MIN_POLL_MS = 1_000;
-/** How many earlier attempts a fresh attempt checks for an execution a lost attempt left running. */
-export const LOOKBACK = 5;
 /** While a status check cannot get through (throttled, network), look again this soon. */
 const RETRY_CHECK_MS = 5_000;
 
@@ -63,9 +61,8 @@ const PERMANENT = new Set([
  * Starts a Step Functions (Standard) execution and awaits it durably. The execution name is derived
  * from run, task and attempt, so a repeated StartExecution names the same execution: Step Functions
  * returns it (same input, still running) or answers ExecutionAlreadyExists, and the attempt adopts it.
- * A fresh attempt also adopts a still-running (or succeeded) execution of a recent earlier attempt:
- * that attempt was lost (its worker died before recording the start), so no second one is started.
- * The attempt then suspends; a status-change event (handlers/sfn-events.ts) or the poll interval
+ * A failover keeps the attempt (and its number), so a new holder of an attempt whose start was not
+ * recorded starts under the same name and adopts the execution. The attempt then suspends; a status-change event (handlers/sfn-events.ts) or the poll interval
  * resumes it, and it reads the execution's status. Timing out stops the execution.
  */
 export const stepfunctions: Executor<StepFunctionsConfig> = {
@@ -98,7 +95,7 @@ export const stepfunctions: Executor<StepFunctionsConfig> = {
   },
 };
 
-/** A fresh attempt: adopt what a lost attempt left, or start (or adopt) this attempt's own execution. */
+/** A fresh attempt: start (or adopt) this attempt's own execution. */
 async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ executionArn?: string; outcome: Outcome }> {
   const { config, signal } = ctx;
   const input = config.input === undefined ? '{}' : JSON.stringify(config.input);
@@ -113,9 +110,7 @@ async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ execution
       },
     };
   }
-  const orphan = await findOrphan(ctx);
-  if ('failed' in orphan) return { outcome: orphan.failed };
-  if (orphan.found) return { executionArn: orphan.found.executionArn as string, outcome: fromDescription(ctx, orphan.found) };
+  if (ctx.attempt > 1) await stopPredecessor(ctx);
   const name = executionName(ctx.runId, ctx.task, ctx.attempt);
   try {
     const r = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: config.stateMachine, name, input }), {
@@ -150,24 +145,24 @@ async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ execution
 }
 
 /**
- * An execution left by one of the previous attempts that is still running or has succeeded. Such an
- * attempt was lost, not failed: a failed attempt's execution failed, timed out or was stopped by us.
+ * A retry starts a new execution; the previous attempt's must not run on beside it. It is normally
+ * over (it failed, or Baton stopped it at the timeout), but when the attempt timed out while its worker
+ * was gone, nobody could stop it: stop it now. Best effort.
  */
-async function findOrphan(
-  ctx: ExecContext<StepFunctionsConfig>,
-): Promise<{ found?: DescribeExecutionCommandOutput } | { failed: Outcome }> {
-  for (let a = ctx.attempt - 1; a >= Math.max(1, ctx.attempt - LOOKBACK); a--) {
-    const arn = executionArn(ctx.config.stateMachine, executionName(ctx.runId, ctx.task, a));
-    try {
-      const d = await describe(arn, ctx.signal);
-      if (d.status === 'SUCCEEDED' || ACTIVE.has(d.status ?? '')) return { found: d };
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      if ((err as Error).name === 'ExecutionDoesNotExist') continue;
-      return { failed: awsFailure('check for an execution of an earlier attempt', err) };
-    }
+async function stopPredecessor(ctx: ExecContext<StepFunctionsConfig>): Promise<void> {
+  const arn = executionArn(ctx.config.stateMachine, executionName(ctx.runId, ctx.task, ctx.attempt - 1));
+  try {
+    const d = await describe(arn, ctx.signal);
+    if (ACTIVE.has(d.status ?? ''))
+      await stop(
+        arn,
+        `Baton task ${ctx.task} (run ${ctx.runId}): attempt ${ctx.attempt - 1} is over; attempt ${ctx.attempt} starts`,
+        'Baton.Superseded',
+      );
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    // ExecutionDoesNotExist (its start failed), or the check failed: nothing more to do.
   }
-  return {};
 }
 
 /** A resumed attempt: read the execution's status. */
@@ -208,9 +203,9 @@ function describe(arn: string, signal: AbortSignal) {
 }
 
 /** Stops an execution; best effort (it may have ended meanwhile, or never started). */
-async function stop(arn: string, cause: string): Promise<void> {
+async function stop(arn: string, cause: string, error = 'Baton.Timeout'): Promise<void> {
   try {
-    await sfnClient().send(new StopExecutionCommand({ executionArn: arn, error: 'Baton.Timeout', cause }), {
+    await sfnClient().send(new StopExecutionCommand({ executionArn: arn, error, cause }), {
       abortSignal: AbortSignal.timeout(10_000),
     });
   } catch {
@@ -223,7 +218,10 @@ function awsFailure(what: string, err: unknown): Outcome {
   return { status: 'failed', reason: 'aws_error', message: `${what}: ${f.name}: ${f.message}`, retryable: f.retryable };
 }
 
-/** The worker aborts with `lease lost` when another worker reclaimed the attempt: then the execution is not ours to stop. */
+/**
+ * The worker aborts with `lease lost` when the attempt was reclaimed: its new holder continues the same
+ * attempt and adopts the execution, so it is not ours to stop. Any other abort (the timeout) stops it.
+ */
 function leaseLost(signal: AbortSignal): boolean {
   const r = signal.reason as { message?: unknown } | undefined;
   return r?.message === 'lease lost';

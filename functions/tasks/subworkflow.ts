@@ -42,7 +42,8 @@ export const subworkflow: Executor<z.infer<typeof schema>> = {
         return { status: 'failed', reason: 'child_failed', message: `child run ${child.runId} of ${config.workflow}: ${why}` };
       }
       case 'cancelled':
-        return { status: 'failed', reason: 'child_cancelled', message: `child run ${child.runId} was cancelled` };
+      case 'skipped':
+        return { status: 'failed', reason: `child_${child.status}`, message: `child run ${child.runId} was ${child.status}` };
       default:
         return { status: 'suspended', state: { childRunId: child.runId } };
     }

@@ -21,7 +21,7 @@ export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_MAX_DELAY_MS = 60 * 60 * 1000;
 
 /** Top-level keys a definition may have. */
-export const TOP_LEVEL_KEYS = ['name', 'description', 'params', 'failureStrategy', 'tasks'] as const;
+export const TOP_LEVEL_KEYS = ['name', 'description', 'params', 'failureStrategy', 'concurrency', 'tasks'] as const;
 /** Task keys the engine owns; every other key of a task is the type's config. */
 export const ENGINE_TASK_KEYS = ['type', 'after', 'retry', 'timeout'] as const;
 
@@ -64,3 +64,16 @@ export const retrySchema = z.strictObject({
 
 /** `failureStrategy` as written. */
 export const failureStrategySchema = z.enum(['end', 'continue'], { error: 'expected end or continue' });
+
+/** Most active runs a `concurrency` limit may name. */
+export const MAX_CONCURRENCY_LIMIT = 1000;
+
+/** `concurrency` as written: `{ policy: allow | skip | queue, limit?: N }`. */
+export const concurrencySchema = z.strictObject({
+  policy: z.enum(['allow', 'skip', 'queue'], { error: 'expected allow, skip or queue' }),
+  limit: z
+    .int({ error: 'expected an integer' })
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_CONCURRENCY_LIMIT, { error: `must be at most ${MAX_CONCURRENCY_LIMIT}` })
+    .optional(),
+});

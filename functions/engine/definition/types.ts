@@ -30,11 +30,24 @@ export interface TaskSpec {
 
 export type FailureStrategy = 'end' | 'continue';
 
+/**
+ * Runs of one workflow at the same time, whatever started them: `allow` (no limit), `skip` (a run
+ * that finds `limit` runs active ends at once as `skipped`), `queue` (at most `limit` active, the rest
+ * wait as `pending` and start oldest first).
+ */
+export interface ConcurrencyPolicy {
+  readonly policy: 'allow' | 'skip' | 'queue';
+  /** Active runs allowed (skip and queue); 1 unless given. */
+  readonly limit: number;
+}
+
 export interface WorkflowDefinition {
   readonly name: string;
   readonly description?: string;
   readonly params: Readonly<Record<string, ParamSpec>>;
   readonly failureStrategy: FailureStrategy;
+  /** Absent means `allow`. */
+  readonly concurrency?: ConcurrencyPolicy;
   readonly tasks: Readonly<Record<string, TaskSpec>>;
 }
 

@@ -8,6 +8,7 @@ import { findCycles } from './graph.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
 import {
+  concurrencySchema,
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_DELAY_MS,
   DEFAULT_RETRY_DELAY_MS,
@@ -22,7 +23,16 @@ import {
   TOP_LEVEL_KEYS,
 } from './schema.js';
 import { type LocatedReference, scanTemplates } from './template.js';
-import type { FailureStrategy, ParamSpec, Result, RetryPolicy, TaskSpec, ValidationIssue, WorkflowDefinition } from './types.js';
+import type {
+  ConcurrencyPolicy,
+  FailureStrategy,
+  ParamSpec,
+  Result,
+  RetryPolicy,
+  TaskSpec,
+  ValidationIssue,
+  WorkflowDefinition,
+} from './types.js';
 import { fromZodIssues } from './zod-issues.js';
 
 /** Options for `parseDefinition`. */
@@ -285,6 +295,12 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
   }
   const failureStrategy: FailureStrategy =
     doc.failureStrategy === undefined ? 'end' : (c.zod('failureStrategy', failureStrategySchema, doc.failureStrategy) ?? 'end');
+  let concurrency: ConcurrencyPolicy | undefined;
+  if (doc.concurrency !== undefined && doc.concurrency !== null) {
+    const cc = c.zod('concurrency', concurrencySchema, doc.concurrency);
+    if (cc?.policy === 'allow' && cc.limit !== undefined) c.add('concurrency.limit', 'allow has no limit (use skip or queue)');
+    else if (cc && cc.policy !== 'allow') concurrency = { policy: cc.policy, limit: cc.limit ?? 1 };
+  }
   const params = checkParams(c, doc.params);
   const drafts = checkTasks(c, doc.tasks, opts);
   checkCycles(c, drafts);
@@ -297,6 +313,7 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
     ...(description !== undefined && { description }),
     params,
     failureStrategy,
+    ...(concurrency !== undefined && { concurrency }),
     tasks: Object.fromEntries([...drafts].map(([n, d]) => [n, d.spec])),
   };
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;

@@ -23,4 +23,5 @@ export {
   type MisfirePolicy,
   type ScheduleWindow,
 } from './misfire.js';
+export { checkScheduleParams, renderScheduleParams, type ScheduleTemplateIssue } from './params.js';
 export { canonicalTimeZone } from './tz.js';

@@ -1,0 +1,120 @@
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../functions/store/client.js';
+import { Engine } from '../lib/engine.js';
+import { median, newTable, percentile, rawClient, sleep, waitRuns } from '../lib/env.js';
+import { chain } from '../lib/workflows.js';
+
+export interface RttResult {
+  samples: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+/**
+ * The round trip of one conditional write (UpdateItem with a condition, ReturnValues ALL_NEW, the
+ * shape of every engine transition) to the same endpoint, on a client of the same configuration.
+ */
+export async function conditionalWriteRtt(table: string, samples = 200): Promise<RttResult> {
+  const c = rawClient();
+  const Key = { pk: { S: 'BENCH#rtt' }, sk: { S: 'RTT' } };
+  await c.send(new PutItemCommand({ TableName: table, Item: { ...Key, n: { N: '0' } } }));
+  const one = () =>
+    c.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key,
+        UpdateExpression: 'SET n = n + :one',
+        ConditionExpression: 'attribute_exists(pk) AND n >= :zero',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':zero': { N: '0' } },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+  for (let i = 0; i < 20; i++) await one();
+  const xs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await one();
+    xs.push(performance.now() - t);
+  }
+  return { samples, medianMs: median(xs), p90Ms: percentile(xs, 90) };
+}
+
+export interface OverheadResult {
+  pollIdleMs: number | 'default (50)';
+  tasks: number;
+  repeats: number;
+  /** Median over repeats of (run endedAt - createdAt) / tasks. */
+  msPerTask: number;
+  perRepeat: number[];
+  rtt: RttResult;
+  ratio: number;
+  /**
+   * Where a step of the chain spends its time (medians over all tasks of all repeats), from the
+   * task items' own timestamps: queued → claimed (dispatch, worker reads the run, claim write),
+   * claimed → succeeded (noop + outcome write), succeeded → next queued (stream delivery, master
+   * reads the run, creates the next task).
+   */
+  segments: { queuedToClaimed: number; claimedToDone: number; doneToNextQueued: number };
+}
+
+/** (2) Critical-path overhead: a chain of noops, time per task over one conditional write's round trip. */
+export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?: number): Promise<OverheadResult> {
+  const config = await newTable();
+  const engine = new Engine(config, { roles: { sweeper: false }, pollIdleMs });
+  try {
+    const wf = `chain${tasks}`;
+    await engine.putWorkflow(chain(wf, tasks));
+    // Warm-up run: definition cache, JIT, connection pool.
+    await waitRuns(config.table, [await engine.startRun(wf)]);
+    const rtt = await conditionalWriteRtt(config.table);
+    const perRepeat: number[] = [];
+    const seg = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    for (let r = 0; r < repeats; r++) {
+      const runId = await engine.startRun(wf);
+      const [run] = await waitRuns(config.table, [runId], 600_000, 20);
+      perRepeat.push((run!.endedAt - run!.createdAt) / tasks);
+      const items = await runTasks(config.table, runId);
+      for (let i = 0; i < items.length; i++) {
+        const t = items[i]!;
+        seg.a.push(t.startedAt - t.queuedAt);
+        seg.b.push(t.endedAt - t.startedAt);
+        const next = items[i + 1];
+        if (next) seg.c.push(next.queuedAt - t.endedAt);
+      }
+      await sleep(100);
+    }
+    const msPerTask = median(perRepeat);
+    return {
+      pollIdleMs: pollIdleMs ?? 'default (50)',
+      tasks,
+      repeats,
+      msPerTask,
+      perRepeat,
+      rtt,
+      ratio: msPerTask / rtt.medianMs,
+      segments: { queuedToClaimed: median(seg.a), claimedToDone: median(seg.b), doneToNextQueued: median(seg.c) },
+    };
+  } finally {
+    await engine.stop();
+  }
+}
+
+async function runTasks(table: string, runId: string): Promise<Record<string, any>[]> {
+  const doc = documentClient(rawClient());
+  const out: Record<string, any>[] = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const r = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
+        ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':t': 'TASK#' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(r.Items ?? []));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+}

@@ -1,0 +1,111 @@
+import { Engine } from '../lib/engine.js';
+import { newTable, sleep, waitRuns } from '../lib/env.js';
+import { type MeterSnapshot, type OpStats, totals } from '../lib/meter.js';
+import { chain, fan } from '../lib/workflows.js';
+
+export interface ShapeResult {
+  shape: 'chain' | 'fan';
+  tasks: number;
+  /** Run wall time from the run's createdAt to its endedAt (engine timestamps). */
+  ms: number;
+  status: string;
+  /** Per task: engine + API requests and units (what AWS would bill). */
+  perTask: {
+    requests: number;
+    wcu: number;
+    /** Of which GSI write units. */
+    gsiWcu: number;
+    /** Estimated units of failed conditional writes (not reported by DynamoDB). */
+    estWcu: number;
+    rcu: number;
+    condFailed: number;
+    /** Worker invocations (successful claims; one async Lambda invoke each). */
+    workerInvokes: number;
+    /** Stream records the master acts on (an upper bound on master Lambda invocations). */
+    masterRecords: number;
+  };
+  /** Local-only: the stream poller's own requests per task, and stream records delivered per task. */
+  plumbingPerTask: { requests: number; records: number };
+  /** Per operation kind (engine + api), per task. */
+  byOp: Record<string, OpStats>;
+  raw: MeterSnapshot;
+}
+
+/**
+ * (1) DynamoDB requests and capacity units per task, for a chain and a fan-out/fan-in of each
+ * size, one run at a time in a fresh table so that every request counted belongs to that run.
+ * The sweeper is off here (its cost is per tick, not per task; see `sweepCost`).
+ */
+export async function requestsPerTask(sizes: number[], pollIdleMs?: number): Promise<ShapeResult[]> {
+  const out: ShapeResult[] = [];
+  for (const shape of ['chain', 'fan'] as const) {
+    for (const n of sizes) {
+      const config = await newTable();
+      const engine = new Engine(config, { roles: { sweeper: false }, pollIdleMs });
+      try {
+        const wf = `${shape}${n}`;
+        await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : fan(wf, n));
+        await sleep(300); // let the poller see the definition's records before counting
+        engine.meter.reset();
+        const runId = await engine.startRun(wf);
+        const [run] = await waitRuns(config.table, [runId]);
+        await sleep(300); // requests still in flight for the last records
+        const snap = engine.meter.snapshot();
+        out.push(summarise(shape, n, run!, snap));
+      } finally {
+        await engine.stop();
+      }
+    }
+  }
+  return out;
+}
+
+function summarise(shape: 'chain' | 'fan', n: number, run: Record<string, any>, snap: MeterSnapshot): ShapeResult {
+  const billed = totals(snap, ['engine', 'api']);
+  const plumbing = totals(snap, ['plumbing']);
+  const streamCalls = Object.values(snap.stream.calls).reduce((a, b) => a + b, 0);
+  const claims = snap.ops['engine|UpdateItem TASK →running'];
+  const byOp: Record<string, OpStats> = {};
+  for (const [k, v] of Object.entries(snap.ops)) {
+    const [group, op] = k.split('|') as [string, string];
+    if (group === 'plumbing') continue;
+    byOp[`${group === 'api' ? 'api: ' : ''}${op}`] = scale(v, 1 / n);
+  }
+  return {
+    shape,
+    tasks: n,
+    ms: run.endedAt - run.createdAt,
+    status: run.status,
+    perTask: {
+      requests: billed.requests / n,
+      wcu: billed.wcu / n,
+      gsiWcu: billed.gsiWcu / n,
+      estWcu: billed.estWcu / n,
+      rcu: billed.rcu / n,
+      condFailed: billed.condFailed / n,
+      workerInvokes: claims ? (claims.requests - claims.condFailed) / n : 0,
+      masterRecords: snap.stream.relevant / n,
+    },
+    plumbingPerTask: { requests: (plumbing.requests + streamCalls) / n, records: snap.stream.records / n },
+    byOp,
+    raw: snap,
+  };
+}
+
+function scale(s: OpStats, f: number): OpStats {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v * f])) as unknown as OpStats;
+}
+
+/** The sweeper's cost per tick on an idle table: one Query per due-index shard. */
+export async function sweepCost(): Promise<{ requests: number; rcu: number; shards: number }> {
+  const config = await newTable();
+  const engine = new Engine(config, { start: false });
+  try {
+    engine.meter.reset();
+    await engine.runtime.sweepNow();
+    const t = totals(engine.meter.snapshot());
+    return { requests: t.requests, rcu: t.rcu, shards: config.dueShards };
+  } finally {
+    await engine.stop();
+  }
+}

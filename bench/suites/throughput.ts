@@ -1,0 +1,77 @@
+import { Engine } from '../lib/engine.js';
+import { median, newTable, sleep, waitRuns } from '../lib/env.js';
+import { merge, totals } from '../lib/meter.js';
+import { RuntimeProcess } from '../lib/procs.js';
+import { fan } from '../lib/workflows.js';
+
+export interface ThroughputResult {
+  processes: number;
+  runs: number;
+  tasksPerRun: number;
+  repeats: number;
+  /** Median over repeats: all tasks / (last run's endedAt − first start request). */
+  tasksPerSec: number;
+  perRepeat: number[];
+  /** Billed write/read units per task summed over the processes (duplicate master work shows here). */
+  reqPerTask: number;
+  wcuPerTask: number;
+  /** Estimated units of failed conditional writes (billed by AWS, not reported by DynamoDB). */
+  estWcuPerTask: number;
+  rcuPerTask: number;
+  condFailedPerTask: number;
+  failedRuns: number;
+}
+
+/**
+ * (3) Throughput: `runs` fan-outs of `tasksPerRun` noops started at once, executed by `processes`
+ * full runtimes (master + worker + sweeper each, every one polling the stream). Dispatch is in-process,
+ * so a second process gets work only by winning the master's conditional writes for some records;
+ * every master sees every record, and the losers' writes fail their conditions.
+ */
+export async function throughput(processes: number, runs: number, tasksPerRun: number, repeats: number): Promise<ThroughputResult> {
+  const config = await newTable();
+  const api = new Engine(config, { start: false });
+  const procs = await Promise.all(
+    Array.from({ length: processes }, () => RuntimeProcess.spawn({ BATON_TABLE: config.table })),
+  );
+  try {
+    const wf = `fan${tasksPerRun}`;
+    await api.putWorkflow(fan(wf, tasksPerRun));
+    // Warm-up: one run, so every process has compiled code and the definition cached.
+    await waitRuns(config.table, [await api.startRun(wf)]);
+    await sleep(300);
+    const perRepeat: number[] = [];
+    let failedRuns = 0;
+    await Promise.all(procs.map((p) => p.reset()));
+    api.meter.reset();
+    for (let r = 0; r < repeats; r++) {
+      const t0 = Date.now();
+      const ids = await Promise.all(Array.from({ length: runs }, () => api.startRun(wf)));
+      const done = await waitRuns(config.table, ids, 600_000, 100);
+      const end = Math.max(...done.map((d) => d.endedAt as number));
+      failedRuns += done.filter((d) => d.status !== 'succeeded').length;
+      perRepeat.push((runs * tasksPerRun) / ((end - t0) / 1000));
+      await sleep(300);
+    }
+    const snap = merge(...(await Promise.all(procs.map((p) => p.stats()))), api.meter.snapshot());
+    const t = totals(snap, ['engine', 'api']);
+    const n = runs * tasksPerRun * repeats;
+    return {
+      processes,
+      runs,
+      tasksPerRun,
+      repeats,
+      tasksPerSec: median(perRepeat),
+      perRepeat,
+      reqPerTask: t.requests / n,
+      wcuPerTask: t.wcu / n,
+      estWcuPerTask: t.estWcu / n,
+      rcuPerTask: t.rcu / n,
+      condFailedPerTask: t.condFailed / n,
+      failedRuns,
+    };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await api.stop();
+  }
+}

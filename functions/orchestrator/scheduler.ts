@@ -1,0 +1,265 @@
+import { RequestError } from '../common/errors.js';
+import {
+  type CronSpec,
+  countFireTimes,
+  DEFAULT_FIRE_CAP,
+  DEFAULT_MISFIRE_THRESHOLD_MS,
+  type DueFireTime,
+  deterministicRunId,
+  dueFireTimes,
+  nextFireTimes,
+  renderScheduleParams,
+  type ScheduleWindow,
+} from '../engine/schedule/index.js';
+import type { BackfillItem } from '../store/backfills.js';
+import type { Key } from '../store/db.js';
+import { type RunItem, TERMINAL_RUN, type Trigger } from '../store/items.js';
+import { advanceSchedule, type LastFire, SCHEDULE_PK_PREFIX, type ScheduleItem } from '../store/schedules.js';
+import { TABLE } from '../store/table.js';
+import { backfillRunEnded, reconcileBackfill } from './backfill.js';
+import { recheckPending, releaseRun } from './concurrency.js';
+import type { Deps } from './deps.js';
+import { startWorkflow } from './start.js';
+
+/**
+ * The cron scheduler. A schedule item sits in the sparse sharded `due` index at its next fire time
+ * (`dueAt`). The tick (EventBridge every minute in AWS, a ~1 s timer locally):
+ * - queries each shard of that index for items due within the coming minute, keeping only schedule
+ *   keys (`pk` begins with `SCHED#`, a key attribute, so the filter works on the KEYS_ONLY index);
+ * - fires those already due; hands the others to the durable timer (`deps.timer`: an SQS delay in AWS),
+ *   which calls the sweeper's `fireDue`, which hands schedule items back here (`onDueItem`).
+ *
+ * Firing one schedule: read it; compute the due fire times from its mark (`lastFireTime`) with the
+ * misfire policy; create one run per fire time under `deterministicRunId(schedule, fireTime)` with a
+ * conditional put; THEN advance the mark (and `dueAt`) with a condition on the mark and generation it
+ * read. A second tick, a concurrent one, or a re-run after a crash between the two steps computes the
+ * same ids, so its puts are no-ops: one run per fire time, whoever fires it.
+ */
+
+/** Fire times closer than this are handed to the durable timer (the tick runs once a minute in AWS). */
+export const TIMER_HORIZON_MS = 60_000;
+/** Default most missed times `all` fires after an outage or a pause (the latest ones). */
+export const DEFAULT_MISFIRE_CAP = 100;
+export const MAX_MISFIRE_CAP = 1000;
+
+export const scheduleRunKey = (workflow: string, scheduleId: string) => `${workflow}/${scheduleId}`;
+export const scheduleRunId = (workflow: string, scheduleId: string, fireTime: Date) =>
+  deterministicRunId(scheduleRunKey(workflow, scheduleId), fireTime);
+
+export interface TickReport {
+  /** Schedules fired (due now). */
+  fired: number;
+  /** Runs created. */
+  created: number;
+  /** Fire times whose run already existed (a repeated or concurrent tick). */
+  existing: number;
+  /** Fire times handed to the durable timer. */
+  timers: number;
+  errors: number;
+}
+
+const emptyReport = (): TickReport => ({ fired: 0, created: 0, existing: 0, timers: 0, errors: 0 });
+
+export const windowOf = (s: Pick<ScheduleItem, 'start' | 'end'>): ScheduleWindow => ({
+  ...(s.start !== undefined && { start: new Date(s.start) }),
+  ...(s.end !== undefined && { end: new Date(s.end) }),
+});
+
+/** The first fire time strictly after `afterMs` inside the window, or undefined. */
+export function nextFireAfter(spec: CronSpec, afterMs: number, start?: number, end?: number): number | undefined {
+  const lower = start === undefined ? afterMs : Math.max(afterMs, start - 1);
+  const until = end === undefined ? undefined : new Date(end);
+  if (until && until.getTime() <= lower) return undefined;
+  return nextFireTimes(spec, new Date(lower), 1, until ? { until } : undefined)[0]?.getTime();
+}
+
+/** One scheduler tick. Safe to run twice, concurrently, or again after a crash. */
+export async function schedulerTick(deps: Deps, opts: { horizonMs?: number; parallel?: number } = {}): Promise<TickReport> {
+  const report = emptyReport();
+  const now = deps.now();
+  const horizon = opts.horizonMs ?? TIMER_HORIZON_MS;
+  const found: (Key & { dueAt: number })[] = [];
+  const shards = Array.from({ length: deps.db.config.dueShards }, (_, i) => `DUE#${i}`);
+  await Promise.all(
+    shards.map(async (shard) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await deps.db.query<Key & { dueAt: number }>({
+          IndexName: TABLE.dueIndex,
+          KeyConditionExpression: '#s = :s AND #d <= :until',
+          FilterExpression: 'begins_with(#pk, :p)',
+          ExpressionAttributeNames: { '#s': TABLE.dueShard, '#d': TABLE.dueAt, '#pk': TABLE.pk },
+          ExpressionAttributeValues: { ':s': shard, ':until': now + horizon, ':p': SCHEDULE_PK_PREFIX },
+          ExclusiveStartKey: start,
+        });
+        found.push(...r.items);
+        start = r.next;
+      } while (start);
+    }),
+  );
+  const work = found.sort((a, b) => a.dueAt - b.dueAt);
+  const parallel = Math.max(1, opts.parallel ?? 8);
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, work.length) }, async () => {
+      for (let item = work.shift(); item; item = work.shift()) {
+        const key = { pk: item.pk, sk: item.sk };
+        try {
+          if (item.dueAt <= now) await fireSchedule(deps, key, report);
+          else {
+            await deps.timer(key, item.dueAt);
+            report.timers++;
+          }
+        } catch (err) {
+          report.errors++;
+          deps.log.error({ pk: key.pk, sk: key.sk, err: String(err) }, 'could not fire a schedule');
+        }
+      }
+    }),
+  );
+  if (report.created + report.errors > 0) deps.log.info({ ...report }, 'scheduler tick');
+  return report;
+}
+
+/**
+ * For `all`, after a long outage: a mark from which at most `misfireCap` due times remain (the
+ * latest ones); the older missed times are dropped. Other policies and on-time backlogs keep the mark.
+ */
+function cappedMark(s: ScheduleItem, now: number): { mark: number; dropped: number } {
+  const keep = { mark: s.lastFireTime, dropped: 0 };
+  if (s.misfirePolicy !== 'all') return keep;
+  const lower = s.start === undefined ? s.lastFireTime : Math.max(s.lastFireTime, s.start - 1);
+  const upper = s.end === undefined ? now : Math.min(now, s.end);
+  if (upper <= lower) return keep;
+  const first = nextFireTimes(s.spec, new Date(lower), 1, { until: new Date(upper) })[0];
+  if (!first || first.getTime() > now - DEFAULT_MISFIRE_THRESHOLD_MS) return keep;
+  const cap = s.misfireCap ?? DEFAULT_MISFIRE_CAP;
+  const within = (from: number) => countFireTimes(s.spec, new Date(from), new Date(upper), cap);
+  if (within(lower).exact) return keep;
+  // Smallest mark with at most `cap` times after it: count(lo) > cap, count(hi) <= cap.
+  let lo = lower;
+  let hi = upper;
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (within(mid).exact) hi = mid;
+    else lo = mid;
+  }
+  return { mark: hi, dropped: countFireTimes(s.spec, new Date(lower), new Date(hi), 100_000).count };
+}
+
+/** Fires one schedule if it is due: creates its runs, then advances it. Re-reads and retries on a lost race. */
+export async function fireSchedule(deps: Deps, key: Key, report: TickReport = emptyReport(), seed?: ScheduleItem): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    const s = round === 0 && seed ? seed : await deps.db.get<ScheduleItem>(key);
+    const now = deps.now();
+    if (s?.kind !== 'schedule' || !s.enabled || s.dueAt === undefined || s.dueAt > now) return;
+    if (round === 0) report.fired++;
+    const { mark, dropped } = cappedMark(s, now);
+    const due = dueFireTimes({
+      cron: s.spec,
+      lastFireTime: new Date(mark),
+      createdAt: new Date(s.createdAt),
+      now: new Date(now),
+      policy: s.misfirePolicy,
+      enabled: true,
+      window: windowOf(s),
+      cap: DEFAULT_FIRE_CAP,
+    });
+    if (dropped > 0) {
+      deps.log.warn(
+        { schedule: s.scheduleId, workflow: s.workflow, dropped, cap: s.misfireCap },
+        'missed fire times beyond the misfire cap dropped',
+      );
+    }
+    if (due.misfire) {
+      deps.log.warn(
+        { schedule: s.scheduleId, workflow: s.workflow, policy: s.misfirePolicy, missed: due.dueCount, firing: due.fireTimes.length },
+        'schedule misfire',
+      );
+    }
+    let lastFire: LastFire | undefined;
+    let lastError: ScheduleItem['lastError'];
+    for (const ft of due.fireTimes) {
+      try {
+        lastFire = await fireOne(deps, s, ft);
+        if (lastFire.created) report.created++;
+        else report.existing++;
+      } catch (err) {
+        // A run that cannot be made for this fire time never will be (bad params, missing version):
+        // record it on the schedule and go on, rather than block every later fire time.
+        if (!(err instanceof RequestError)) throw err;
+        report.errors++;
+        lastError = { at: now, fireTime: ft.time.getTime(), message: err.message };
+        deps.log.error(
+          { schedule: s.scheduleId, workflow: s.workflow, fireTime: ft.time.toISOString(), err: err.message },
+          'schedule could not start a run',
+        );
+      }
+    }
+    const nextLast = due.nextLast.getTime();
+    const next = nextFireAfter(s.spec, nextLast, s.start, s.end);
+    const advanced = await advanceSchedule(deps.db, s, nextLast, next, { lastFire, lastError });
+    if (!advanced) continue; // another tick advanced it, or the API changed it: look again
+    if (next !== undefined && next - now <= TIMER_HORIZON_MS) {
+      await deps.timer(key, next);
+      report.timers++;
+    }
+    if (!due.truncated) return;
+  }
+}
+
+async function fireOne(deps: Deps, s: ScheduleItem, ft: DueFireTime): Promise<LastFire> {
+  const runId = scheduleRunId(s.workflow, s.scheduleId, ft.time);
+  const trigger: Trigger = {
+    type: 'schedule',
+    scheduleId: s.scheduleId,
+    fireTime: ft.time.toISOString(),
+    ...(ft.misfired && { misfired: true }),
+    ...(ft.misfiredCount !== undefined && { misfiredCount: ft.misfiredCount }),
+  };
+  const started = await startWorkflow(deps, {
+    workflow: s.workflow,
+    version: s.version,
+    params: renderScheduleParams(s.params, ft.time, s.timezone, s.scheduleId),
+    trigger,
+    runId,
+  });
+  if (started.created) {
+    deps.log.info({ run: runId, schedule: s.scheduleId, workflow: s.workflow, fireTime: trigger.fireTime }, 'schedule fired');
+  }
+  return {
+    runId,
+    fireTime: ft.time.getTime(),
+    created: started.created,
+    ...(ft.misfired && { misfired: true }),
+    ...(ft.misfiredCount !== undefined && { misfiredCount: ft.misfiredCount }),
+  };
+}
+
+/**
+ * The sweeper's `fireDue` (and so the durable timer) hands items it does not know here: schedules,
+ * backfills and pending runs. Returns false for anything else.
+ */
+export async function onDueItem(deps: Deps, item: { kind?: unknown; pk: string; sk: string }): Promise<boolean> {
+  switch (item.kind) {
+    case 'schedule':
+      await fireSchedule(deps, { pk: item.pk, sk: item.sk }, undefined, item as unknown as ScheduleItem);
+      return true;
+    case 'backfill':
+      await reconcileBackfill(deps, item as unknown as BackfillItem);
+      return true;
+    case 'run':
+      if ((item as unknown as RunItem).status !== 'pending') return false;
+      await recheckPending(deps, item as unknown as RunItem);
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** A run reached a terminal state (from the master's `onRunFinished`): free its slot, count it in its backfill. */
+export async function onRunEnded(deps: Deps, run: RunItem): Promise<void> {
+  if (!TERMINAL_RUN.has(run.status)) return;
+  await releaseRun(deps, run);
+  const t = run.trigger;
+  if (t?.type === 'backfill' && typeof t.backfillId === 'string') await backfillRunEnded(deps, t.backfillId, run);
+}

@@ -1,0 +1,270 @@
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { CorsPreflightOptions } from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BatonAlarms } from './alarms.js';
+import { BatonFunction } from './baton-function.js';
+import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
+import { type BatonAuth, BatonHttpApi } from './http-api.js';
+import { BatonTable } from './table.js';
+
+export interface BatonProps {
+  /** @default - a name CloudFormation generates */
+  readonly tableName?: string;
+  /** What happens to the table (and every workflow and run in it) when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /** @default true */
+  readonly deletionProtection?: boolean;
+  /**
+   * How long finished runs are kept before DynamoDB's TTL deletes them. Passed to the functions as
+   * `BATON_RUN_RETENTION_DAYS`; the engine stamps `expiresAt` from it.
+   * @default Duration.days(90)
+   */
+  readonly runRetention?: Duration;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** `BATON_LOG_LEVEL` of every function. @default 'info' */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** X-Ray active tracing on every function. @default true */
+  readonly tracing?: boolean;
+
+  /** How long a worker's claim lasts without a heartbeat (`BATON_LEASE_MS`). @default Duration.seconds(30) */
+  readonly leaseDuration?: Duration;
+  /** How often a running run is checked for lost events (`BATON_WATCHDOG_MS`). @default Duration.minutes(5) */
+  readonly watchdogInterval?: Duration;
+  /** Lost leases tolerated per task before it fails with reason `lost` (`BATON_MAX_LOST`). @default 3 */
+  readonly maxLostLeases?: number;
+  /** Shards of the due-time index (`BATON_DUE_SHARDS`). Change only on an empty table. @default 4 */
+  readonly dueShards?: number;
+  /** How often the sweeper runs. @default Duration.minutes(1) */
+  readonly sweepInterval?: Duration;
+
+  /** @default Duration.minutes(15) */
+  readonly workerTimeout?: Duration;
+  /** @default 512 */
+  readonly workerMemorySize?: number;
+  /** Extra permissions for the worker, for what tasks call (a `lambda` task's functions, a state machine...). @default - none */
+  readonly workerPolicyStatements?: readonly iam.PolicyStatement[];
+  /** Retries of a failed asynchronous worker invocation before it goes to the worker dead-letter queue. @default 2 */
+  readonly workerRetryAttempts?: number;
+
+  /** Retries of a failing stream batch (halved by bisection first) before it goes to the stream dead-letter queue. @default 10 */
+  readonly streamRetryAttempts?: number;
+  /** Concurrent master invocations per stream shard; records of one run stay in order. @default 2 */
+  readonly streamParallelization?: number;
+  /** @default 100 */
+  readonly streamBatchSize?: number;
+
+  /** @default { type: 'iam' } */
+  readonly auth?: BatonAuth;
+  /** @default - no CORS */
+  readonly cors?: CorsPreflightOptions;
+  /** Requests per second the API accepts in steady state. @default 100 */
+  readonly apiRateLimit?: number;
+  /** @default 200 */
+  readonly apiBurstLimit?: number;
+
+  /** Create the alarms (about $0.10 a month each). @default true */
+  readonly alarms?: boolean;
+  /** Where alarms notify. @default - alarms without actions */
+  readonly alarmTopic?: ITopic;
+  /** @default Duration.minutes(2) */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+  /** Leases reclaimed in five minutes that raise the alarm. @default 1 */
+  readonly leasesReclaimedAlarmThreshold?: number;
+  /** CloudWatch namespace of Baton's own metrics. @default `Baton/<stack name>` */
+  readonly metricNamespace?: string;
+}
+
+/**
+ * All of Baton in one construct: the table, the functions (each with exactly the permissions its
+ * code uses), their triggers, the HTTP API, dead-letter queues and alarms. Usable in any CDK app.
+ */
+export class Baton extends Construct {
+  readonly table: dynamodb.Table;
+  readonly functions: Readonly<Record<HandlerName, BatonFunction>>;
+  readonly httpApi: BatonHttpApi;
+  readonly timerQueue: sqs.Queue;
+  readonly deadLetterQueues: Readonly<Record<'worker' | 'stream' | 'timer', sqs.Queue>>;
+  readonly alarms?: BatonAlarms;
+
+  constructor(scope: Construct, id: string, props: BatonProps = {}) {
+    super(scope, id);
+    this.table = new BatonTable(this, 'Table', {
+      tableName: props.tableName,
+      removalPolicy: props.tableRemovalPolicy,
+      deletionProtection: props.deletionProtection,
+    }).table;
+
+    const dlq = (name: string) =>
+      new sqs.Queue(this, `${name}DeadLetters`, {
+        retentionPeriod: Duration.days(14),
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+    this.deadLetterQueues = { worker: dlq('Worker'), stream: dlq('Stream'), timer: dlq('Timer') };
+    for (const q of [this.deadLetterQueues.worker, this.deadLetterQueues.stream]) {
+      // cdk-nag recognises only queues named in another queue's redrive policy as dead-letter queues.
+      Validations.of(q).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue is a dead-letter queue: the on-failure destination of the worker's async invocations or of the stream event source. It has an alarm on its depth.",
+      });
+    }
+
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const environment = {
+      BATON_LEASE_MS: String((props.leaseDuration ?? Duration.seconds(30)).toMilliseconds()),
+      BATON_WATCHDOG_MS: String((props.watchdogInterval ?? Duration.minutes(5)).toMilliseconds()),
+      BATON_MAX_LOST: String(props.maxLostLeases ?? 3),
+      BATON_DUE_SHARDS: String(props.dueShards ?? 4),
+      BATON_RUN_RETENTION_DAYS: String((props.runRetention ?? Duration.days(90)).toDays()),
+      BATON_LOG_LEVEL: props.logLevel ?? 'info',
+    };
+    const overrides: Partial<Record<HandlerName, Partial<HandlerSpec>>> = {
+      worker: { timeout: props.workerTimeout, memorySize: props.workerMemorySize },
+      sweeper: props.sweepInterval ? { trigger: { type: 'schedule', every: props.sweepInterval } } : {},
+    };
+    const functions = {} as Record<HandlerName, BatonFunction>;
+    const specs = (Object.entries(HANDLERS) as [HandlerName, HandlerSpec][]).map(
+      ([name, base]) => [name, { ...base, ...definedOnly(overrides[name] ?? {}) }] as [HandlerName, HandlerSpec],
+    );
+    for (const [name, spec] of specs) {
+      functions[name] = new BatonFunction(this, pascal(name), {
+        handler: name,
+        description: spec.description,
+        memorySize: spec.memorySize,
+        timeout: spec.timeout,
+        logRetention,
+        tracing: props.tracing,
+        environment,
+      }).useTable(this.table, spec.table);
+    }
+    this.functions = functions;
+
+    // The worker is the function the dispatchers invoke; the timer function drains the timer queue.
+    const worker = functions[onlyOne(specs, 'dispatch')];
+    worker.configureAsyncInvoke({
+      retryAttempts: props.workerRetryAttempts ?? 2,
+      onFailure: new SqsDestination(this.deadLetterQueues.worker),
+    });
+    for (const extra of props.workerPolicyStatements ?? []) worker.addToRolePolicy(extra);
+
+    const timerFn = functions[onlyOne(specs, 'timers')];
+    this.timerQueue = new sqs.Queue(this, 'TimerQueue', {
+      // AWS's advice: at least six times the consumer's timeout, so a retried batch is not redelivered early.
+      visibilityTimeout: Duration.seconds(6 * (timerFn.timeout ?? Duration.seconds(30)).toSeconds()),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: this.deadLetterQueues.timer, maxReceiveCount: 5 },
+    });
+
+    for (const [name, spec] of specs) {
+      const fn = functions[name];
+      if (spec.dispatches) fn.useWorker(worker);
+      if (spec.sendsTimers) fn.useTimerQueue(this.timerQueue);
+    }
+
+    let api: BatonHttpApi | undefined;
+    for (const [name, spec] of specs) {
+      const fn = functions[name];
+      const t = spec.trigger;
+      switch (t.type) {
+        case 'http':
+          api = new BatonHttpApi(this, 'Http', {
+            handler: fn,
+            auth: props.auth ?? { type: 'iam' },
+            cors: props.cors,
+            rateLimit: props.apiRateLimit ?? 100,
+            burstLimit: props.apiBurstLimit ?? 200,
+            logRetention,
+          });
+          break;
+        case 'stream':
+          Validations.of(fn.role!).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason:
+              'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions; X-Ray likewise. The stream itself is read through its ARN only.',
+          });
+          fn.addEventSource(
+            new DynamoEventSource(this.table, {
+              startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+              batchSize: props.streamBatchSize ?? 100,
+              bisectBatchOnError: true,
+              retryAttempts: props.streamRetryAttempts ?? 10,
+              reportBatchItemFailures: true,
+              parallelizationFactor: props.streamParallelization ?? 2,
+              onFailure: new SqsDlq(this.deadLetterQueues.stream),
+              filters: [...t.filters],
+            }),
+          );
+          break;
+        case 'timers':
+          fn.addEventSource(new SqsEventSource(this.timerQueue, { batchSize: 10, reportBatchItemFailures: true }));
+          break;
+        case 'schedule':
+          new events.Rule(this, `${pascal(name)}Schedule`, {
+            description: `Runs the Baton ${name}`,
+            schedule: events.Schedule.rate(t.every),
+            // A missed tick is covered by the next one; retrying it would only pile ticks up.
+            targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+          });
+          break;
+        case 'events':
+          new events.Rule(this, `${pascal(name)}Rule`, {
+            description: `Feeds the Baton ${name}`,
+            eventPattern: t.pattern,
+            targets: [new targets.LambdaFunction(fn)],
+          });
+          break;
+        case 'dispatch':
+          break;
+      }
+    }
+    if (!api) throw new Error('no handler has an http trigger');
+    this.httpApi = api;
+
+    if (props.alarms !== false) {
+      this.alarms = new BatonAlarms(this, 'Alarms', {
+        functions,
+        deadLetterQueues: this.deadLetterQueues,
+        streamConsumer: functions[onlyOne(specs, 'stream')],
+        iteratorAgeThreshold: props.iteratorAgeAlarmThreshold ?? Duration.minutes(2),
+        sweeperLogs: functions.sweeper.logs,
+        leasesReclaimedThreshold: props.leasesReclaimedAlarmThreshold ?? 1,
+        metricNamespace: props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`,
+        topic: props.alarmTopic,
+      });
+    }
+  }
+
+  /** The API's base URL, ending in `/`. */
+  get apiUrl(): string {
+    return this.httpApi.url;
+  }
+}
+
+/** `sfn-events` → `SfnEvents`: construct ids, and so logical ids, of a handler's resources. */
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_, _dash: string, c: string) => c.toUpperCase());
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The one handler with this kind of trigger. */
+function onlyOne(specs: [HandlerName, HandlerSpec][], type: HandlerSpec['trigger']['type']): HandlerName {
+  const found = specs.filter(([, s]) => s.trigger.type === type);
+  if (found.length !== 1) throw new Error(`exactly one handler must have a ${type} trigger, found ${found.length}`);
+  return found[0]![0];
+}

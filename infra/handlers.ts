@@ -1,0 +1,138 @@
+import { Duration } from 'aws-cdk-lib';
+import type { EventPattern } from 'aws-cdk-lib/aws-events';
+import { TABLE } from '../functions/store/table.js';
+import { MASTER_STREAM_FILTERS } from './stream-filter.js';
+import type { TableGrant } from './table-access.js';
+
+/** What invokes a function. The `Baton` construct wires each kind once. */
+export type Trigger =
+  /** API Gateway HTTP API, every route. */
+  | { readonly type: 'http' }
+  /** The table's stream, with Lambda-side filters. */
+  | { readonly type: 'stream'; readonly filters: ReadonlyArray<Record<string, unknown>> }
+  /** Asynchronous invocations by the functions that dispatch work (this is the worker). */
+  | { readonly type: 'dispatch' }
+  /** The timer queue (SQS messages with a delivery delay). */
+  | { readonly type: 'timers' }
+  /** An EventBridge schedule. */
+  | { readonly type: 'schedule'; readonly every: Duration }
+  /** An EventBridge rule on the default bus. */
+  | { readonly type: 'events'; readonly pattern: EventPattern };
+
+/** One Lambda function of Baton: its handler file, size, permissions and trigger. */
+export interface HandlerSpec {
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Exactly the table access the handler's code uses. */
+  readonly table: readonly TableGrant[];
+  /** Dispatches task attempts: gets `BATON_WORKER_FUNCTION` and `lambda:InvokeFunction` on the worker. */
+  readonly dispatches?: boolean;
+  /** Asks for wake-ups: gets `BATON_TIMER_QUEUE_URL` and `sqs:SendMessage` on the timer queue. */
+  readonly sendsTimers?: boolean;
+  readonly trigger: Trigger;
+}
+
+/**
+ * The table's partitions, by the first part of their key (see `functions/store/`): definitions
+ * (immutable versions), the workflow list, runs (with their tasks, joins, child links and callback
+ * tokens), schedules, backfills and per-workflow concurrency gates.
+ */
+const P = {
+  definitions: 'DEF#*',
+  workflows: 'WORKFLOWS',
+  runs: 'RUN#*',
+  schedules: 'SCHED#*',
+  backfills: 'BACKFILL#*',
+  gates: 'CONC#*',
+} as const;
+
+/**
+ * Every function, keyed by its file in `functions/handlers/`. Adding a handler is one entry here
+ * (the construct derives its function, permissions, environment, trigger and alarms from it):
+ *
+ * - the cron scheduler (`scheduler.ts`), EventBridge every minute:
+ *   `scheduler: { description: 'Baton scheduler: fires due cron schedules', memorySize: 256, timeout: Duration.seconds(60),
+ *     sendsTimers: true, trigger: { type: 'schedule', every: Duration.minutes(1) },
+ *     table: [{ queryIndex: TABLE.dueIndex }, { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules] },
+ *       { actions: ['PutItem'], partitions: [P.runs] }, { actions: ['UpdateItem'], partitions: [P.schedules] }] }`
+ * - the Step Functions status handler (`sfn-events.ts`):
+ *   `'sfn-events': { ..., dispatches: true, table: [{ actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [P.runs] }],
+ *     trigger: { type: 'events', pattern: { source: ['aws.states'], detailType: ['Step Functions Execution Status Change'] } } }`
+ *
+ * Grants are per partition family and action, from what each handler's code paths do. When the
+ * engine gains an access path, the entry of every handler that reaches it changes with it; the
+ * bundle test checks the calls it makes against these grants.
+ */
+export const HANDLERS = {
+  api: {
+    description: 'Baton HTTP API: definitions, runs, schedules, backfills, callbacks',
+    memorySize: 512,
+    timeout: Duration.seconds(29),
+    // Callbacks wake waiting attempts and dispatch them.
+    dispatches: true,
+    table: [
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.workflows, P.runs, P.schedules, P.backfills] },
+      { actions: ['PutItem'], partitions: [P.definitions, P.runs, P.schedules, P.backfills] },
+      { actions: ['UpdateItem'], partitions: [P.workflows, P.runs, P.schedules, P.backfills] },
+      { actions: ['DeleteItem'], partitions: [P.schedules] },
+      { queryIndex: TABLE.runsIndex },
+    ],
+    trigger: { type: 'http' },
+  },
+  master: {
+    description: 'Baton master: advances runs on table stream events',
+    memorySize: 512,
+    timeout: Duration.seconds(60),
+    dispatches: true,
+    sendsTimers: true,
+    table: [
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.backfills, P.gates] },
+      { actions: ['PutItem'], partitions: [P.runs] },
+      { actions: ['UpdateItem'], partitions: [P.runs, P.backfills, P.gates] },
+    ],
+    trigger: { type: 'stream', filters: MASTER_STREAM_FILTERS },
+  },
+  worker: {
+    description: 'Baton worker: runs one task attempt under a lease',
+    memorySize: 512,
+    timeout: Duration.minutes(15),
+    sendsTimers: true,
+    // Reads its run and the pinned definition; a sub-workflow task creates its child run and link.
+    table: [
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs] },
+      { actions: ['PutItem', 'UpdateItem'], partitions: [P.runs] },
+    ],
+    trigger: { type: 'dispatch' },
+  },
+  sweeper: {
+    description: 'Baton sweeper: reclaims expired leases and re-drives stalled runs, schedules and backfills',
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    dispatches: true,
+    sendsTimers: true,
+    table: [
+      { queryIndex: TABLE.dueIndex },
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules, P.backfills, P.gates] },
+      { actions: ['PutItem'], partitions: [P.runs] },
+      { actions: ['UpdateItem'], partitions: [P.runs, P.schedules, P.backfills, P.gates] },
+    ],
+    trigger: { type: 'schedule', every: Duration.minutes(1) },
+  },
+  timer: {
+    description: 'Baton timer: wakes the item a delayed message names',
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    dispatches: true,
+    sendsTimers: true,
+    // The same due-item handling as the sweeper, for one item at a time, without the index scan.
+    table: [
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules, P.backfills, P.gates] },
+      { actions: ['PutItem'], partitions: [P.runs] },
+      { actions: ['UpdateItem'], partitions: [P.runs, P.schedules, P.backfills, P.gates] },
+    ],
+    trigger: { type: 'timers' },
+  },
+} as const satisfies Record<string, HandlerSpec>;
+
+export type HandlerName = keyof typeof HANDLERS;

@@ -1,0 +1,104 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CorsPreflightOptions,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Who may call the API. */
+export type BatonAuth =
+  /** AWS SigV4: callers need `execute-api:Invoke` on the API (an IAM policy in their account). */
+  | { readonly type: 'iam' }
+  /** A JWT from an OIDC issuer (Cognito, Auth0, Okta...), checked by API Gateway. */
+  | {
+      readonly type: 'jwt';
+      /** Issuer URL, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc`. */
+      readonly issuer: string;
+      /** Accepted `aud` (or Cognito `client_id`) values. */
+      readonly audience: readonly string[];
+      /** Scopes every route requires. @default - none */
+      readonly scopes?: readonly string[];
+    };
+
+export interface BatonHttpApiProps {
+  readonly handler: IFunction;
+  readonly auth: BatonAuth;
+  /** @default - no CORS: browsers on other origins cannot call the API */
+  readonly cors?: CorsPreflightOptions;
+  /** Steady-state requests per second for the whole API. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** One access log line per request: who, what, how it ended. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  time: '$context.requestTimeEpoch',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.userArn',
+  subject: '$context.authorizer.claims.sub',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  route: '$context.routeKey',
+  status: '$context.status',
+  bytes: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+};
+
+/**
+ * The HTTP API in front of the api function: one catch-all route (the Hono app does the routing),
+ * authorized on every path, throttled at the stage, access-logged to its own log group.
+ */
+export class BatonHttpApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BatonHttpApiProps) {
+    super(scope, id);
+    const auth = props.auth;
+    const authorizer: IHttpRouteAuthorizer =
+      auth.type === 'jwt' ? new HttpJwtAuthorizer('Jwt', auth.issuer, { jwtAudience: [...auth.audience] }) : new HttpIamAuthorizer();
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Baton workflow scheduler',
+      createDefaultStage: false,
+      corsPreflight: props.cors,
+      defaultAuthorizer: authorizer,
+      defaultAuthorizationScopes: auth.type === 'jwt' && auth.scopes ? [...auth.scopes] : undefined,
+    });
+    this.api.addRoutes({
+      path: '/{proxy+}',
+      methods: [HttpMethod.ANY],
+      integration: new HttpLambdaIntegration('Handler', props.handler),
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stage = new HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+  }
+
+  /** The API's base URL, ending in `/`. */
+  get url(): string {
+    return this.stage.url;
+  }
+}

@@ -1,0 +1,23 @@
+import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
+import { TERMINAL_RUN, TERMINAL_TASK } from '../functions/store/items.js';
+
+const run = (status: string[]) => ({ kind: { S: FilterRule.isEqual('run') }, status: { S: status } });
+
+/**
+ * The table stream records the master reacts to (`functions/orchestrator/stream.ts`), and no others:
+ * a run that became `queued` (created so, or admitted from `pending` by its workflow's concurrency
+ * gate), a run that became terminal, a task that became terminal. Everything else (claims,
+ * heartbeats, due-time changes, definitions, schedules) is dropped by Lambda before it costs an
+ * invocation. The status sets come from the engine, so a new terminal status cannot be missed.
+ */
+export const MASTER_STREAM_FILTERS: ReadonlyArray<Record<string, unknown>> = [
+  FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: run(FilterRule.isEqual('queued')) } }),
+  FilterCriteria.filter({
+    eventName: FilterRule.isEqual('MODIFY'),
+    dynamodb: { NewImage: run(FilterRule.isEqual('queued')), OldImage: { status: { S: [{ 'anything-but': ['queued'] }] } } },
+  }),
+  FilterCriteria.filter({ dynamodb: { NewImage: run(FilterRule.or(...TERMINAL_RUN)) } }),
+  FilterCriteria.filter({
+    dynamodb: { NewImage: { kind: { S: FilterRule.isEqual('task') }, status: { S: FilterRule.or(...TERMINAL_TASK) } } },
+  }),
+];

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/common/config.js';
+import { log } from '../../functions/common/logger.js';
+import { StreamPoller } from '../../functions/local/stream-poller.js';
+import { documentClient, dynamoClient } from '../../functions/store/client.js';
+import { Db } from '../../functions/store/db.js';
+import { ensureTable, TABLE } from '../../functions/store/table.js';
+import { claim } from '../../functions/store/tasks.js';
+import { useDynamo } from '../support/harness.js';
+import { bundleOf, type CloudAssembly, functionId, synthWithCli } from './support/cloud-assembly.js';
+import { passesFilters } from './support/event-filter.js';
+import { httpEvent, scheduledEvent, sqsEvent, streamEvent } from './support/events.js';
+import { FakeAws } from './support/fake-aws.js';
+import { LambdaHost } from './support/lambda-host.js';
+import { allows, functionStatements, type Json } from './support/policy.js';
+
+/**
+ * What `cdk deploy` uploads is what runs here: `cdk synth` (offline), then each function's bundle
+ * from the cloud assembly, each in its own process with the environment the template gives it,
+ * driven with real event shapes against DynamoDB Local. Lambda's own plumbing (the stream event
+ * source with its filters, async invocation, the SQS poller, the schedule) is played by this test;
+ * every AWS call a bundle makes is checked against its role's policy in the same template.
+ */
+
+const endpoint = useDynamo();
+const FUNCTIONS = ['api', 'master', 'worker', 'sweeper', 'timer'] as const;
+type Fn = (typeof FUNCTIONS)[number];
+/** Short leases so that the lost attempt below comes due in about a second. */
+const LEASE_MS = 1200;
+
+const table = `infra${randomBytes(5).toString('hex')}`;
+let assembly: CloudAssembly;
+const ids = {} as Record<Fn, string>;
+const hosts = {} as Record<Fn, LambdaHost>;
+const edges = {} as Record<Fn, FakeAws>;
+const streamRecords: _Record[] = [];
+let poller: StreamPoller;
+const copies: string[] = [];
+let streamArn = '';
+
+beforeAll(async () => {
+  const client = dynamoClient();
+  const [synthesized] = await Promise.all([synthWithCli(), ensureTable(client, table)]);
+  assembly = synthesized;
+  console.info(`cdk synth (offline, 5 bundles): ${assembly.synthMs} ms`);
+  const resources = assembly.template.Resources as Record<string, Json>;
+  const idOf = (type: string) => Object.keys(resources).find((k) => resources[k].Type === type)!;
+  for (const f of FUNCTIONS) ids[f] = functionId(assembly.template, f);
+  const workerName = `${table}-worker`;
+  await Promise.all(
+    FUNCTIONS.map(async (f) => {
+      const edge = await FakeAws.start(endpoint);
+      edges[f] = edge;
+      const bundle = bundleOf(assembly, ids[f]);
+      copies.push(dirname(bundle.file));
+      // CloudFormation references, resolved the way CloudFormation would for this deployment.
+      const refs: Record<string, string> = {
+        [idOf('AWS::DynamoDB::Table')]: table,
+        [ids.worker]: workerName,
+        [Object.keys(resources).find((k) => /^BatonTimerQueue[0-9A-F]{8}$/.test(k))!]: `${edge.url}/000000000000/${table}-timers`,
+      };
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(bundle.environment)) {
+        if (typeof v === 'string') env[k] = v;
+        else if (v?.Ref && refs[v.Ref]) env[k] = refs[v.Ref]!;
+        else throw new Error(`${f}: cannot resolve ${k}=${JSON.stringify(v)}`);
+      }
+      hosts[f] = await LambdaHost.start(f, bundle.file, bundle.exportName, {
+        ...env,
+        BATON_LEASE_MS: String(LEASE_MS),
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_LAMBDA_FUNCTION_NAME: f === 'worker' ? workerName : `${table}-${f}`,
+        AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${f}`,
+        AWS_ENDPOINT_URL_DYNAMODB: edge.url,
+        AWS_ENDPOINT_URL_LAMBDA: edge.url,
+        AWS_ENDPOINT_URL_SQS: edge.url,
+      });
+    }),
+  );
+  streamArn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn ?? '';
+  poller = new StreamPoller({ client, table, log, idleMs: 20, onBatch: async (records) => void streamRecords.push(...records) });
+  poller.start();
+}, 180_000);
+
+afterAll(async () => {
+  await poller?.stop();
+  for (const f of FUNCTIONS) {
+    hosts[f]?.stop();
+    await edges[f]?.close();
+  }
+  for (const dir of [assembly?.dir, ...copies]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const route = Object.values(assembly.template.Resources as Record<string, Json>).find((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+  const r = await hosts.api.invoke(httpEvent(route.Properties.RouteKey, method, path, body));
+  return {
+    status: r.statusCode,
+    body: r.body ? JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString() : r.body) : undefined,
+  };
+}
+
+/** What the event source mapping does: keep the records its filters pass, deliver them in batches. */
+async function deliverStream(): Promise<number> {
+  const records = streamRecords.splice(0);
+  if (records.length === 0) return 0;
+  const esm = Object.values(assembly.template.Resources as Record<string, Json>).find(
+    (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === ids.master,
+  ).Properties;
+  const events = records.map((r) => streamEvent(r, streamArn));
+  const passed = events.filter((e) => passesFilters(esm.FilterCriteria.Filters, e));
+  stats.streamRecords += events.length;
+  stats.delivered += passed.length;
+  for (let i = 0; i < passed.length; i += esm.BatchSize) {
+    const res = await hosts.master.invoke({ Records: passed.slice(i, i + esm.BatchSize) });
+    expect(res.batchItemFailures).toEqual([]);
+  }
+  return passed.length;
+}
+
+const stats = { streamRecords: 0, delivered: 0, workerRuns: 0, timerMessages: 0 };
+const timers: { due: number; body: string }[] = [];
+/** Set once the first worker invocation for task b has been held back (its worker "died" after claiming). */
+let lost: { at: number } | undefined;
+
+/** What Lambda's async invocation and the SQS poller do with the calls the functions made. */
+async function deliverCalls(runId: string): Promise<number> {
+  let n = 0;
+  for (const f of FUNCTIONS) {
+    for (const call of edges[f].take('lambda')) {
+      expect(call.invocationType).toBe('Event');
+      expect(call.functionName).toBe(`${table}-worker`);
+      if (call.payload.task === 'b' && !lost) {
+        // The async event arrived, the worker claimed the attempt and died before its first heartbeat.
+        const db = new Db(documentClient(dynamoClient()), loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: String(LEASE_MS) }));
+        expect(await claim(db, runId, 'b', call.payload.attempt, 'dead-worker', Date.now())).toBeDefined();
+        lost = { at: Date.now() };
+        continue;
+      }
+      await hosts.worker.invoke(call.payload);
+      stats.workerRuns++;
+      n++;
+    }
+    for (const call of edges[f].take('sqs'))
+      timers.push({ due: Date.now() + call.input.DelaySeconds * 1000, body: call.input.MessageBody });
+  }
+  const due = timers.filter((t) => t.due <= Date.now());
+  if (due.length > 0) {
+    timers.splice(0, timers.length, ...timers.filter((t) => !due.includes(t)));
+    const res = await hosts.timer.invoke(
+      sqsEvent(
+        `arn:aws:sqs:us-east-1:000000000000:${table}-timers`,
+        due.map((t) => t.body),
+      ),
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    stats.timerMessages += due.length;
+    n += due.length;
+  }
+  return n;
+}
+
+describe('the synthesized bundles', () => {
+  it('run a workflow end to end: API, stream, master, workers, timer queue and a sweep that reclaims a lost lease', async () => {
+    const put = await api('PUT', '/workflows/bundled', {
+      name: 'bundled',
+      tasks: {
+        a: { type: 'noop', output: { n: 1 } },
+        b: { type: 'noop', after: ['a'] },
+        c: { type: 'wait', after: ['a'], duration: '1s' },
+        d: { type: 'noop', after: ['b', 'c'], output: 'done' },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    const start = await api('POST', '/workflows/bundled/runs', {});
+    expect(start.status, JSON.stringify(start.body)).toBe(201);
+    const runId: string = start.body.runId;
+
+    const doc = documentClient(dynamoClient());
+    const runStatus = async () =>
+      (await doc.send(new GetCommand({ TableName: table, Key: { pk: `RUN#${runId}`, sk: 'RUN' } }))).Item?.status;
+    let sweep: Json;
+    const deadline = Date.now() + 40_000;
+    while ((await runStatus()) !== 'succeeded') {
+      if (Date.now() > deadline) throw new Error(`run not finished: ${JSON.stringify({ stats, lost, sweep, status: await runStatus() })}`);
+      let moved = (await deliverStream()) + (await deliverCalls(runId));
+      if (lost && !sweep?.reclaimed && Date.now() > lost.at + LEASE_MS) {
+        // The EventBridge schedule fires the sweeper: the dead worker's lease has expired.
+        sweep = await hosts.sweeper.invoke(scheduledEvent(`arn:aws:events:us-east-1:000000000000:rule/${table}-sweeper`));
+        moved++;
+      }
+      if (moved === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    await deliverStream(); // the run's own terminal record reaches the master too
+
+    expect(sweep.reclaimed).toBe(1);
+    const view = await api('GET', `/runs/${runId}`);
+    expect(view.status).toBe(200);
+    expect(view.body.status).toBe('succeeded');
+    expect(view.body.output).toEqual({ d: 'done' });
+    expect(view.body.trigger).toMatchObject({ type: 'api', identity: 'arn:aws:iam::123456789012:user/tester' });
+    const b = view.body.tasks.find((t: Json) => t.name === 'b');
+    expect(b.attempts.map((x: Json) => x.status)).toEqual(['lost', 'succeeded']);
+    // The filters dropped most records (claims, definitions, due-time changes) before the master.
+    expect(stats.delivered).toBeLessThan(stats.streamRecords);
+    expect(stats.timerMessages).toBeGreaterThanOrEqual(1);
+  });
+
+  it('log the sweep as the JSON line the LeasesReclaimed metric filter reads', () => {
+    const filter = Object.values(assembly.template.Resources as Record<string, Json>).find(
+      (r) => r.Type === 'AWS::Logs::MetricFilter',
+    ).Properties;
+    const [, field, value] = /^\{ \$\.(\w+) = "([^"]+)" \}$/.exec(filter.FilterPattern)!;
+    const metricField = /^\$\.(\w+)$/.exec(filter.MetricTransformations[0].MetricValue)![1]!;
+    const lines = hosts.sweeper.logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
+    const matched = lines.filter((l) => l[field!] === value);
+    expect(matched.length).toBeGreaterThan(0);
+    expect(matched.reduce((sum, l) => sum + l[metricField], 0)).toBe(1);
+  });
+
+  it('made only AWS calls that each function role allows', () => {
+    const resources = assembly.template.Resources as Record<string, Json>;
+    const tableId = Object.keys(resources).find((k) => resources[k].Type === 'AWS::DynamoDB::Table')!;
+    const queueId = Object.keys(resources).find((k) => /^BatonTimerQueue[0-9A-F]{8}$/.test(k))!;
+    const seen: string[] = [];
+    for (const f of FUNCTIONS) {
+      const statements = functionStatements(assembly.template, ids[f]);
+      for (const call of edges[f].calls) {
+        if (call.service === 'dynamodb') {
+          const { op, input } = call;
+          const resource = input.IndexName ? `${tableId}.Arn/index/${input.IndexName}` : `${tableId}.Arn`;
+          const pk = partitionKey(op, input);
+          seen.push(`${f} ${op} ${input.IndexName ?? pk?.replace(/#.*/, '#')}`);
+          expect(allows(statements, `dynamodb:${op}`, resource, pk), `${f} ${op} ${resource} ${pk}`).toBe(true);
+        } else if (call.service === 'lambda') {
+          expect(allows(statements, 'lambda:InvokeFunction', `${ids.worker}.Arn`), f).toBe(true);
+        } else {
+          expect(allows(statements, `sqs:${call.op}`, `${queueId}.Arn`), f).toBe(true);
+        }
+      }
+    }
+    // The run touched every kind of access the roles grant (so the check above is not vacuous).
+    for (const expected of [
+      'api PutItem DEF#',
+      'api PutItem RUN#',
+      'api UpdateItem WORKFLOWS',
+      'worker UpdateItem RUN#',
+      'master PutItem RUN#',
+      'sweeper Query due',
+    ]) {
+      expect(seen).toContain(expected);
+    }
+  });
+});
+
+/** The partition key value a DynamoDB request names (what `dynamodb:LeadingKeys` sees). */
+function partitionKey(op: string, input: Json): string | undefined {
+  if (op === 'Query') {
+    const names: Record<string, string> = input.ExpressionAttributeNames ?? {};
+    const m = /^\s*(#?\w+)\s*=\s*(:\w+)/.exec(input.KeyConditionExpression);
+    if (!m) return undefined;
+    const attr = names[m[1]!] ?? m[1];
+    return attr === TABLE.pk || input.IndexName ? input.ExpressionAttributeValues[m[2]!]?.S : undefined;
+  }
+  return (input.Key ?? input.Item)?.[TABLE.pk]?.S;
+}

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { RuntimeOptions } from '../../functions/local/runtime.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+/** A clock the test moves by hand (deps.now); never real waiting for minutes. */
+export class Clock {
+  constructor(public t: number) {}
+  readonly now = () => this.t;
+  set(iso: string | number) {
+    this.t = typeof iso === 'number' ? iso : Date.parse(iso);
+  }
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+export const NO_ROLES = { master: false, worker: false, sweeper: false, scheduler: false } as const;
+
+/** A harness whose engine uses `clock`; by default nothing runs in the background (tests tick by hand). */
+export async function clockHarness(clock: Clock, opts: RuntimeOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
+  return startHarness(env, { roles: NO_ROLES, ...opts, deps: { now: clock.now, ...opts.deps } });
+}
+
+export async function ok(h: Harness, method: string, path: string, body?: unknown, status?: number, headers?: Record<string, string>) {
+  const r = await h.request(method, path, body, headers);
+  if (status !== undefined) expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(status);
+  else expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
+  return r.body;
+}
+
+export async function putWorkflow(h: Harness, def: Record<string, unknown>) {
+  return ok(h, 'PUT', `/workflows/${def.name}`, def);
+}
+
+/** Every run of a workflow (oldest first), with its trigger. */
+export async function runsOf(h: Harness, workflow: string): Promise<any[]> {
+  const out: any[] = [];
+  let cursor: string | undefined;
+  do {
+    const r = await ok(h, 'GET', `/workflows/${workflow}/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    out.push(...r.runs);
+    cursor = r.cursor;
+  } while (cursor);
+  return out.reverse();
+}
+
+export const fireTimesOf = (runs: any[]) => runs.map((r) => r.trigger?.fireTime as string).sort();
+
+/** Polls until `check` returns a value (not undefined) or throws after `timeoutMs`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs a script in a separate `npx tsx` process; resolves with how it ended. */
+export function runScript(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', path], {
+      env: { ...process.env, BATON_LOG_LEVEL: 'warn', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`${script} did not end within ${timeoutMs} ms:\n${output.slice(-4000)}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import type { ExecContext, Executor, Outcome } from '../../functions/tasks/executor.js';
+
+export interface CtxOptions {
+  runId?: string;
+  task?: string;
+  attempt?: number;
+  state?: unknown;
+  signal?: AbortSignal;
+  now?: number;
+}
+
+/**
+ * Runs an executor the way the worker does: the raw config goes through the type's schema first
+ * (so defaults apply and bad configs fail), then `execute` gets a context.
+ */
+export async function runExecutor<C>(ex: Executor<C>, config: unknown, o: CtxOptions = {}): Promise<Outcome> {
+  const parsed = ex.schema.safeParse(config);
+  if (!parsed.success) throw new Error(`invalid config: ${parsed.error.message}`);
+  const runId = o.runId ?? 'r0abcdefgh0123456789abcdef';
+  const task = o.task ?? 'step';
+  const attempt = o.attempt ?? 1;
+  const now = o.now ?? 1_700_000_000_000;
+  const ctx: ExecContext<C> = {
+    runId,
+    task,
+    attempt,
+    idempotencyKey: `${runId}/${task}/${attempt}`,
+    config: parsed.data,
+    signal: o.signal ?? new AbortController().signal,
+    state: o.state,
+    startedAt: now,
+    now: () => now,
+    children: {
+      ensure: () => Promise.reject(new Error('no children for this task type')),
+    },
+  };
+  return ex.execute(ctx);
+}
