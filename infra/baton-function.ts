@@ -71,7 +71,7 @@ export class BatonFunction extends NodejsFunction {
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
+        target: NODE_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,

@@ -207,8 +207,10 @@ export function scheduleRoutes(deps: Deps) {
         }
         continue;
       }
+      // `enabled` left out keeps a paused schedule paused (pause/resume are the way to toggle it).
+      const kept = body.enabled === undefined ? { ...fields, enabled: existing.enabled } : fields;
       const next = nextFireAfter(spec, existing.lastFireTime, start, end);
-      const updated = await replaceSchedule(deps.db, existing, fields, deps.now(), next);
+      const updated = await replaceSchedule(deps.db, existing, kept, deps.now(), next);
       if (updated) {
         deps.log.info({ workflow, schedule: scheduleId, cron: spec.expression, timezone: spec.timezone }, 'schedule updated');
         return c.json(scheduleView(updated), 200);

@@ -32,6 +32,8 @@ export interface BatonConfig {
   readonly maxOutputBytes: number;
   /** Deepest sub-workflow nesting allowed. */
   readonly maxDepth: number;
+  /** Finished runs and their tasks are deleted by DynamoDB TTL this long after they end; 0 keeps them. */
+  readonly retentionDays: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
@@ -49,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
       recheckMs: int('BATON_RECHECK_MS', 300_000, 100),
       maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
       maxDepth: int('BATON_MAX_DEPTH', 10, 1),
+      retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),
     };
   } finally {
     process.env = saved;

@@ -37,11 +37,25 @@ import { LocalRuntime } from './runtime.js';
  * BATON_POLL_IDLE_MS, BATON_WORKER_CONCURRENCY. Once it runs, it logs one `process ready` line with
  * its pid, roles, worker id and worker URL.
  *
+ * BATON_STANDBY=1 starts a warm spare: everything is loaded, then it waits for SIGUSR2 before it
+ * connects, listens and logs `process ready` (crash tests use spares so that a restart is quick).
+ *
  * BATON_STREAM_CHECKPOINT names a file where the master keeps its position in the stream, like the
  * Lambda event source mapping does: a restarted master resumes after the last batch it finished
  * (the batch in flight when it died is delivered again) instead of replaying the whole stream.
  */
 async function main() {
+  if (process.env.BATON_STANDBY === '1') {
+    // A warm spare (like a warm Lambda container): loaded, but idle until SIGUSR2 says go.
+    await new Promise<void>((go) => {
+      const idle = setInterval(() => {}, 60_000); // keeps the event loop alive while it waits
+      process.once('SIGUSR2', () => {
+        clearInterval(idle);
+        go();
+      });
+      log.info({ pid: process.pid }, 'process standby');
+    });
+  }
   const { values } = parseArgs({
     options: {
       roles: { type: 'string', default: process.env.BATON_ROLES ?? 'master,worker,sweeper' },
@@ -130,10 +144,26 @@ function pollStream(opts: { client: DynamoDBClient; table: string; file: string;
     writeFileSync(`${opts.file}.tmp`, JSON.stringify(positions));
     renameSync(`${opts.file}.tmp`, opts.file);
   };
+  // Records of a batch are independent transitions: handle them concurrently, at most 64 at a time
+  // (a pool, not slices, so that one slow record does not hold back the next 63).
   const handle = async (records: _Record[]) => {
-    for (let i = 0; i < records.length; i += 64) {
-      await Promise.all(records.slice(i, i + 64).map((r) => onChange(opts.deps, r as ChangeRecord)));
-    }
+    const started = Date.now();
+    let next = 0;
+    let failed: unknown;
+    const lane = async () => {
+      while (next < records.length) {
+        const r = records[next++] as _Record;
+        try {
+          await onChange(opts.deps, r as ChangeRecord);
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(64, records.length) }, lane));
+    if (failed !== undefined) throw failed;
+    const ms = Date.now() - started;
+    if (ms > 2000) opts.log.info({ records: records.length, ms }, 'slow stream batch');
   };
   const discover = async () => {
     if (arn && Date.now() - described < 1000) return;

@@ -4,6 +4,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   ExpiredIteratorException,
+  TrimmedDataAccessException,
   GetRecordsCommand,
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
@@ -105,7 +106,10 @@ export class StreamPoller {
     try {
       r = await this.streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
     } catch (err) {
-      if (err instanceof ExpiredIteratorException) {
+      // An expired iterator, or one DynamoDB Local took before the stream had data (it then answers
+      // TrimmedDataAccessException forever): start again from the oldest record still kept.
+      if (err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException) {
+        this.opts.log.debug({ shardId, err: (err as Error).name }, 'stream iterator reset');
         s.iterator = undefined;
         return 0;
       }

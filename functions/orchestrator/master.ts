@@ -88,15 +88,7 @@ async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
  * them has ended (`ready`: the caller saw that already): until then a branch above it may still be
  * running, and skipping it early could finish the run (through its sinks) while that branch runs.
  */
-async function skipDownstream(
-  deps: Deps,
-  run: RunItem,
-  wf: LoadedWorkflow,
-  first: string,
-  from: string,
-  error: TaskError,
-  ready = false,
-) {
+async function skipDownstream(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: string, from: string, error: TaskError, ready = false) {
   const work = [{ name: first, from, error, ready }];
   while (work.length > 0) {
     const w = work.pop() as (typeof work)[number];

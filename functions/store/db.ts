@@ -36,6 +36,12 @@ export class Db {
     return { dueAt: Math.round(at), dueShard: dueShard(key.pk, key.sk, this.config.dueShards) };
   }
 
+  /** The TTL attribute for an item that finished at `now` (none when retention is 0). */
+  expiry(now: number): { expiresAt?: number } {
+    const days = this.config.retentionDays;
+    return days > 0 ? { expiresAt: Math.floor(now / 1000) + days * 86_400 } : {};
+  }
+
   async get<T>(key: Key, consistent = true): Promise<T | undefined> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: consistent }));
     return r.Item as T | undefined;

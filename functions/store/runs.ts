@@ -50,7 +50,7 @@ export function recordFailure(db: Db, runId: string, failure: TaskError & { task
 export function finishRun(db: Db, runId: string, status: RunStatus, now: number, output?: unknown, failure?: RunItem['failure']) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status, endedAt: now, output, failure }, remove: ['dueAt', 'dueShard'] },
+    { set: { status, endedAt: now, output, failure, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
     { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
   );
 }
@@ -69,9 +69,28 @@ export interface RunPage {
   cursor?: string;
 }
 
+/**
+ * A listing cursor back into the key it came from. Anything else (not JSON, not a key of this index, a
+ * key of another workflow's listing) is a SyntaxError, which the API answers with 400: DynamoDB would
+ * reject it with a ValidationException, which is a 500.
+ */
+function decodeCursor(cursor: string, workflow: string): Record<string, unknown> {
+  const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
+  const fields = ['pk', 'sk', TABLE_RUNS.pk, TABLE_RUNS.sk];
+  const ok =
+    key !== null &&
+    typeof key === 'object' &&
+    !Array.isArray(key) &&
+    Object.keys(key).length === fields.length &&
+    fields.every((f) => typeof (key as Record<string, unknown>)[f] === 'string') &&
+    (key as Record<string, unknown>)[TABLE_RUNS.pk] === `WF#${workflow}`;
+  if (!ok) throw new SyntaxError('cursor is not valid');
+  return key as Record<string, unknown>;
+}
+
 /** Runs of one workflow, newest first, optionally of one status. */
 export async function listRuns(db: Db, workflow: string, opts: { status?: string; limit: number; cursor?: string }): Promise<RunPage> {
-  const start = opts.cursor ? (JSON.parse(Buffer.from(opts.cursor, 'base64url').toString()) as Record<string, unknown>) : undefined;
+  const start = opts.cursor ? decodeCursor(opts.cursor, workflow) : undefined;
   const runs: RunPage['runs'] = [];
   let next: Record<string, unknown> | undefined = start;
   // A status filter is applied after the read, so keep reading until the page is full.
@@ -103,7 +122,7 @@ export async function listRuns(db: Db, workflow: string, opts: { status?: string
 
 /** Writes the one linkage for a sub-workflow attempt. False if it already exists: adopt that one. */
 export function createChildLink(db: Db, link: Omit<ChildLinkItem, 'pk' | 'sk' | 'kind'>) {
-  return db.create({ ...keys.child(link.parentRunId, link.task, link.attempt), kind: 'child', ...link });
+  return db.create({ ...keys.child(link.parentRunId, link.task, link.attempt), kind: 'child', ...link, ...db.expiry(link.createdAt) });
 }
 
 export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
@@ -113,7 +132,7 @@ export const getChildLink = (db: Db, runId: string, task: string, attempt: numbe
 export function cancelRun(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status: 'cancelled', endedAt: now, cancelReason: reason }, remove: ['dueAt', 'dueShard'] },
-    { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
+    { set: { status: 'cancelled', endedAt: now, cancelReason: reason, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
+    { expr: '#s IN (:p, :q, :r)', names: { '#s': 'status' }, values: { ':p': 'pending', ':q': 'queued', ':r': 'running' } },
   );
 }

@@ -70,7 +70,7 @@ export function promote(db: Db, runId: string, name: string, now: number, timeou
 export function skip(db: Db, runId: string, name: string, now: number, error: TaskError) {
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { set: { ...base(runId, name), status: 'skipped', endedAt: now, error }, setIfMissing: { attempt: 0 } },
+    { set: { ...base(runId, name), status: 'skipped', endedAt: now, error, ...db.expiry(now) }, setIfMissing: { attempt: 0 } },
     BLOCKED_OR_NEW,
   );
 }
@@ -126,7 +126,7 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
       return db.update<TaskItem>(
         key,
         {
-          set: { status: 'succeeded', output: ending.output, endedAt: now },
+          set: { status: 'succeeded', output: ending.output, endedAt: now, ...db.expiry(now) },
           append: { attempts: record('succeeded') },
           remove: [...leaseless, 'state', 'error'],
         },
@@ -136,7 +136,7 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
       return db.update<TaskItem>(
         key,
         {
-          set: { status: 'failed', error: ending.error, endedAt: now },
+          set: { status: 'failed', error: ending.error, endedAt: now, ...db.expiry(now) },
           add: { failures: 1 },
           append: { attempts: record('failed', ending.error) },
           remove: [...leaseless, 'state'],
@@ -209,7 +209,7 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
     return db.update<TaskItem>(
       key,
       {
-        set: { status: 'failed', endedAt: now, error: { ...error, message: `${error.message}; lost ${lost} times` } },
+        set: { status: 'failed', endedAt: now, error: { ...error, message: `${error.message}; lost ${lost} times` }, ...db.expiry(now) },
         add: { lost: 1 },
         append: { attempts: rec },
         remove: ['owner', 'dueAt', 'dueShard', 'state', 'wakeRequested'],
@@ -242,7 +242,7 @@ export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>
 /** Records a finished sink on the run's join item; returns the set of sinks finished so far. */
 export async function addSinkDone(db: Db, runId: string, sink: string): Promise<Set<string>> {
   const r = await db.update<{ doneDeps?: Set<string> }>(keys.end(runId), {
-    set: { kind: 'end', runId },
+    set: { kind: 'end', runId, ...db.expiry(Date.now()) },
     add: { doneDeps: new Set([sink]) },
   });
   return r?.doneDeps ?? new Set();
@@ -252,7 +252,7 @@ export async function addSinkDone(db: Db, runId: string, sink: string): Promise<
 export function abandon(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'attempt'>, now: number, error: TaskError) {
   return db.update<TaskItem>(
     keys.task(t.runId, t.name),
-    { set: { status: 'skipped', endedAt: now, error }, remove: ['dueAt', 'dueShard', 'owner', 'wake', 'wakeRequested'] },
+    { set: { status: 'skipped', endedAt: now, error, ...db.expiry(now) }, remove: ['dueAt', 'dueShard', 'owner', 'wake', 'wakeRequested'] },
     whereEquals({ status: 'queued', attempt: t.attempt }),
   );
 }

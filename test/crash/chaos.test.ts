@@ -47,6 +47,10 @@ const WINDOW = num('CHAOS_WINDOW', 6);
 const MAX_MS = num('CHAOS_MAX_MS', 180_000);
 const SETTLE_MS = num('CHAOS_SETTLE_MS', 120_000);
 const LEASE_MS = 1500;
+// Every running run's watchdog and every waiting parent's re-check is a due item that each sweep
+// handles (a whole-run read, or a claim and a suspension); at 3 s they dominate the load on 2 cores.
+const WATCHDOG_MS = num('CHAOS_WATCHDOG_MS', 10_000);
+const RECHECK_MS = num('CHAOS_RECHECK_MS', 10_000);
 
 function prng(seed: number) {
   let s = seed >>> 0;
@@ -151,7 +155,13 @@ it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed 
   const rnd = prng(SEED);
   const between = (a: number, b: number) => a + rnd() * (b - a);
   const { endpoint, table } = await freshTable('chaos');
-  const env = clusterEnv(endpoint, table, { BATON_LEASE_MS: String(LEASE_MS), BATON_MAX_LOST: '1000' });
+  const env = clusterEnv(endpoint, table, {
+    BATON_LEASE_MS: String(LEASE_MS),
+    BATON_MAX_LOST: '1000',
+    BATON_WATCHDOG_MS: String(WATCHDOG_MS),
+    BATON_RECHECK_MS: String(RECHECK_MS),
+    BATON_POLL_IDLE_MS: '50',
+  });
   cluster = new Cluster(table, env);
   const c = cluster;
   const a = api(configFor(table, env));
@@ -169,13 +179,18 @@ it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed 
   let stopping = false;
   const killedByUs = new Set<number>();
   const deaths: { name: string; pid: number; at: number; cause: 'kill' | 'crash point' | 'unexpected'; detail: string }[] = [];
-  const startSlot = (p: Proc): void => {
+  const envFor = (p: Proc, incarnation: number): Record<string, string> => {
     const index = slots.indexOf(p);
-    const crashEnv: Record<string, string> = armed
-      ? { BATON_CRASH: `*=${P}`, BATON_CRASH_SEED: String((SEED * 997 + index * 101 + p.incarnation * 7) >>> 0), BATON_CRASH_LOG: crashLog }
+    const crash: Record<string, string> = armed
+      ? { BATON_CRASH: `*=${P}`, BATON_CRASH_SEED: String((SEED * 997 + index * 101 + incarnation * 7) >>> 0), BATON_CRASH_LOG: crashLog }
       : {};
     const checkpoint: Record<string, string> = p.roles.includes('master') ? { BATON_STREAM_CHECKPOINT: join(c.dir, `${p.name}.stream.json`) } : {};
-    p.start({ ...crashEnv, ...checkpoint }).catch(() => {});
+    return { ...crash, ...checkpoint };
+  };
+  // Each start wakes the slot's warm spare when there is one, and loads the next spare.
+  const startSlot = (p: Proc): void => {
+    p.start(envFor(p, p.incarnation + 1)).catch(() => {});
+    if (!stopping) p.spare(envFor(p, p.incarnation + 1)).catch(() => {});
   };
   for (const p of slots) {
     p.onExit((pid, e) => {
@@ -195,7 +210,8 @@ it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed 
   let chaos = true;
   const killer = (async () => {
     while (chaos) {
-      await sleep(between(KILL_MIN, KILL_MAX));
+      const until = Date.now() + between(KILL_MIN, KILL_MAX);
+      while (chaos && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
       const live = slots.filter((p) => p.alive && p.ready);
       const victim = live[Math.floor(rnd() * live.length)];
       if (!chaos || !victim?.pid) continue;
@@ -246,6 +262,7 @@ it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed 
   chaos = false;
   await killer;
   armed = false;
+  await Promise.all(slots.map((p) => p.spare(envFor(p, p.incarnation + 1))));
   for (const p of slots) {
     if (p.alive && p.pid) {
       killedByUs.add(p.pid);
@@ -307,6 +324,11 @@ it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed 
     maxLostPerTask: maxLost,
     crashes: { total: injected(), kills: kills(), crashPoints: crashPoints(), byPoint: Object.fromEntries([...crashByPoint].sort((x, y) => y[1] - x[1])) },
     restarts: slots.reduce((s, p) => s + p.incarnation - 1, 0),
+    startupMs: {
+      warm: median(slots.flatMap((p) => p.startups.filter((x) => x.warm).map((x) => x.ms))),
+      cold: median(slots.flatMap((p) => p.startups.filter((x) => !x.warm).map((x) => x.ms))),
+      warmStarts: slots.reduce((n, p) => n + p.startups.filter((x) => x.warm).length, 0),
+    },
     invariantChecks: report.checks,
     chaosMs,
     settleMs,

@@ -117,15 +117,33 @@ export interface Ready {
   readonly workerUrl?: string;
 }
 
-/** One Baton OS process slot: started, killed and restarted under the same name (and worker port). */
+/** One spawned OS process: a live incarnation of a slot, or a warm spare waiting for SIGUSR2. */
+interface Spawned {
+  readonly child: ChildProcess;
+  readonly envKey: string;
+  readonly exit: Promise<Exit>;
+  /** Resolves once the spare logged `process standby`. */
+  readonly standby: Promise<boolean>;
+  ready?: (r: Ready) => void;
+  fail?: (e: Error) => void;
+}
+
+/**
+ * One Baton OS process slot: started, killed and restarted under the same name (and worker port).
+ * With `spare(env)`, a warm spare for the next start is loaded in the background; `start` with the
+ * same environment then only has to wake it (like a warm Lambda container), so a restart is quick.
+ */
 export class Proc {
   child: ChildProcess | undefined;
   ready: Ready | undefined;
   exit: Promise<Exit> = Promise.resolve({ code: null, signal: null, at: 0 });
   incarnation = 0;
+  /** How long each start took until `process ready` (ms), and whether a spare served it. */
+  readonly startups: { ms: number; warm: boolean }[] = [];
   private readonly out: WriteStream;
   private readonly listeners = new Set<(line: string) => void>();
   private readonly exitListeners = new Set<(pid: number, exit: Exit) => void>();
+  private spareProc: Spawned | undefined;
 
   constructor(
     readonly name: string,
@@ -148,12 +166,8 @@ export class Proc {
     return this.child?.pid;
   }
 
-  /** Starts the process and resolves once it logged `process ready`. `env` is added to the cluster's. */
-  async start(env: Record<string, string> = {}): Promise<Ready> {
-    if (this.alive) throw new Error(`${this.name} is already running`);
+  private async spawn(env: Record<string, string>, standby: boolean): Promise<Spawned> {
     const cmd = await entry();
-    this.incarnation++;
-    this.ready = undefined;
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS' && !k.startsWith('BATON_')) childEnv[k] = v;
@@ -165,35 +179,82 @@ export class Proc {
       BATON_LOG_LEVEL: 'info',
       AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
       ...env,
+      ...(standby ? { BATON_STANDBY: '1' } : {}),
     });
     const child = spawn(cmd[0] as string, cmd.slice(1), { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.exit = new Promise<Exit>((ok) =>
+    const exit = new Promise<Exit>((ok) =>
       child.once('exit', (code, signal) => {
         const e = { code, signal, at: Date.now() };
         ok(e);
-        for (const l of this.exitListeners) l(child.pid as number, e);
+        if (child === this.child) for (const l of this.exitListeners) l(child.pid as number, e);
       }),
     );
+    let onStandby: (ok: boolean) => void = () => {};
+    const s: Spawned = { child, envKey: JSON.stringify(env), exit, standby: new Promise<boolean>((ok) => (onStandby = ok)) };
+    void exit.then((e) => {
+      onStandby(false);
+      s.fail?.(new Error(`${this.name} exited before it was ready (${e.code ?? e.signal})`));
+    });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      if (line.includes('"process standby"')) return onStandby(true);
+      this.out.write(`${line}\n`);
+      if (line.includes('"process ready"')) {
+        const j = JSON.parse(line);
+        s.ready?.({ pid: j.pid, workerId: j.workerId, workerUrl: j.workerUrl });
+      }
+      for (const l of this.listeners) l(line);
+    });
+    child.stderr?.on('data', (d) => {
+      if (!String(d).includes('NodeVersionSupportWarning') && !String(d).includes('node >=22')) this.out.write(d);
+    });
+    return s;
+  }
+
+  /** Loads a warm spare for the next `start(env)` (replacing an older spare). */
+  async spare(env: Record<string, string>): Promise<void> {
+    this.dropSpare();
+    this.spareProc = await this.spawn(env, true);
+  }
+
+  dropSpare(): void {
+    this.spareProc?.child.kill('SIGKILL');
+    this.spareProc = undefined;
+  }
+
+  /** Starts the process (waking a matching spare if one is loaded); resolves once it logged `process ready`. */
+  async start(env: Record<string, string> = {}): Promise<Ready> {
+    if (this.alive) throw new Error(`${this.name} is already running`);
+    const began = Date.now();
+    this.incarnation++;
+    this.ready = undefined;
+    const spare = this.spareProc;
+    this.spareProc = undefined;
+    let s: Spawned;
+    let warm = false;
+    if (spare && spare.envKey === JSON.stringify(env) && spare.child.exitCode === null && (await spare.standby)) {
+      s = spare;
+      warm = true;
+    } else {
+      spare?.child.kill('SIGKILL');
+      s = await this.spawn(env, false);
+    }
     const ready = new Promise<Ready>((ok, fail) => {
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-      lines.on('line', (line) => {
-        this.out.write(`${line}\n`);
-        if (!this.ready && line.includes('"process ready"')) {
-          const j = JSON.parse(line);
-          this.ready = { pid: j.pid, workerId: j.workerId, workerUrl: j.workerUrl };
-          ok(this.ready);
-        }
-        for (const l of this.listeners) l(line);
-      });
-      child.stderr?.on('data', (d) => this.out.write(d));
-      void this.exit.then((e) => fail(new Error(`${this.name} exited before it was ready (${e.code ?? e.signal})`)));
+      s.ready = (r) => {
+        this.ready = r;
+        this.startups.push({ ms: Date.now() - began, warm });
+        ok(r);
+      };
+      s.fail = fail;
     });
     ready.catch(() => {});
+    this.child = s.child;
+    this.exit = s.exit;
+    if (warm) s.child.kill('SIGUSR2');
     return ready;
   }
 
-  /** Called on every exit of this slot's process, whichever incarnation. */
+  /** Called on every exit of this slot's live process, whichever incarnation (not of spares). */
   onExit(fn: (pid: number, exit: Exit) => void): void {
     this.exitListeners.add(fn);
   }
@@ -213,8 +274,9 @@ export class Proc {
     return this.exit;
   }
 
-  /** SIGTERM (graceful), falling back to SIGKILL. */
+  /** SIGTERM (graceful), falling back to SIGKILL; drops the spare. */
   async stop(): Promise<void> {
+    this.dropSpare();
     if (!this.alive) return;
     this.child?.kill('SIGCONT');
     this.child?.kill('SIGTERM');

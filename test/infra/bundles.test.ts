@@ -169,14 +169,21 @@ async function deliverCalls(runId: string): Promise<number> {
 }
 
 describe('the synthesized bundles', () => {
-  it('run a workflow end to end: API, stream, master, workers, timer queue and a sweep that reclaims a lost lease', async () => {
+  it('run a workflow end to end: API, stream, master, workers, a sub-workflow, the timer queue and a sweep that reclaims a lost lease', async () => {
+    // The child runs under a concurrency gate, so the master's gate writes are exercised too.
+    const child = await api('PUT', '/workflows/bundled-child', {
+      name: 'bundled-child',
+      concurrency: { policy: 'queue', limit: 2 },
+      tasks: { only: { type: 'noop', output: 'from the child' } },
+    });
+    expect(child.status, JSON.stringify(child.body)).toBe(201);
     const put = await api('PUT', '/workflows/bundled', {
       name: 'bundled',
       tasks: {
         a: { type: 'noop', output: { n: 1 } },
         b: { type: 'noop', after: ['a'] },
         c: { type: 'wait', after: ['a'], duration: '1s' },
-        d: { type: 'noop', after: ['b', 'c'], output: 'done' },
+        d: { type: 'subworkflow', after: ['b', 'c'], workflow: 'bundled-child' },
       },
     });
     expect(put.status, JSON.stringify(put.body)).toBe(201);
@@ -206,7 +213,8 @@ describe('the synthesized bundles', () => {
     const view = await api('GET', `/runs/${runId}`);
     expect(view.status).toBe(200);
     expect(view.body.status).toBe('succeeded');
-    expect(view.body.output).toEqual({ d: 'done' });
+    expect(view.body.output).toEqual({ d: { only: 'from the child' } });
+    expect(view.body.children).toHaveLength(1);
     expect(view.body.trigger).toMatchObject({ type: 'api', identity: 'arn:aws:iam::123456789012:user/tester' });
     const b = view.body.tasks.find((t: Json) => t.name === 'b');
     expect(b.attempts.map((x: Json) => x.status)).toEqual(['lost', 'succeeded']);

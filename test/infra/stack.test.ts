@@ -83,14 +83,16 @@ describe('least privilege', () => {
   const can = (n: HandlerName, action: string, pk?: string, resource = TABLE) =>
     allows(s.statements(n), `dynamodb:${action}`, resource, pk);
 
-  it('grants only the four item actions the store uses, never table administration, scans or deletes', () => {
+  it('grants only the item actions the store uses: no Scan, batch, transaction or table administration', () => {
+    const used = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`);
+    const stream = ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
     for (const n of names) {
-      const dynamo = actionsOf(s.statements(n)).filter((a) => a.startsWith('dynamodb:'));
-      const stream =
-        n === 'master' ? ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] : [];
-      for (const a of dynamo)
-        expect(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...stream]).toContain(a);
-      for (const a of ['DeleteTable', 'DeleteItem', 'Scan', 'BatchWriteItem', 'UpdateTable']) expect(can(n, a, 'RUN#x')).toBe(false);
+      for (const a of actionsOf(s.statements(n)).filter((x) => x.startsWith('dynamodb:'))) {
+        expect([...used, ...(n === 'master' ? stream : [])], n).toContain(a);
+      }
+      for (const a of ['DeleteTable', 'UpdateTable', 'Scan', 'BatchWriteItem', 'BatchGetItem', 'TransactWriteItems']) {
+        expect(can(n, a, 'RUN#x'), `${n} ${a}`).toBe(false);
+      }
     }
   });
 
@@ -103,33 +105,50 @@ describe('least privilege', () => {
     }
   });
 
-  it('api: reads everything, writes definitions, runs and the workflow list, lists runs by workflow', () => {
-    expect(can('api', 'PutItem', 'DEF#wf')).toBe(true);
-    expect(can('api', 'PutItem', 'RUN#r1')).toBe(true);
-    expect(can('api', 'UpdateItem', 'WORKFLOWS')).toBe(true);
-    expect(can('api', 'UpdateItem', 'RUN#r1')).toBe(false);
-    expect(can('api', 'Query', 'DEF#wf')).toBe(true);
-    expect(can('api', 'Query', 'WF#wf', `${TABLE}/index/runsByWorkflow`)).toBe(true);
-    expect(can('api', 'Query', 'DUE#0', `${TABLE}/index/due`)).toBe(false);
+  it('lets each function write only the partitions its code writes', () => {
+    const samples = {
+      definition: 'DEF#wf',
+      workflowList: 'WORKFLOWS',
+      run: 'RUN#r1',
+      schedule: 'SCHED#wf',
+      backfill: 'BACKFILL#b1',
+      gate: 'CONC#wf',
+    };
+    const writes = Object.fromEntries(
+      names.map((n) => [
+        n,
+        Object.fromEntries(
+          Object.entries(samples).map(([what, pk]) => [
+            what,
+            ['PutItem', 'UpdateItem', 'DeleteItem'].filter((a) => can(n, a, pk)).join(','),
+          ]),
+        ),
+      ]),
+    );
+    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '' };
+    expect(writes).toEqual({
+      api: {
+        ...none,
+        definition: 'PutItem',
+        workflowList: 'UpdateItem',
+        run: 'PutItem,UpdateItem',
+        schedule: 'PutItem,UpdateItem,DeleteItem',
+        backfill: 'PutItem,UpdateItem',
+      },
+      master: { ...none, run: 'PutItem,UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
+      worker: { ...none, run: 'PutItem,UpdateItem' },
+      sweeper: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
+      timer: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
+    });
   });
 
-  it('worker: reads runs and definitions, updates only run partitions, cannot create or write definitions', () => {
+  it('lets the worker read only runs and definitions, and only the API and sweeper query an index', () => {
     expect(can('worker', 'GetItem', 'DEF#wf')).toBe(true);
-    expect(can('worker', 'UpdateItem', 'RUN#r1')).toBe(true);
-    expect(can('worker', 'UpdateItem', 'DEF#wf')).toBe(false);
-    expect(can('worker', 'PutItem', 'DEF#wf')).toBe(false);
-    expect(can('worker', 'UpdateItem', 'WORKFLOWS')).toBe(false);
-    expect(can('worker', 'PutItem', 'RUN#r1')).toBe(false);
-    expect(can('worker', 'Query', 'DUE#0', `${TABLE}/index/due`)).toBe(false);
-  });
-
-  it('master, sweeper, timer: write only run partitions; only the sweeper queries the due index', () => {
-    for (const n of ['master', 'sweeper', 'timer'] as const) {
-      expect(can(n, 'PutItem', 'RUN#r1')).toBe(true);
-      expect(can(n, 'UpdateItem', 'RUN#r1')).toBe(true);
-      expect(can(n, 'PutItem', 'DEF#wf')).toBe(false);
-      expect(can(n, 'UpdateItem', 'WORKFLOWS')).toBe(false);
-      expect(can(n, 'Query', 'DUE#0', `${TABLE}/index/due`)).toBe(n === 'sweeper');
+    expect(can('worker', 'Query', 'RUN#r1')).toBe(true);
+    for (const pk of ['WORKFLOWS', 'SCHED#wf', 'BACKFILL#b1', 'CONC#wf']) expect(can('worker', 'GetItem', pk), pk).toBe(false);
+    for (const n of names) {
+      expect(can(n, 'Query', 'WF#wf', `${TABLE}/index/runsByWorkflow`), n).toBe(n === 'api');
+      expect(can(n, 'Query', 'DUE#0', `${TABLE}/index/due`), n).toBe(n === 'sweeper');
     }
   });
 
@@ -175,15 +194,14 @@ describe('the master stream source', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [s.id(s.stack.baton.deadLetterQueues.stream), 'Arn'] } } },
     });
-    synth({ baton: { streamParallelization: 5 } }).template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      ParallelizationFactor: 5,
-    });
+    custom.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ParallelizationFactor: 5 });
   });
 
   it('passes exactly the records the master acts on', () => {
     const pass = (r: unknown) => passesFilters(filters, r);
     expect(pass(rec('INSERT', { kind: 'run', status: 'queued' }))).toBe(true);
-    for (const st of ['succeeded', 'failed', 'cancelled'])
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'queued' }, { kind: 'run', status: 'pending' }))).toBe(true);
+    for (const st of ['succeeded', 'failed', 'cancelled', 'skipped'])
       expect(pass(rec('MODIFY', { kind: 'run', status: st }, { kind: 'run', status: 'running' }))).toBe(true);
     for (const st of ['succeeded', 'failed', 'skipped'])
       expect(pass(rec('MODIFY', { kind: 'task', status: st }, { kind: 'task', status: 'running' }))).toBe(true);
@@ -191,6 +209,8 @@ describe('the master stream source', () => {
 
     expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'queued' }))).toBe(false);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'queued' }, { kind: 'run', status: 'queued' }))).toBe(false);
+    expect(pass(rec('INSERT', { kind: 'run', status: 'pending' }))).toBe(false);
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'pending' }, { kind: 'run', status: 'queued' }))).toBe(false);
     for (const st of ['blocked', 'queued', 'running', 'waiting']) expect(pass(rec('MODIFY', { kind: 'task', status: st }))).toBe(false);
     expect(pass(rec('INSERT', { kind: 'task', status: 'queued' }))).toBe(false);
     expect(pass(rec('INSERT', { kind: 'child', status: 'succeeded' }))).toBe(false);

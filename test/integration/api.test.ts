@@ -317,6 +317,15 @@ describe('HTTP API', () => {
       await rejected(400, 'GET', '/workflows/listed/runs?limit=0');
       await rejected(400, 'GET', '/workflows/listed/runs?limit=101');
       await rejected(400, 'GET', '/workflows/listed/runs?cursor=not-a-cursor');
+      // Well-formed JSON that is not a key of this listing: still the caller's mistake, not a 500.
+      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      await rejected(400, 'GET', `/workflows/listed/runs?cursor=${b64({ a: 1 })}`);
+      await rejected(400, 'GET', `/workflows/listed/runs?cursor=${b64([1, 2])}`);
+      // A cursor from another workflow's listing.
+      const other = await h.request('GET', '/workflows/typed/runs?limit=1');
+      expect(other.status).toBe(200);
+      const foreign = b64({ pk: 'RUN#x', sk: 'RUN', wfPk: 'WF#typed', wfSk: '2026-01-01T00:00:00.000Z#x' });
+      await rejected(400, 'GET', `/workflows/listed/runs?cursor=${foreign}`);
     });
   });
 });

@@ -2,23 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleRunId } from '../../functions/orchestrator/scheduler.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { Harness } from '../support/harness.js';
-import { startHarness } from '../support/harness.js';
-import { fireTimesOf, ok, putWorkflow, runsOf, until } from './support.js';
+import { engineHarness, fireTimesOf, ok, putWorkflow, runsOf, until } from './support.js';
 
 /** Real clock (backfills run past fire times), the whole local runtime. */
 let h: Harness;
 
 const days = (from: string, n: number) => Array.from({ length: n }, (_, i) => new Date(Date.parse(from) + i * 86_400_000).toISOString());
 
-async function finished(id: string, timeoutMs = 40_000) {
+async function finished(id: string, timeoutMs = 60_000) {
+  let last: unknown;
   return until(
     `backfill ${id} to end`,
     async () => {
       const b = await ok(h, 'GET', `/backfills/${id}`);
+      last = b;
       return b.status !== 'running' && b.progress.running === 0 ? b : undefined;
     },
     timeoutMs,
-  );
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}`);
+  });
 }
 
 /** Most runs in flight at once, from the runs' own start and end times. */
@@ -29,7 +32,7 @@ async function maxOverlap(runIds: string[]) {
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await engineHarness();
   await putWorkflow(h, {
     name: 'daily',
     params: { day: { type: 'string', required: true } },
@@ -37,6 +40,21 @@ beforeAll(async () => {
   });
 });
 afterAll(() => h.stop());
+
+describe('the local runtime scheduler (real clock)', () => {
+  it('fires a every-second schedule on time, once per second, with no manual tick', async () => {
+    await putWorkflow(h, { name: 'tick', tasks: { t: { type: 'noop' } } });
+    await ok(h, 'PUT', '/workflows/tick/schedules/sec', { cron: '* * * * * *' }, 201);
+    await until('three scheduled runs', async () => ((await runsOf(h, 'tick')).length >= 3 ? true : undefined));
+    await ok(h, 'DELETE', '/workflows/tick/schedules/sec', undefined, 204);
+    await new Promise((r) => setTimeout(r, 1500));
+    const runs = await runsOf(h, 'tick');
+    const times = fireTimesOf(runs).map((t) => Date.parse(t));
+    expect(new Set(times).size).toBe(times.length);
+    expect(times.at(-1)! - times[0]!).toBe((times.length - 1) * 1000); // every second, none missed
+    expect(runs.every((r) => r.trigger.type === 'schedule' && r.trigger.misfired === undefined)).toBe(true);
+  });
+});
 
 describe('backfill', () => {
   it('serial: one run per fire time, each after the previous ended; a retried request is the same backfill', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerTick } from '../../functions/orchestrator/scheduler.js';
 import { getGate } from '../../functions/store/schedules.js';
 import type { Harness } from '../support/harness.js';
-import { Clock, clockHarness, ok, putWorkflow, runsOf, until } from './support.js';
+import { Clock, engineHarness, ok, putWorkflow, runsOf, until } from './support.js';
 
 /**
  * Runs that hold their slot: a one-hour `wait` task on the test's clock. `release()` moves the clock
@@ -39,7 +39,7 @@ async function release() {
 }
 
 beforeAll(async () => {
-  h = await clockHarness(clock, { roles: { master: true, worker: true, sweeper: false, scheduler: false } });
+  h = await engineHarness({ roles: { master: true, worker: true, sweeper: false, scheduler: false }, deps: { now: clock.now } });
 });
 afterAll(() => h.stop());
 

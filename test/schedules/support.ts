@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { RuntimeOptions } from '../../functions/local/runtime.js';
 import { type Harness, startHarness } from '../support/harness.js';
+import { attachHarness } from '../support/restart.js';
 
 /** A clock the test moves by hand (deps.now); never real waiting for minutes. */
 export class Clock {
@@ -21,6 +22,19 @@ export const NO_ROLES = { master: false, worker: false, sweeper: false, schedule
 /** A harness whose engine uses `clock`; by default nothing runs in the background (tests tick by hand). */
 export async function clockHarness(clock: Clock, opts: RuntimeOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
   return startHarness(env, { roles: NO_ROLES, ...opts, deps: { now: clock.now, ...opts.deps } });
+}
+
+/**
+ * A fresh table with a first item in it, then an engine over it. DynamoDB Local can answer a stream
+ * poller that took its iterator on a still-empty table with TrimmedDataAccessException forever after
+ * the first write (aws/aws-sdk-java#2923), which leaves only the sweeper's backstops running; starting
+ * the poller after the first write avoids that in tests that need the stream.
+ */
+export async function engineHarness(opts: RuntimeOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
+  const h = await startHarness(env, { roles: NO_ROLES });
+  await putWorkflow(h, { name: 'first-item', tasks: { t: { type: 'noop' } } });
+  await h.stop();
+  return attachHarness(h.config, opts);
 }
 
 export async function ok(h: Harness, method: string, path: string, body?: unknown, status?: number, headers?: Record<string, string>) {

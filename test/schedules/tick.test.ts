@@ -210,6 +210,8 @@ describe('pause and resume', () => {
     clock.set('2025-04-02T00:00:30Z');
     const wf = await workflow();
     await schedule(wf, { cron: '0 * * * *', enabled: false });
+    // Replacing it without `enabled` keeps it paused.
+    expect((await ok(h, 'PUT', `/workflows/${wf}/schedules/s`, { cron: '0 * * * *', misfirePolicy: 'skip' }, 200)).enabled).toBe(false);
     clock.set('2025-04-02T03:00:30Z');
     await tick();
     expect(await runsOf(h, wf)).toHaveLength(0);
