@@ -1,15 +1,14 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
-import type { Harness } from '../support/harness.js';
-import { startPrimedHarness } from '../support/restart.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('HTTP API', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startPrimedHarness();
+    h = await startHarness();
   });
   afterAll(() => h.stop());
 

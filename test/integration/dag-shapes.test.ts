@@ -1,8 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
-import type { Harness } from '../support/harness.js';
-import { startPrimedHarness } from '../support/restart.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 /** Counts every DynamoDB request the runtime's client makes (the document client goes through it), by command. */
 let counters = 0;
@@ -64,7 +63,7 @@ describe('DAG shapes', () => {
     // A long lease: under load, attempts not claimed within the lease are re-dispatched, which is correct
     // but adds requests that would blur the fan-out's cost count.
     // A long watchdog too: its whole-run check is a query that the cost assertions would have to allow for.
-    h = await startPrimedHarness({ BATON_LEASE_MS: '15000', BATON_WATCHDOG_MS: '60000' });
+    h = await startHarness({ BATON_LEASE_MS: '15000', BATON_WATCHDOG_MS: '60000' });
   });
   afterAll(() => h.stop());
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.js';
+import { type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
-import { startPrimedHarness } from '../support/restart.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
 
@@ -10,7 +9,7 @@ describe('the http task against a local server', () => {
   let target: HttpTarget;
 
   beforeAll(async () => {
-    [h, target] = await Promise.all([startPrimedHarness(), startHttpTarget()]);
+    [h, target] = await Promise.all([startHarness(), startHttpTarget()]);
   });
   afterAll(async () => {
     await target.close();

@@ -1,13 +1,12 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
-import type { Harness } from '../support/harness.js';
-import { startPrimedHarness } from '../support/restart.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 describe('idempotent start', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startPrimedHarness();
+    h = await startHarness();
     const put = await h.request('PUT', '/workflows/idem', {
       name: 'idem',
       params: { x: { type: 'integer', default: 1 } },

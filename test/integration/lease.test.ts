@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, heartbeat, holds, queueNew } from '../../functions/store/tasks.js';
-import type { Harness } from '../support/harness.js';
-import { startPrimedHarness } from '../support/restart.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -10,7 +9,7 @@ describe('lease loss and fencing', () => {
   let h: Harness;
   beforeAll(async () => {
     // No periodic sweep: the test decides when the sweeper runs.
-    h = await startPrimedHarness({ BATON_LEASE_MS: '1000', BATON_MAX_LOST: '3' }, { roles: { sweeper: false } });
+    h = await startHarness({ BATON_LEASE_MS: '1000', BATON_MAX_LOST: '3' }, { roles: { sweeper: false } });
   });
   afterAll(() => h.stop());
 

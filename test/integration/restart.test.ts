@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.js';
+import { type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
-import { attachHarness, startPrimedHarness } from '../support/restart.js';
+import { attachHarness } from '../support/restart.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +25,7 @@ describe('restarting the local runtime in the middle of a run', () => {
   });
 
   it('a run waiting on a wait task finishes under a new runtime on the same table', async () => {
-    const h1 = await startPrimedHarness({ BATON_LEASE_MS: '1000' });
+    const h1 = await startHarness({ BATON_LEASE_MS: '1000' });
     open.push(h1);
     const put = await h1.request('PUT', '/workflows/resume', {
       name: 'resume',
@@ -70,7 +70,7 @@ describe('restarting the local runtime in the middle of a run', () => {
   it('a run created while no runtime was up, and an attempt that finished during shutdown, are picked up', async () => {
     target = await startHttpTarget();
     target.route('/slow', () => ({ status: 200, body: { done: true }, delayMs: 800 }));
-    const h1 = await startPrimedHarness({ BATON_LEASE_MS: '1000' });
+    const h1 = await startHarness({ BATON_LEASE_MS: '1000' });
     open.push(h1);
     await h1.request('PUT', '/workflows/inflight', {
       name: 'inflight',

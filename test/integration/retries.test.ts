@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.js';
+import { type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
-import { startPrimedHarness } from '../support/restart.js';
 
 const task = (run: any, name: string) => {
   const t = run.tasks.find((x: any) => x.name === name);
@@ -14,7 +13,7 @@ describe('retries, failure strategies and timeouts', () => {
   let target: HttpTarget;
 
   beforeAll(async () => {
-    [h, target] = await Promise.all([startPrimedHarness({ BATON_LEASE_MS: '2000' }), startHttpTarget()]);
+    [h, target] = await Promise.all([startHarness({ BATON_LEASE_MS: '2000' }), startHttpTarget()]);
   });
   afterAll(async () => {
     await target.close();

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.js';
-import { startPrimedHarness } from '../support/restart.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -8,7 +7,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('wait tasks and parameter / output passing', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startPrimedHarness();
+    h = await startHarness();
   });
   afterAll(() => h.stop());
 
