@@ -16,6 +16,7 @@ import { BatonFunction } from './baton-function.js';
 import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
 import { type BatonAuth, BatonHttpApi } from './http-api.js';
 import { BatonTable } from './table.js';
+import { nagResourceName, taskTargetAccess } from './task-access.js';
 
 export interface BatonProps {
   /** @default - a name CloudFormation generates */
@@ -25,8 +26,9 @@ export interface BatonProps {
   /** @default true */
   readonly deletionProtection?: boolean;
   /**
-   * How long finished runs are kept before DynamoDB's TTL deletes them. Passed to the functions as
-   * `BATON_RUN_RETENTION_DAYS`; the engine stamps `expiresAt` from it.
+   * How long finished runs are kept before DynamoDB's TTL deletes them. Passed to every function as
+   * `BATON_RUN_RETENTION_DAYS` (whole days); the engine stamps `expiresAt` on items as they finish.
+   * `Duration.days(0)` keeps them forever.
    * @default Duration.days(90)
    */
   readonly runRetention?: Duration;
@@ -52,7 +54,34 @@ export interface BatonProps {
   readonly workerTimeout?: Duration;
   /** @default 512 */
   readonly workerMemorySize?: number;
-  /** Extra permissions for the worker, for what tasks call (a `lambda` task's functions, a state machine...). @default - none */
+  /**
+   * ARNs of the Lambda functions that `lambda` tasks may invoke. The worker gets
+   * `lambda:InvokeFunction` on each: on an unqualified ARN and its versions and aliases
+   * (`arn:…:function:name:*`, what a task's `qualifier` calls), or on a qualified ARN
+   * (`…:function:name:live`) only. A `*` in the name is kept as written; a CDK token
+   * (`fn.functionArn`) is taken as an unqualified ARN. A function in another account must also allow
+   * the worker's role in its own resource policy.
+   * @default - none: a `lambda` task fails with `AccessDeniedException` (reason `aws_error`, not retried)
+   */
+  readonly taskFunctions?: readonly string[];
+  /**
+   * ARNs of the (Standard) state machines that `stepfunctions` tasks may run. The worker gets
+   * `states:StartExecution` on each, and `states:DescribeExecution` and `states:StopExecution` on its
+   * executions (`arn:…:execution:name:*`). A qualified ARN (`…:stateMachine:name:prod`) allows
+   * starting only that version or alias (a `states:StateMachineQualifier` condition on the state
+   * machine, which is what Step Functions authorizes against). A CDK token
+   * (`stateMachine.stateMachineArn`) is taken as an unqualified ARN.
+   * @default - none: a `stepfunctions` task fails with `AccessDeniedException` (reason `aws_error`, not retried)
+   */
+  readonly taskStateMachines?: readonly string[];
+  /**
+   * The base URL that asynchronous `lambda` tasks are told to report to
+   * (`baton.callbackUrl` = this + `callbacks/{token}`), set as the worker's `BATON_API_URL`. Set it
+   * when callers reach the API through another address, such as a custom domain.
+   * @default - the HTTP API's own URL (`apiUrl`)
+   */
+  readonly callbackBaseUrl?: string;
+  /** Extra permissions for the worker, for whatever else tasks call. @default - none */
   readonly workerPolicyStatements?: readonly iam.PolicyStatement[];
   /** Retries of a failed asynchronous worker invocation before it goes to the worker dead-letter queue. @default 2 */
   readonly workerRetryAttempts?: number;
@@ -127,7 +156,7 @@ export class Baton extends Construct {
       BATON_WATCHDOG_MS: String((props.watchdogInterval ?? Duration.minutes(5)).toMilliseconds()),
       BATON_MAX_LOST: String(props.maxLostLeases ?? 3),
       BATON_DUE_SHARDS: String(props.dueShards ?? 4),
-      BATON_RUN_RETENTION_DAYS: String((props.runRetention ?? Duration.days(90)).toDays()),
+      BATON_RUN_RETENTION_DAYS: String(retentionDays(props.runRetention ?? Duration.days(90))),
       BATON_LOG_LEVEL: props.logLevel ?? 'info',
     };
     const overrides: Partial<Record<HandlerName, Partial<HandlerSpec>>> = {
@@ -157,7 +186,15 @@ export class Baton extends Construct {
       retryAttempts: props.workerRetryAttempts ?? 2,
       onFailure: new SqsDestination(this.deadLetterQueues.worker),
     });
-    for (const extra of props.workerPolicyStatements ?? []) worker.addToRolePolicy(extra);
+    const taskAccess = taskTargetAccess(this, { functions: props.taskFunctions, stateMachines: props.taskStateMachines });
+    for (const s of [...taskAccess.statements, ...(props.workerPolicyStatements ?? [])]) worker.addToRolePolicy(s);
+    for (const resource of taskAccess.derivedWildcards) {
+      Validations.of(worker.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResourceName(this, resource)}]`,
+        reason:
+          'Derived from a function or state machine listed in taskFunctions or taskStateMachines: the versions and aliases of that function, or the executions of that state machine (their names are only known at run time).',
+      });
+    }
 
     const timerFn = functions[onlyOne(specs, 'timers')];
     this.timerQueue = new sqs.Queue(this, 'TimerQueue', {
@@ -232,6 +269,10 @@ export class Baton extends Construct {
     }
     if (!api) throw new Error('no handler has an http trigger');
     this.httpApi = api;
+    // Asynchronous `lambda` tasks hand their function this URL to report to. No dependency cycle: the
+    // URL names only the API resource, which depends on nothing of the worker (the route
+    // integration depends on the api function, which depends on the worker, not the other way).
+    worker.addEnvironment('BATON_API_URL', props.callbackBaseUrl ?? api.url);
 
     if (props.alarms !== false) {
       this.alarms = new BatonAlarms(this, 'Alarms', {
@@ -256,6 +297,13 @@ export class Baton extends Construct {
 /** `sfn-events` → `SfnEvents`: construct ids, and so logical ids, of a handler's resources. */
 function pascal(name: string): string {
   return name.replace(/(^|-)(\w)/g, (_, _dash: string, c: string) => c.toUpperCase());
+}
+
+/** Whole days, as `BATON_RUN_RETENTION_DAYS` takes them (the engine reads an integer). */
+function retentionDays(d: Duration): number {
+  const days = d.toSeconds({ integral: false }) / 86_400;
+  if (!Number.isInteger(days) || days < 0) throw new Error(`runRetention must be a whole number of days, got ${d.toHumanString()}`);
+  return days;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

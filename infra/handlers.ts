@@ -6,7 +6,7 @@ import type { TableGrant } from './table-access.js';
 
 /** What invokes a function. The `Baton` construct wires each kind once. */
 export type Trigger =
-  /** API Gateway HTTP API, every route. */
+  /** API Gateway HTTP API: every route (the callback route without authorization, see `http-api.ts`). */
   | { readonly type: 'http' }
   /** The table's stream, with Lambda-side filters. */
   | { readonly type: 'stream'; readonly filters: ReadonlyArray<Record<string, unknown>> }
@@ -48,17 +48,16 @@ const P = {
 } as const;
 
 /**
- * Every function, keyed by its file in `functions/handlers/`. Adding a handler is one entry here
- * (the construct derives its function, permissions, environment, trigger and alarms from it):
- *
- * - the cron scheduler (`scheduler.ts`), EventBridge every minute:
- *   `scheduler: { description: 'Baton scheduler: fires due cron schedules', memorySize: 256, timeout: Duration.seconds(60),
- *     sendsTimers: true, trigger: { type: 'schedule', every: Duration.minutes(1) },
- *     table: [{ queryIndex: TABLE.dueIndex }, { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules] },
- *       { actions: ['PutItem'], partitions: [P.runs] }, { actions: ['UpdateItem'], partitions: [P.schedules] }] }`
- * - the Step Functions status handler (`sfn-events.ts`):
- *   `'sfn-events': { ..., dispatches: true, table: [{ actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [P.runs] }],
- *     trigger: { type: 'events', pattern: { source: ['aws.states'], detailType: ['Step Functions Execution Status Change'] } } }`
+ * The Step Functions execution statuses `onExecutionStatusChange` (`functions/orchestrator/callback.ts`)
+ * acts on: the terminal ones. Other events (`RUNNING`, `PENDING_REDRIVE`) would only cost an
+ * invocation that ignores them, so the rule drops them. `test/infra/stack.test.ts` checks this list
+ * against the handler.
+ */
+export const TERMINAL_EXECUTION_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/**
+ * Every function, keyed by its file in `functions/handlers/`. Adding a handler is one entry here:
+ * the construct derives its function, permissions, environment, trigger and alarms from it.
  *
  * Grants are per partition family and action, from what each handler's code paths do. When the
  * engine gains an access path, the entry of every handler that reaches it changes with it; the
@@ -132,6 +131,45 @@ export const HANDLERS = {
       { actions: ['UpdateItem'], partitions: [P.runs, P.schedules, P.backfills, P.gates] },
     ],
     trigger: { type: 'timers' },
+  },
+  scheduler: {
+    description: 'Baton scheduler: fires due cron schedules',
+    memorySize: 256,
+    timeout: Duration.seconds(60),
+    // Fire times inside the coming minute go to the timer queue; the timer function fires them.
+    sendsTimers: true,
+    // `schedulerTick`: the due index, filtered to `SCHED#` keys; per due schedule, read it
+    // (`fireSchedule`), resolve its definition (`getDefinition` by key, or `latestDefinition`, a
+    // Query), create the run (conditional put; a repeated tick reads the existing run instead) and
+    // advance the schedule. Concurrency gates and backfills are not its business: the master admits
+    // the run it created, and backfills are driven by the API, the master and the sweeper.
+    table: [
+      { queryIndex: TABLE.dueIndex },
+      { actions: ['GetItem'], partitions: [P.definitions, P.runs, P.schedules] },
+      { actions: ['Query'], partitions: [P.definitions] },
+      { actions: ['PutItem'], partitions: [P.runs] },
+      { actions: ['UpdateItem'], partitions: [P.schedules] },
+    ],
+    trigger: { type: 'schedule', every: Duration.minutes(1) },
+  },
+  'sfn-events': {
+    description: 'Baton sfn-events: wakes stepfunctions tasks when their execution ends',
+    memorySize: 256,
+    timeout: Duration.seconds(30),
+    // A woken attempt is dispatched to a worker at once.
+    dispatches: true,
+    // `onExecutionStatusChange`: the task the execution name points at (`getTask`), tasks of a
+    // truncated name (`tasksByPrefix`, a Query of the run's partition), then one conditional update
+    // (`wakeForExecution`, or `requestWake` while the attempt is still running).
+    table: [{ actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [P.runs] }],
+    trigger: {
+      type: 'events',
+      pattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: [...TERMINAL_EXECUTION_STATUSES] },
+      },
+    },
   },
 } as const satisfies Record<string, HandlerSpec>;
 

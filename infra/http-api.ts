@@ -1,9 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   type CorsPreflightOptions,
   HttpApi,
   HttpMethod,
+  HttpNoneAuthorizer,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -59,8 +60,17 @@ const ACCESS_LOG_FIELDS = {
 };
 
 /**
- * The HTTP API in front of the api function: one catch-all route (the Hono app does the routing),
- * authorized on every path, throttled at the stage, access-logged to its own log group.
+ * The one route without an authorizer: an asynchronous `lambda` task's function reports its end here
+ * (`functions/api/callbacks.ts`). The token in the path is the credential: 192 random bits, stored
+ * only as a hash, valid for one waiting attempt. A function in any account, with any role or none,
+ * can report. Other methods and deeper paths fall through to the authorized catch-all route.
+ */
+export const CALLBACK_ROUTE = { method: HttpMethod.POST, path: '/callbacks/{token}' } as const;
+
+/**
+ * The HTTP API in front of the api function: a catch-all route (the Hono app does the routing),
+ * authorized (IAM or JWT) on every path but the callback route, throttled at the stage,
+ * access-logged to its own log group.
  */
 export class BatonHttpApi extends Construct {
   readonly api: HttpApi;
@@ -79,10 +89,21 @@ export class BatonHttpApi extends Construct {
       defaultAuthorizer: authorizer,
       defaultAuthorizationScopes: auth.type === 'jwt' && auth.scopes ? [...auth.scopes] : undefined,
     });
-    this.api.addRoutes({
-      path: '/{proxy+}',
-      methods: [HttpMethod.ANY],
-      integration: new HttpLambdaIntegration('Handler', props.handler),
+    const integration = new HttpLambdaIntegration('Handler', props.handler);
+    this.api.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
+    // API Gateway picks the most specific route, so this one wins over `/{proxy+}` for its path.
+    const [callbacks] = this.api.addRoutes({
+      path: CALLBACK_ROUTE.path,
+      methods: [CALLBACK_ROUTE.method],
+      integration,
+      authorizer: new HttpNoneAuthorizer(),
+      // The JWT default scopes cannot apply to a route without an authorizer.
+      authorizationScopes: [],
+    });
+    Validations.of(callbacks!).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'POST /callbacks/{token} is called by the functions of asynchronous lambda tasks, which hold no API credentials; the 192-bit single-use token in the path is the credential (only its hash is stored). Every other route requires IAM or JWT authorization.',
     });
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new HttpStage(this, 'Stage', {

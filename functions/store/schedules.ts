@@ -285,7 +285,7 @@ export function markPending(db: Db, runId: string, now: number, recheckAt: numbe
 
 /**
  * pending → queued: admitted, and due at once, so that the timer the caller sets (or the sweeper) starts
- * it through `fireDue` → `startRun` (the stream filter in AWS passes only inserted queued runs).
+ * it through `fireDue` → `startRun` (a backstop: the AWS stream filter also passes a run moving from pending to queued).
  */
 export function markAdmitted(db: Db, runId: string, now: number) {
   const key = keys.run(runId);
@@ -302,7 +302,7 @@ export function bumpPending(db: Db, run: RunItem, recheckAt: number) {
 export function markSkipped(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status: 'skipped', endedAt: now, skipReason: reason }, remove: ['dueAt', 'dueShard'] },
+    { set: { status: 'skipped', endedAt: now, skipReason: reason, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
     whereEquals({ status: 'queued' }),
   );
 }

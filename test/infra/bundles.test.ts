@@ -15,8 +15,8 @@ import { claim } from '../../functions/store/tasks.js';
 import { useDynamo } from '../support/harness.js';
 import { bundleOf, type CloudAssembly, functionId, synthWithCli } from './support/cloud-assembly.js';
 import { passesFilters } from './support/event-filter.js';
-import { httpEvent, scheduledEvent, sqsEvent, streamEvent } from './support/events.js';
-import { FakeAws } from './support/fake-aws.js';
+import { httpEvent, scheduledEvent, sfnStatusEvent, sqsEvent, streamEvent } from './support/events.js';
+import { executions, FakeAws } from './support/fake-aws.js';
 import { LambdaHost } from './support/lambda-host.js';
 import { allows, functionStatements, type Json } from './support/policy.js';
 
@@ -29,10 +29,15 @@ import { allows, functionStatements, type Json } from './support/policy.js';
  */
 
 const endpoint = useDynamo();
-const FUNCTIONS = ['api', 'master', 'worker', 'sweeper', 'timer'] as const;
+const FUNCTIONS = ['api', 'master', 'worker', 'sweeper', 'timer', 'scheduler', 'sfn-events'] as const;
 type Fn = (typeof FUNCTIONS)[number];
 /** Short leases so that the lost attempt below comes due in about a second. */
 const LEASE_MS = 1200;
+/** The user's own function and state machine that tasks call, granted the way a user would: `cdk synth -c ...`. */
+const USER_FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:bundled-async';
+const USER_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:bundled-machine';
+/** What CloudFormation would make of the pseudo parameters and the API's id in this deployment. */
+const API_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/';
 
 const table = `infra${randomBytes(5).toString('hex')}`;
 let assembly: CloudAssembly;
@@ -46,9 +51,12 @@ let streamArn = '';
 
 beforeAll(async () => {
   const client = dynamoClient();
-  const [synthesized] = await Promise.all([synthWithCli(), ensureTable(client, table)]);
+  const [synthesized] = await Promise.all([
+    synthWithCli('Baton', { taskFunctions: USER_FUNCTION, taskStateMachines: USER_MACHINE }),
+    ensureTable(client, table),
+  ]);
   assembly = synthesized;
-  console.info(`cdk synth (offline, 5 bundles): ${assembly.synthMs} ms`);
+  console.info(`cdk synth (offline, ${FUNCTIONS.length} bundles): ${assembly.synthMs} ms`);
   const resources = assembly.template.Resources as Record<string, Json>;
   const idOf = (type: string) => Object.keys(resources).find((k) => resources[k].Type === type)!;
   for (const f of FUNCTIONS) ids[f] = functionId(assembly.template, f);
@@ -64,13 +72,17 @@ beforeAll(async () => {
         [idOf('AWS::DynamoDB::Table')]: table,
         [ids.worker]: workerName,
         [Object.keys(resources).find((k) => /^BatonTimerQueue[0-9A-F]{8}$/.test(k))!]: `${edge.url}/000000000000/${table}-timers`,
+        [idOf('AWS::ApiGatewayV2::Api')]: 'abc123',
+        'AWS::Region': 'us-east-1',
+        'AWS::URLSuffix': 'amazonaws.com',
       };
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(bundle.environment)) {
-        if (typeof v === 'string') env[k] = v;
-        else if (v?.Ref && refs[v.Ref]) env[k] = refs[v.Ref]!;
-        else throw new Error(`${f}: cannot resolve ${k}=${JSON.stringify(v)}`);
-      }
+      const cfn = (v: Json): string => {
+        if (typeof v === 'string') return v;
+        if (v?.Ref && refs[v.Ref]) return refs[v.Ref]!;
+        if (v?.['Fn::Join']) return (v['Fn::Join'][1] as Json[]).map(cfn).join(v['Fn::Join'][0]);
+        throw new Error(`${f}: cannot resolve ${JSON.stringify(v)}`);
+      };
+      const env = Object.fromEntries(Object.entries(bundle.environment).map(([k, v]) => [k, cfn(v)]));
       hosts[f] = await LambdaHost.start(f, bundle.file, bundle.exportName, {
         ...env,
         BATON_LEASE_MS: String(LEASE_MS),
@@ -82,6 +94,7 @@ beforeAll(async () => {
         AWS_ENDPOINT_URL_DYNAMODB: edge.url,
         AWS_ENDPOINT_URL_LAMBDA: edge.url,
         AWS_ENDPOINT_URL_SQS: edge.url,
+        AWS_ENDPOINT_URL_SFN: edge.url,
       });
     }),
   );
@@ -99,9 +112,22 @@ afterAll(async () => {
   for (const dir of [assembly?.dir, ...copies]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A request as API Gateway delivers it: through the route it matches, authorized only where the route has an authorizer. */
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const route = Object.values(assembly.template.Resources as Record<string, Json>).find((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-  const r = await hosts.api.invoke(httpEvent(route.Properties.RouteKey, method, path, body));
+  const routes = Object.values(assembly.template.Resources as Record<string, Json>)
+    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+    .map((r) => r.Properties);
+  const matches = (key: string) => {
+    const [m, template] = key.split(' ') as [string, string];
+    const re = new RegExp(`^${template.replace(/\{\w+\+\}/g, '.+').replace(/\{\w+\}/g, '[^/]+')}$`);
+    return (m === 'ANY' || m === method) && re.test(path);
+  };
+  // API Gateway prefers the most specific route: here, any route over the greedy catch-all.
+  const route = routes
+    .filter((r) => matches(r.RouteKey))
+    .sort((a, b) => Number(a.RouteKey.includes('+}')) - Number(b.RouteKey.includes('+}')))[0];
+  if (!route) throw new Error(`no route for ${method} ${path}`);
+  const r = await hosts.api.invoke(httpEvent(route.RouteKey, method, path, body, route.AuthorizationType !== 'NONE'));
   return {
     status: r.statusCode,
     body: r.body ? JSON.parse(r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString() : r.body) : undefined,
@@ -128,6 +154,8 @@ async function deliverStream(): Promise<number> {
 
 const stats = { streamRecords: 0, delivered: 0, workerRuns: 0, timerMessages: 0 };
 const timers: { due: number; body: string }[] = [];
+/** Asynchronous invocations of the user's function (what Lambda would run; the test plays the function). */
+const userInvokes: Json[] = [];
 /** Set once the first worker invocation for task b has been held back (its worker "died" after claiming). */
 let lost: { at: number } | undefined;
 
@@ -137,7 +165,11 @@ async function deliverCalls(runId: string): Promise<number> {
   for (const f of FUNCTIONS) {
     for (const call of edges[f].take('lambda')) {
       expect(call.invocationType).toBe('Event');
-      expect(call.functionName).toBe(`${table}-worker`);
+      if (call.functionName !== `${table}-worker`) {
+        expect([f, call.functionName]).toEqual(['worker', USER_FUNCTION]);
+        userInvokes.push(call.payload);
+        continue;
+      }
       if (call.payload.task === 'b' && !lost) {
         // The async event arrived, the worker claimed the attempt and died before its first heartbeat.
         const db = new Db(documentClient(dynamoClient()), loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: String(LEASE_MS) }));
@@ -167,6 +199,19 @@ async function deliverCalls(runId: string): Promise<number> {
   }
   return n;
 }
+
+/** Plays Lambda, SQS and the event source mapping until `done` holds; `step` is the test's own move each round. */
+async function drive(runId: string, done: () => Promise<boolean>, step: () => Promise<number> = async () => 0, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`not done in time: ${JSON.stringify({ stats, timers: timers.length })}`);
+    const moved = (await deliverStream()) + (await deliverCalls(runId)) + (await step());
+    if (moved === 0) await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const statusOf = async (runId: string) =>
+  (await documentClient(dynamoClient()).send(new GetCommand({ TableName: table, Key: { pk: `RUN#${runId}`, sk: 'RUN' } }))).Item?.status;
 
 describe('the synthesized bundles', () => {
   it('run a workflow end to end: API, stream, master, workers, a sub-workflow, the timer queue and a sweep that reclaims a lost lease', async () => {
@@ -223,6 +268,91 @@ describe('the synthesized bundles', () => {
     expect(stats.timerMessages).toBeGreaterThanOrEqual(1);
   });
 
+  it('fire a cron schedule: made through the API bundle, fired by the scheduler bundle on its EventBridge tick', async () => {
+    const put = await api('PUT', '/workflows/ticked', { name: 'ticked', tasks: { only: { type: 'noop', output: 'tick' } } });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    // Every second, but only inside a one-second window: exactly one fire time, a second or two away.
+    const fireAt = Math.ceil((Date.now() + 1500) / 1000) * 1000;
+    const at = new Date(fireAt).toISOString();
+    const sched = await api('PUT', '/workflows/ticked/schedules/each-second', { cron: '* * * * * *', start: at, end: at });
+    expect(sched.status, JSON.stringify(sched.body)).toBe(201);
+    expect(sched.body.nextFireTime).toBe(at);
+    await new Promise((r) => setTimeout(r, fireAt + 50 - Date.now()));
+
+    const tickEvent = () => scheduledEvent(`arn:aws:events:us-east-1:000000000000:rule/${table}-scheduler`);
+    expect(await hosts.scheduler.invoke(tickEvent())).toMatchObject({ fired: 1, created: 1, existing: 0, errors: 0 });
+    // The schedule has no fire time left: the next tick finds nothing due.
+    expect(await hosts.scheduler.invoke(tickEvent())).toMatchObject({ fired: 0, created: 0, errors: 0 });
+    const fired = await api('GET', '/workflows/ticked/schedules/each-second');
+    const runId: string = fired.body.lastFire.runId;
+    expect(fired.body.lastFire).toMatchObject({ fireTime: at, created: true });
+    expect(fired.body.nextFireTime).toBeUndefined();
+
+    await drive(runId, async () => (await statusOf(runId)) === 'succeeded');
+    const view = await api('GET', `/runs/${runId}`);
+    expect(view.body).toMatchObject({ status: 'succeeded', output: { only: 'tick' } });
+    expect(view.body.trigger).toEqual({ type: 'schedule', scheduleId: 'each-second', fireTime: at });
+    expect((await api('DELETE', '/workflows/ticked/schedules/each-second')).status).toBe(204);
+  });
+
+  it("complete tasks that call the user's AWS: an async lambda task through the open callback route, a stepfunctions task woken by sfn-events", async () => {
+    const put = await api('PUT', '/workflows/bundled-aws', {
+      name: 'bundled-aws',
+      tasks: {
+        notify: { type: 'lambda', function: USER_FUNCTION, mode: 'async', payload: { hello: 'world' } },
+        charge: { type: 'stepfunctions', stateMachine: USER_MACHINE, input: { order: 7 } },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    const start = await api('POST', '/workflows/bundled-aws/runs', {});
+    expect(start.status, JSON.stringify(start.body)).toBe(201);
+    const runId: string = start.body.runId;
+
+    const rule = Object.values(assembly.template.Resources as Record<string, Json>).find(
+      (r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern,
+    ).Properties;
+    const results: Json[] = [];
+    let reported: Json;
+    await drive(
+      runId,
+      async () => (await statusOf(runId)) === 'succeeded',
+      async () => {
+        let moved = 0;
+        // The function runs and reports to the URL it was given, without any credentials.
+        for (const event of userInvokes.splice(0)) {
+          expect(event).toMatchObject({ hello: 'world', baton: { runId, task: 'notify', attempt: 1 } });
+          const { callbackUrl, callbackToken } = event.baton;
+          expect(callbackUrl).toBe(`${API_URL}callbacks/${callbackToken}`);
+          reported = await api('POST', new URL(callbackUrl).pathname, { output: { sent: true } });
+          moved++;
+        }
+        // The execution ends; EventBridge delivers its status change to sfn-events if the rule matches.
+        for (const e of executions.values()) {
+          if (e.status !== 'RUNNING' || !e.name.startsWith(runId)) continue;
+          e.status = 'SUCCEEDED';
+          e.output = JSON.stringify({ charged: JSON.parse(e.input).order });
+          const event = sfnStatusEvent({ ...e, status: e.status });
+          expect(passesFilters([{ Pattern: JSON.stringify(rule.EventPattern) }], event)).toBe(true);
+          results.push(await hosts['sfn-events'].invoke(event));
+          moved++;
+        }
+        return moved;
+      },
+    );
+    expect(reported).toMatchObject({ status: 202, body: { status: 'accepted', task: 'notify', attempt: 1 } });
+    expect(results).toEqual(['woken']);
+    const view = await api('GET', `/runs/${runId}`);
+    expect(view.body).toMatchObject({ status: 'succeeded', output: { notify: { sent: true }, charge: { charged: 7 } } });
+    // An event for an execution Baton did not start changes nothing.
+    const stranger = sfnStatusEvent({
+      executionArn: `${USER_MACHINE.replace(':stateMachine:', ':execution:')}:${runId}_1_nosuchtask`,
+      stateMachineArn: USER_MACHINE,
+      name: `${runId}_1_nosuchtask`,
+      status: 'FAILED',
+    });
+    expect(await hosts['sfn-events'].invoke(stranger)).toBe('ignored_unknown');
+  });
+
   it('log the sweep as the JSON line the LeasesReclaimed metric filter reads', () => {
     const filter = Object.values(assembly.template.Resources as Record<string, Json>).find(
       (r) => r.Type === 'AWS::Logs::MetricFilter',
@@ -256,7 +386,13 @@ describe('the synthesized bundles', () => {
           seen.push(`${f} ${op} ${input.IndexName ?? pk?.replace(/#.*/, '#')}`);
           expect(allows(statements, `dynamodb:${op}`, resource, pk), `${f} ${op} ${resource} ${pk}`).toBe(true);
         } else if (call.service === 'lambda') {
-          expect(allows(statements, 'lambda:InvokeFunction', `${ids.worker}.Arn`), f).toBe(true);
+          const target = call.functionName === `${table}-worker` ? `${ids.worker}.Arn` : call.functionName;
+          seen.push(`${f} lambda:InvokeFunction ${target === call.functionName ? 'user' : 'worker'}`);
+          expect(allows(statements, 'lambda:InvokeFunction', target), `${f} ${target}`).toBe(true);
+        } else if (call.service === 'sfn') {
+          const target = call.input.executionArn ?? call.input.stateMachineArn;
+          seen.push(`${f} states:${call.op}`);
+          expect(allows(statements, `states:${call.op}`, target), `${f} ${call.op} ${target}`).toBe(true);
         } else {
           expect(allows(statements, `sqs:${call.op}`, `${queueId}.Arn`), f).toBe(true);
         }
@@ -270,6 +406,20 @@ describe('the synthesized bundles', () => {
       'worker UpdateItem RUN#',
       'master PutItem RUN#',
       'sweeper Query due',
+      'api PutItem SCHED#',
+      'api DeleteItem SCHED#',
+      'scheduler Query due',
+      'scheduler GetItem SCHED#',
+      'scheduler PutItem RUN#',
+      'scheduler UpdateItem SCHED#',
+      'sfn-events GetItem RUN#',
+      'sfn-events UpdateItem RUN#',
+      'sfn-events lambda:InvokeFunction worker',
+      'api UpdateItem RUN#',
+      'api lambda:InvokeFunction worker',
+      'worker lambda:InvokeFunction user',
+      'worker states:StartExecution',
+      'worker states:DescribeExecution',
     ]) {
       expect(seen).toContain(expected);
     }

@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../../functions/api/app.js';
+import { sfnEventsHandler } from '../../functions/handlers/sfn-events.js';
+import type { Deps } from '../../functions/orchestrator/deps.js';
 import { tableDefinition } from '../../functions/store/table.js';
 import { HANDLERS, type HandlerName } from '../../infra/handlers.js';
 import { passesFilters } from './support/event-filter.js';
@@ -16,6 +19,8 @@ const custom = synth({
     leaseDuration: Duration.seconds(10),
     workerTimeout: Duration.minutes(5),
     sweepInterval: Duration.minutes(2),
+    runRetention: Duration.days(30),
+    callbackBaseUrl: 'https://baton.example.com/',
     streamParallelization: 5,
     tableRemovalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
@@ -50,11 +55,15 @@ describe('functions', () => {
     expect(timeout('master')).toBe(60);
     expect(timeout('worker')).toBe(900);
     expect(s.json.Resources[s.fnId('worker')].Properties.MemorySize).toBe(512);
-    for (const n of ['api', 'sweeper', 'timer'] as const) expect(timeout(n)).toBeLessThanOrEqual(30);
+    for (const n of ['api', 'sweeper', 'timer', 'sfn-events'] as const) expect(timeout(n), n).toBeLessThanOrEqual(30);
+    // A tick ends before the next one starts.
+    expect(timeout('scheduler')).toBeLessThanOrEqual(60);
   });
 
   it('gives every function the engine settings, and the worker and timer queue to those that use them', () => {
     const env = (n: HandlerName) => s.json.Resources[s.fnId(n)].Properties.Environment.Variables;
+    const dispatchers: HandlerName[] = ['api', 'master', 'sweeper', 'timer', 'sfn-events'];
+    const timerUsers: HandlerName[] = ['master', 'worker', 'sweeper', 'timer', 'scheduler'];
     for (const n of names) {
       expect(env(n)).toMatchObject({
         BATON_TABLE: { Ref: s.id(s.stack.baton.table) },
@@ -62,20 +71,43 @@ describe('functions', () => {
         BATON_WATCHDOG_MS: '300000',
         BATON_MAX_LOST: '3',
         BATON_DUE_SHARDS: '4',
+        BATON_RUN_RETENTION_DAYS: '90',
         BATON_LOG_LEVEL: 'info',
       });
-      expect(env(n).BATON_WORKER_FUNCTION).toEqual(n === 'worker' ? undefined : { Ref: s.fnId('worker') });
-      expect(env(n).BATON_TIMER_QUEUE_URL).toEqual(n === 'api' ? undefined : { Ref: s.id(s.stack.baton.timerQueue) });
+      expect(env(n).BATON_WORKER_FUNCTION, n).toEqual(dispatchers.includes(n) ? { Ref: s.fnId('worker') } : undefined);
+      expect(env(n).BATON_TIMER_QUEUE_URL, n).toEqual(timerUsers.includes(n) ? { Ref: s.id(s.stack.baton.timerQueue) } : undefined);
     }
   });
 
-  it('honours the knobs', () => {
-    const custom = synth({
-      baton: { leaseDuration: Duration.seconds(10), workerTimeout: Duration.minutes(5), sweepInterval: Duration.minutes(2) },
+  it('tells the worker the API URL, for the callback URL of asynchronous lambda tasks', () => {
+    const url = (x: typeof s) => x.json.Resources[x.fnId('worker')].Properties.Environment.Variables.BATON_API_URL;
+    const api = s.id(s.stack.baton.httpApi.api);
+    expect(url(s)).toEqual({
+      'Fn::Join': ['', ['https://', { Ref: api }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/']],
     });
+    for (const n of names.filter((x) => x !== 'worker')) {
+      expect(s.json.Resources[s.fnId(n)].Properties.Environment.Variables.BATON_API_URL, n).toBeUndefined();
+    }
+    expect(url(custom)).toBe('https://baton.example.com/');
+  });
+
+  it('has no dependency cycle (the worker names the API, whose route names the api function, which names the worker)', () => {
+    for (const t of [s.json, custom.json]) expect(findCycle(t)).toBeUndefined();
+  });
+
+  it('honours the knobs', () => {
+    const env = (n: HandlerName) => custom.json.Resources[custom.fnId(n)].Properties.Environment.Variables;
     expect(custom.json.Resources[custom.fnId('worker')].Properties.Timeout).toBe(300);
-    expect(custom.json.Resources[custom.fnId('api')].Properties.Environment.Variables.BATON_LEASE_MS).toBe('10000');
-    custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+    expect(env('api').BATON_LEASE_MS).toBe('10000');
+    for (const n of names) expect(env(n).BATON_RUN_RETENTION_DAYS, n).toBe('30');
+    custom.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(2 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [custom.fnId('sweeper'), 'Arn'] } })],
+    });
+    expect(
+      synth({ baton: { runRetention: Duration.days(0) } }).json.Resources[s.fnId('api')].Properties.Environment.Variables,
+    ).toMatchObject({ BATON_RUN_RETENTION_DAYS: '0' });
+    expect(() => synth({ baton: { runRetention: Duration.hours(36) } })).toThrow(/whole number of days/);
   });
 });
 
@@ -105,15 +137,16 @@ describe('least privilege', () => {
     }
   });
 
+  const samples = {
+    definition: 'DEF#wf',
+    workflowList: 'WORKFLOWS',
+    run: 'RUN#r1',
+    schedule: 'SCHED#wf',
+    backfill: 'BACKFILL#b1',
+    gate: 'CONC#wf',
+  };
+
   it('lets each function write only the partitions its code writes', () => {
-    const samples = {
-      definition: 'DEF#wf',
-      workflowList: 'WORKFLOWS',
-      run: 'RUN#r1',
-      schedule: 'SCHED#wf',
-      backfill: 'BACKFILL#b1',
-      gate: 'CONC#wf',
-    };
     const writes = Object.fromEntries(
       names.map((n) => [
         n,
@@ -139,16 +172,41 @@ describe('least privilege', () => {
       worker: { ...none, run: 'PutItem,UpdateItem' },
       sweeper: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
       timer: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
+      // Creates runs (conditional put) and advances the schedules it fired; no gates, no backfills.
+      scheduler: { ...none, run: 'PutItem', schedule: 'UpdateItem' },
+      // Wakes a waiting task (or flags a running one): one conditional update in the run's partition.
+      'sfn-events': { ...none, run: 'UpdateItem' },
     });
   });
 
-  it('lets the worker read only runs and definitions, and only the API and sweeper query an index', () => {
-    expect(can('worker', 'GetItem', 'DEF#wf')).toBe(true);
-    expect(can('worker', 'Query', 'RUN#r1')).toBe(true);
-    for (const pk of ['WORKFLOWS', 'SCHED#wf', 'BACKFILL#b1', 'CONC#wf']) expect(can('worker', 'GetItem', pk), pk).toBe(false);
+  it('lets each function read only the partitions its code reads', () => {
+    const reads = Object.fromEntries(
+      names.map((n) => [
+        n,
+        Object.fromEntries(
+          Object.entries(samples).map(([what, pk]) => [what, ['GetItem', 'Query'].filter((a) => can(n, a, pk)).join(',')]),
+        ),
+      ]),
+    );
+    const both = 'GetItem,Query';
+    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '' };
+    expect(reads).toEqual({
+      api: { ...none, definition: both, workflowList: both, run: both, schedule: both, backfill: both },
+      master: { ...none, definition: both, run: both, backfill: both, gate: both },
+      worker: { ...none, definition: both, run: both },
+      sweeper: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
+      timer: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
+      // getSchedule, getDefinition / latestDefinition (a Query), getRun of a run a repeated tick made.
+      scheduler: { ...none, definition: both, run: 'GetItem', schedule: 'GetItem' },
+      // getTask, tasksByPrefix.
+      'sfn-events': { ...none, run: both },
+    });
+  });
+
+  it('lets only the API query the runs index, and only the sweeper and the scheduler query the due index', () => {
     for (const n of names) {
       expect(can(n, 'Query', 'WF#wf', `${TABLE}/index/runsByWorkflow`), n).toBe(n === 'api');
-      expect(can(n, 'Query', 'DUE#0', `${TABLE}/index/due`), n).toBe(n === 'sweeper');
+      expect(can(n, 'Query', 'DUE#0', `${TABLE}/index/due`), n).toBe(n === 'sweeper' || n === 'scheduler');
     }
   });
 
@@ -156,10 +214,20 @@ describe('least privilege', () => {
     const worker = `${s.fnId('worker')}.Arn`;
     const queue = `${s.id(s.stack.baton.timerQueue)}.Arn`;
     for (const n of names) {
-      expect(allows(s.statements(n), 'lambda:InvokeFunction', worker), n).toBe(n !== 'worker');
-      expect(allows(s.statements(n), 'sqs:SendMessage', queue), n).toBe(n !== 'api');
+      expect(allows(s.statements(n), 'lambda:InvokeFunction', worker), n).toBe(!['worker', 'scheduler'].includes(n));
+      expect(allows(s.statements(n), 'sqs:SendMessage', queue), n).toBe(!['api', 'sfn-events'].includes(n));
       expect(allows(s.statements(n), 'sqs:DeleteMessage', queue), n).toBe(n === 'timer');
     }
+  });
+
+  it('lets the worker call no functions or state machines of its own accord', () => {
+    const other = (n: HandlerName) => actionsOf(s.statements(n)).filter((a) => a.startsWith('states:') || a === 'lambda:InvokeFunction');
+    expect(other('worker')).toEqual([]);
+    for (const n of names.filter((x) => x !== 'worker'))
+      expect(
+        other(n).filter((a) => a !== 'lambda:InvokeFunction'),
+        n,
+      ).toEqual([]);
   });
 
   it('uses Resource * only for actions that have no resource-level permissions', () => {
@@ -201,6 +269,9 @@ describe('the master stream source', () => {
     const pass = (r: unknown) => passesFilters(filters, r);
     expect(pass(rec('INSERT', { kind: 'run', status: 'queued' }))).toBe(true);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'queued' }, { kind: 'run', status: 'pending' }))).toBe(true);
+    // A run turned away by its concurrency gate, and a pending run cancelled, end there.
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'skipped' }, { kind: 'run', status: 'queued' }))).toBe(true);
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'cancelled' }, { kind: 'run', status: 'pending' }))).toBe(true);
     for (const st of ['succeeded', 'failed', 'cancelled', 'skipped'])
       expect(pass(rec('MODIFY', { kind: 'run', status: st }, { kind: 'run', status: 'running' }))).toBe(true);
     for (const st of ['succeeded', 'failed', 'skipped'])
@@ -253,12 +324,42 @@ describe('the table', () => {
 });
 
 describe('the HTTP API', () => {
-  it('requires IAM on every route by default, without CORS', () => {
-    const routes = resources('AWS::ApiGatewayV2::Route');
-    expect(routes.length).toBeGreaterThan(0);
-    for (const [, r] of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+  const routesOf = (t: any) =>
+    Object.values(t.Resources as Record<string, any>)
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => r.Properties);
+  const CALLBACK = 'POST /callbacks/{token}';
+
+  it('requires IAM on every route by default, without CORS, but for the callback route', () => {
+    const routes = routesOf(s.json);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['ANY /{proxy+}', CALLBACK]);
+    for (const r of routes) expect(r.AuthorizationType, r.RouteKey).toBe(r.RouteKey === CALLBACK ? 'NONE' : 'AWS_IAM');
     const [, api] = resources('AWS::ApiGatewayV2::Api')[0]!;
     expect(api.Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('opens the callback route without an authorizer, with either kind of auth: the token is the credential', () => {
+    for (const t of [s.json, custom.json]) {
+      const [cb] = routesOf(t).filter((r) => r.RouteKey === CALLBACK);
+      expect(cb).toMatchObject({ AuthorizationType: 'NONE' });
+      expect(cb.AuthorizerId).toBeUndefined();
+      expect(cb.AuthorizationScopes).toBeUndefined();
+      // The same integration (the api function) as every other route.
+      const [other] = routesOf(t).filter((r) => r.RouteKey !== CALLBACK);
+      expect(cb.Target).toEqual(other.Target);
+    }
+  });
+
+  it('names the route the API code serves, and only its method', async () => {
+    const app = createApp({ log: { error() {} } } as unknown as Deps);
+    const path = CALLBACK.split(' ')[1]!.replace('{token}', 'v1.x.y');
+    // A bad body is answered before anything is looked up: the app serves POST on this path...
+    const posted = await app.request(path, { method: 'POST', body: 'not json' });
+    expect(posted.status).toBe(400);
+    expect(((await posted.json()) as any).error.code).toBe('bad_json');
+    // ...and nothing else: other methods (authorized by the catch-all route) find no route.
+    const got = await app.request(path, { method: 'GET' });
+    expect([got.status, ((await got.json()) as any).error.code]).toEqual([404, 'not_found']);
   });
 
   it('throttles and writes access logs', () => {
@@ -279,12 +380,13 @@ describe('the HTTP API', () => {
       AuthorizerType: 'JWT',
       JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['baton'] },
     });
-    const routes = Object.values(j.json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const routes = routesOf(j.json).filter((r) => r.RouteKey !== CALLBACK);
+    expect(routes).toHaveLength(1);
     const [authorizerId] = Object.entries(j.json.Resources as Record<string, any>).find(
       ([, r]) => r.Type === 'AWS::ApiGatewayV2::Authorizer',
     )!;
     for (const r of routes) {
-      expect(r.Properties).toMatchObject({
+      expect(r).toMatchObject({
         AuthorizationType: 'JWT',
         AuthorizerId: { Ref: authorizerId },
         AuthorizationScopes: ['baton/run'],
@@ -315,11 +417,35 @@ describe('asynchronous work', () => {
     });
   });
 
-  it('runs the sweeper every minute', () => {
-    s.template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 minute)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.fnId('sweeper'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
-    });
+  it('runs the sweeper and the scheduler every minute, without retrying a missed tick', () => {
+    for (const n of ['sweeper', 'scheduler'] as const) {
+      s.template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [s.fnId(n), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      });
+    }
+  });
+
+  it('feeds sfn-events the status changes of Step Functions executions that the handler acts on', async () => {
+    const rules = resources('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.Targets).toEqual([{ Arn: { 'Fn::GetAtt': [s.fnId('sfn-events'), 'Arn'] }, Id: 'Target0' }]);
+    const pattern = rule.Properties.EventPattern;
+    const handler = sfnEventsHandler(() => ({ log: { debug() {} } }) as unknown as Deps);
+    // Every status an execution can report (DescribeExecution's ExecutionStatus).
+    for (const status of ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']) {
+      const event = {
+        version: '0',
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:not-baton', name: 'not-baton', status },
+      };
+      // A name Baton does not make: a status the handler acts on gets as far as the name, no further.
+      const result = await handler(event as never);
+      expect(result, status).not.toBe('ignored_event');
+      expect(passesFilters([{ Pattern: JSON.stringify(pattern) }], event), status).toBe(result !== 'ignored_status');
+    }
   });
 
   it('encrypts every queue and refuses plain HTTP to it', () => {
@@ -327,6 +453,80 @@ describe('asynchronous work', () => {
     expect(queues).toHaveLength(4);
     for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     expect(resources('AWS::SQS::QueuePolicy')).toHaveLength(4);
+  });
+});
+
+describe('what tasks call: taskFunctions and taskStateMachines', () => {
+  const fn = 'arn:aws:lambda:eu-west-1:123456789012:function:resize';
+  const machine = 'arn:aws:states:eu-west-1:123456789012:stateMachine:payments';
+  const t = synth({
+    baton: {
+      taskFunctions: [fn, 'arn:aws:lambda:eu-west-1:123456789012:function:etl:live'],
+      taskStateMachines: [machine, 'arn:aws:states:eu-west-1:123456789012:stateMachine:billing:prod'],
+    },
+  });
+  const w = t.statements('worker');
+
+  it('lets the worker invoke the listed functions, an unqualified one with its versions and aliases', () => {
+    const invoke = (arn: string) => allows(w, 'lambda:InvokeFunction', arn);
+    expect(invoke(fn)).toBe(true);
+    expect(invoke(`${fn}:live`)).toBe(true);
+    expect(invoke(`${fn}:$LATEST`)).toBe(true);
+    expect(invoke('arn:aws:lambda:eu-west-1:123456789012:function:etl:live')).toBe(true);
+    expect(invoke('arn:aws:lambda:eu-west-1:123456789012:function:etl')).toBe(false);
+    expect(invoke('arn:aws:lambda:eu-west-1:123456789012:function:etl:other')).toBe(false);
+    expect(invoke('arn:aws:lambda:eu-west-1:123456789012:function:resize2')).toBe(false);
+    expect(invoke(`${t.fnId('api')}.Arn`)).toBe(false);
+    // Nobody else gains anything.
+    for (const n of names.filter((x) => x !== 'worker')) expect(allows(t.statements(n), 'lambda:InvokeFunction', fn), n).toBe(false);
+  });
+
+  it('lets the worker start the listed state machines, and describe and stop only their executions', () => {
+    expect(allows(w, 'states:StartExecution', machine)).toBe(true);
+    expect(allows(w, 'states:StartExecution', 'arn:aws:states:eu-west-1:123456789012:stateMachine:other')).toBe(false);
+    for (const a of ['states:DescribeExecution', 'states:StopExecution']) {
+      expect(allows(w, a, 'arn:aws:states:eu-west-1:123456789012:execution:payments:r1_1_charge'), a).toBe(true);
+      expect(allows(w, a, 'arn:aws:states:eu-west-1:123456789012:execution:billing:r1_1_bill'), a).toBe(true);
+      expect(allows(w, a, 'arn:aws:states:eu-west-1:123456789012:execution:other:r1_1_x'), a).toBe(false);
+      expect(allows(w, a, machine), a).toBe(false);
+    }
+    expect(allows(w, 'states:StartExecution', 'arn:aws:states:eu-west-1:123456789012:execution:payments:x')).toBe(false);
+    expect(
+      actionsOf(w)
+        .filter((a) => a.startsWith('states:'))
+        .sort(),
+    ).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StartExecution', 'states:StopExecution']);
+  });
+
+  it('grants a qualified state machine as IAM authorizes it: the state machine, for that qualifier only', () => {
+    const qualified = w.filter((st) => st.Condition && [st.Action].flat().includes('states:StartExecution'));
+    expect(qualified).toEqual([
+      {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: 'arn:aws:states:eu-west-1:123456789012:stateMachine:billing',
+        Condition: { StringEquals: { 'states:StateMachineQualifier': ['prod'] } },
+      },
+    ]);
+  });
+
+  it('takes tokens as unqualified ARNs, and derives the executions ARN with intrinsics', () => {
+    const k = synth({ baton: { taskFunctions: [Fn.importValue('fn-arn')], taskStateMachines: [Fn.importValue('machine-arn')] } });
+    const ws = k.statements('worker');
+    const imported = (name: string) => ({ 'Fn::ImportValue': name });
+    expect(ws.find((st) => st.Action === 'lambda:InvokeFunction')?.Resource).toEqual([
+      imported('fn-arn'),
+      { 'Fn::Join': ['', [imported('fn-arn'), ':*']] },
+    ]);
+    expect(ws.find((st) => st.Action === 'states:StartExecution')?.Resource).toEqual(imported('machine-arn'));
+    const executions = JSON.stringify(ws.find((st) => [st.Action].flat().includes('states:DescribeExecution'))?.Resource);
+    expect(executions).toContain(':execution:');
+    expect(executions).toContain('"Fn::Select":[6,{"Fn::Split":[":",{"Fn::ImportValue":"machine-arn"}]}]');
+  });
+
+  it('refuses what is not a function or state machine ARN', () => {
+    expect(() => synth({ baton: { taskFunctions: ['resize'] } })).toThrow(/taskFunctions: "resize" is not a Lambda function ARN/);
+    expect(() => synth({ baton: { taskStateMachines: [fn] } })).toThrow(/taskStateMachines: .* is not a state machine ARN/);
   });
 });
 
@@ -382,3 +582,38 @@ describe('outputs', () => {
     s.template.hasOutput('TableName', { Value: { Ref: s.id(s.stack.baton.table) } });
   });
 });
+
+/** A dependency cycle among the template's resources (Ref, Fn::GetAtt, DependsOn), as logical ids, or undefined. */
+function findCycle(template: any): string[] | undefined {
+  const resources = template.Resources as Record<string, any>;
+  const edges = (id: string): string[] => {
+    const out = new Set<string>([resources[id].DependsOn ?? []].flat());
+    const walk = (v: any) => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        if (typeof v.Ref === 'string') out.add(v.Ref);
+        if (Array.isArray(v['Fn::GetAtt'])) out.add(v['Fn::GetAtt'][0]);
+        Object.values(v).forEach(walk);
+      }
+    };
+    walk(resources[id].Properties);
+    return [...out].filter((x) => x in resources);
+  };
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (id: string, path: string[]): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'open') return [...path.slice(path.indexOf(id)), id];
+    state.set(id, 'open');
+    for (const next of edges(id)) {
+      const cycle = visit(next, [...path, id]);
+      if (cycle) return cycle;
+    }
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of Object.keys(resources)) {
+    const cycle = visit(id, []);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}

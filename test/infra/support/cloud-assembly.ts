@@ -27,11 +27,15 @@ export interface CloudAssembly {
   readonly synthMs: number;
 }
 
-/** Runs `cdk synth` exactly as a user or CI does (cdk.json, the app entry, offline) into a fresh directory. */
-export async function synthWithCli(stackName = 'Baton'): Promise<CloudAssembly> {
+/**
+ * Runs `cdk synth` exactly as a user or CI does (cdk.json, the app entry, offline) into a fresh
+ * directory, with `-c key=value` for each entry of `context`.
+ */
+export async function synthWithCli(stackName = 'Baton', context: Record<string, string> = {}): Promise<CloudAssembly> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-cdk-out-'));
   const started = Date.now();
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/cdk'), ['synth', '--quiet', '--no-notices', '--output', dir], {
+  const args = ['synth', '--quiet', '--no-notices', '--output', dir, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/cdk'), args, {
     cwd: ROOT,
     env: offlineEnv(),
     maxBuffer: 64 * 1024 * 1024,
@@ -40,9 +44,10 @@ export async function synthWithCli(stackName = 'Baton'): Promise<CloudAssembly> 
   return { dir, template: JSON.parse(readFileSync(join(dir, `${stackName}.template.json`), 'utf8')), synthMs };
 }
 
-/** The logical id of one of Baton's functions (`BatonApi1234ABCD` for `api`). */
+/** The logical id of one of Baton's functions (`BatonApi1234ABCD` for `api`, `BatonSfnEvents…` for `sfn-events`). */
 export function functionId(template: Json, handler: string): string {
-  const re = new RegExp(`^Baton${handler.charAt(0).toUpperCase()}${handler.slice(1)}[0-9A-F]{8}$`);
+  const pascal = handler.replace(/(^|-)(\w)/g, (_, _dash: string, c: string) => c.toUpperCase());
+  const re = new RegExp(`^Baton${pascal}[0-9A-F]{8}$`);
   const ids = Object.keys(template.Resources).filter((k) => re.test(k) && template.Resources[k].Type === 'AWS::Lambda::Function');
   if (ids.length !== 1) throw new Error(`expected one function for ${handler}, found ${ids.join(', ') || 'none'}`);
   return ids[0]!;

@@ -3,8 +3,11 @@ import type { Json } from './policy.js';
 
 /** Lambda events as AWS services deliver them, for driving bundles locally. */
 
-/** An API Gateway HTTP API (payload 2.0) event, as the `$default` stage sends it after IAM auth. */
-export function httpEvent(routeKey: string, method: string, path: string, body?: unknown): Json {
+/**
+ * An API Gateway HTTP API (payload 2.0) event, as the `$default` stage sends it after IAM auth, or,
+ * with `authorized: false`, for a route without an authorizer (no `authorizer` in the context).
+ */
+export function httpEvent(routeKey: string, method: string, path: string, body?: unknown, authorized = true): Json {
   const now = Date.now();
   return {
     version: '2.0',
@@ -15,15 +18,17 @@ export function httpEvent(routeKey: string, method: string, path: string, body?:
     requestContext: {
       accountId: '123456789012',
       apiId: 'abc123',
-      authorizer: {
-        iam: {
-          accessKey: 'AKIA0000',
-          accountId: '123456789012',
-          callerId: 'AIDA0000',
-          userArn: 'arn:aws:iam::123456789012:user/tester',
-          userId: 'AIDA0000',
+      ...(authorized && {
+        authorizer: {
+          iam: {
+            accessKey: 'AKIA0000',
+            accountId: '123456789012',
+            callerId: 'AIDA0000',
+            userArn: 'arn:aws:iam::123456789012:user/tester',
+            userId: 'AIDA0000',
+          },
         },
-      },
+      }),
       domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'abc123',
       http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
@@ -33,7 +38,7 @@ export function httpEvent(routeKey: string, method: string, path: string, body?:
       time: new Date(now).toISOString(),
       timeEpoch: now,
     },
-    pathParameters: { proxy: path.slice(1) },
+    pathParameters: pathParameters(routeKey, path),
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
   };
@@ -71,4 +76,38 @@ export const streamEvent = (r: Json, streamArn: string) => ({
   ...r,
   eventSourceARN: streamArn,
   dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: Math.floor(Number(r.dynamodb?.ApproximateCreationDateTime ?? 0) / 1000) },
+});
+
+/** The path parameters API Gateway extracts for `routeKey` (`ANY /{proxy+}`, `POST /callbacks/{token}`). */
+function pathParameters(routeKey: string, path: string): Record<string, string> {
+  const template = routeKey.split(' ')[1] ?? '';
+  const names: string[] = [];
+  const re = new RegExp(
+    `^${template.replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => {
+      names.push(name);
+      return greedy ? '(.+)' : '([^/]+)';
+    })}$`,
+  );
+  const m = re.exec(path);
+  if (!m) throw new Error(`${path} does not match the route ${routeKey}`);
+  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+}
+
+/** What EventBridge delivers for a Step Functions execution that changed status. */
+export const sfnStatusEvent = (detail: {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: string;
+  output?: string;
+}) => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'Step Functions Execution Status Change',
+  source: 'aws.states',
+  account: '123456789012',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: [detail.executionArn],
+  detail: { startDate: Date.now() - 1000, stopDate: Date.now(), input: '{}', inputDetails: { included: true }, ...detail },
 });

@@ -12,13 +12,28 @@ export type AwsCall =
       readonly invocationType?: string;
       readonly payload: any;
     }
-  | { readonly service: 'sqs'; readonly op: string; readonly input: any };
+  | { readonly service: 'sqs'; readonly op: string; readonly input: any }
+  | { readonly service: 'sfn'; readonly op: string; readonly input: any };
+
+/** One Step Functions execution the fake knows: started by `StartExecution`, ended by the test. */
+export interface FakeExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  output?: string;
+}
+
+/** Every execution started through any edge, by execution ARN (a stand-in for the Step Functions service). */
+export const executions = new Map<string, FakeExecution>();
 
 /**
  * The AWS endpoints of one function (its `AWS_ENDPOINT_URL_*` all point here), so every call is
  * recorded against the function that made it: DynamoDB requests are passed through to DynamoDB
- * Local unchanged; Lambda `Invoke` and SQS `SendMessage` have no local stand-in and are answered
- * as AWS answers them (202; a message id and the body's MD5).
+ * Local unchanged; Lambda `Invoke`, SQS `SendMessage` and Step Functions' `StartExecution`,
+ * `DescribeExecution` and `StopExecution` have no local stand-in and are answered as AWS answers
+ * them (202 for an Event invoke; a message id and the body's MD5; the execution, kept in `executions`).
  */
 export class FakeAws {
   readonly calls: AwsCall[] = [];
@@ -33,7 +48,7 @@ export class FakeAws {
     const server = createServer(async (req, res) => {
       const body = await read(req);
       const target = String(req.headers['x-amz-target'] ?? '');
-      const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url ?? '');
+      const invoke = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(\?|$)/.exec(req.url ?? '');
       if (target.startsWith('DynamoDB_20120810.')) {
         self?.calls.push({ service: 'dynamodb', op: target.split('.')[1]!, input: JSON.parse(body.toString()) });
         const headers = { ...req.headers, host: upstream.host };
@@ -60,6 +75,12 @@ export class FakeAws {
         res
           .writeHead(200, { 'content-type': 'application/x-amz-json-1.0' })
           .end(JSON.stringify({ MessageId: randomUUID(), MD5OfMessageBody: md5 }));
+      } else if (target.startsWith('AWSStepFunctions.')) {
+        const op = target.split('.')[1]!;
+        const input = JSON.parse(body.toString());
+        self?.calls.push({ service: 'sfn', op, input });
+        const [status, answer] = stepFunctions(op, input);
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(answer));
       } else {
         res
           .writeHead(400, { 'content-type': 'application/json' })
@@ -91,4 +112,44 @@ function read(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** Step Functions, as far as the `stepfunctions` task type uses it (Standard state machines). */
+function stepFunctions(op: string, input: any): [number, unknown] {
+  const error = (type: string, message: string): [number, unknown] => [400, { __type: type, message }];
+  const seconds = Date.now() / 1000;
+  switch (op) {
+    case 'StartExecution': {
+      const [arnPrefix, , , , , , machine] = String(input.stateMachineArn).split(':');
+      const executionArn = [...String(input.stateMachineArn).split(':').slice(0, 5), 'execution', machine, input.name].join(':');
+      if (arnPrefix !== 'arn' || !machine) return error('InvalidArn', `invalid state machine ARN ${input.stateMachineArn}`);
+      const known = executions.get(executionArn);
+      if (known && (known.status !== 'RUNNING' || known.input !== input.input)) {
+        return error('ExecutionAlreadyExists', `execution ${executionArn} already exists`);
+      }
+      if (!known) {
+        executions.set(executionArn, {
+          executionArn,
+          stateMachineArn: input.stateMachineArn,
+          name: input.name,
+          input: input.input,
+          status: 'RUNNING',
+        });
+      }
+      return [200, { executionArn, startDate: seconds }];
+    }
+    case 'DescribeExecution': {
+      const e = executions.get(input.executionArn);
+      if (!e) return error('ExecutionDoesNotExist', `execution ${input.executionArn} does not exist`);
+      return [200, { ...e, startDate: seconds - 1, ...(e.status !== 'RUNNING' && { stopDate: seconds }) }];
+    }
+    case 'StopExecution': {
+      const e = executions.get(input.executionArn);
+      if (!e) return error('ExecutionDoesNotExist', `execution ${input.executionArn} does not exist`);
+      if (e.status === 'RUNNING') e.status = 'ABORTED';
+      return [200, { stopDate: seconds }];
+    }
+    default:
+      return error('UnknownOperationException', `not faked: ${op}`);
+  }
 }
