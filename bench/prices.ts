@@ -18,12 +18,13 @@ export const SFN_STANDARD_TRANSITION_USD = 25 / 1e6;
 export const STREAM_READS_FOR_LAMBDA_USD = 0;
 
 /**
- * Assumptions, not prices: the Lambda functions' memory and billed duration per invocation. A noop
- * worker makes 3 sequential DynamoDB requests (read run, claim, record outcome) and a master
- * invocation 2–3 (read run, then create or promote successors); at a few ms per request in-region
- * plus handler overhead, 40 ms is a round, deliberately generous figure. Change these to your own.
+ * Assumptions, not prices: the functions' memory is what infra/handlers.ts gives the master and the
+ * worker (512 MB, Arm); the billed duration per invocation is a guess. A noop worker makes 3
+ * sequential DynamoDB requests (read run, claim, record outcome) and a master invocation 2–3 (read
+ * run, then create or promote successors); at a few ms per request in-region plus handler overhead,
+ * 40 ms is a round, deliberately generous figure. Change these to your own.
  */
-export const LAMBDA_MEMORY_MB = 256;
+export const LAMBDA_MEMORY_MB = 512;
 export const WORKER_BILLED_MS = 40;
 export const MASTER_BILLED_MS = 40;
 

@@ -2,14 +2,15 @@
  * `npm run bench [-- --quick] [-- --only=requests,overhead,throughput,failover]`
  *
  * Measures what a task costs and how fast Baton moves, against DynamoDB Local started the way the
- * tests start it (or AWS_ENDPOINT_URL_DYNAMODB). Prints one report, writes it to
- * bench/results/latest.txt and the figures to bench/results/latest.json. Never asserts on timing.
+ * tests start it (or AWS_ENDPOINT_URL_DYNAMODB). Prints one report section by section, and keeps
+ * bench/results/latest.txt (the report) and bench/results/latest.json (the figures) up to date after
+ * every section. Never asserts on timing.
  */
 import './lib/quiet.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { machine, startDynamo } from './lib/env.js';
+import { engineVersion, machine, startDynamo } from './lib/env.js';
 import {
   costPerMillion,
   DDB_RRU_USD,
@@ -23,11 +24,11 @@ import {
   WORKER_BILLED_MS,
 } from './prices.js';
 import { f, pct, table, usd } from './report.js';
-import { type Capacity, endpointCapacity, warmUp } from './suites/calibrate.js';
-import { failover, type FailoverResult } from './suites/failover.js';
+import { endpointCapacity, warmUp } from './suites/calibrate.js';
+import { failover } from './suites/failover.js';
 import { chainOverhead, type OverheadResult } from './suites/overhead.js';
 import { requestsPerTask, type ShapeResult, sweepCost } from './suites/requests.js';
-import { throughput, type ThroughputResult } from './suites/throughput.js';
+import { type ThroughputResult, throughput } from './suites/throughput.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,238 +38,316 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const only = new Set((values.only ?? 'requests,overhead,throughput,failover').split(','));
+/** Sizes are picked to keep a full run near 10 minutes on a 2-core machine (longer when other work shares it). */
 const plan = quick
-  ? { sizes: [10, 100], chain: 30, chainRepeats: 2, lowPoll: 5, runs: 20, perRun: 20, tpRepeats: 1, failRepeats: 2 }
-  : { sizes: [10, 100, 1000], chain: 100, chainRepeats: 3, lowPoll: 5, runs: 50, perRun: 20, tpRepeats: 3, failRepeats: 5 };
+  ? { sizes: [10, 100], countPollMs: 5, chain: 30, chainRepeats: 2, lowPoll: 5, runs: 10, perRun: 20, tpRepeats: 1, failRepeats: 2 }
+  : { sizes: [10, 100, 1000], countPollMs: 5, chain: 50, chainRepeats: 3, lowPoll: 5, runs: 15, perRun: 20, tpRepeats: 3, failRepeats: 5 };
 
 const out: string[] = [];
+const results: Record<string, unknown> = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', plan, loadStart: loadavg()[0] };
 const say = (s = '') => {
   out.push(s);
   console.log(s);
 };
 const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+function save() {
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latest.json', `${json(results)}\n`);
+  writeFileSync('bench/results/latest.txt', `${out.join('\n')}\n`);
+}
+
+/** JSON laid out the way the repository's formatter (Biome) lays it out, so `npm run lint` stays clean. */
+function json(v: unknown, indent = ''): string {
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== 'object')) return `[${v.map((x) => JSON.stringify(x ?? null)).join(', ')}]`;
+    return `[\n${v.map((x) => inner + json(x, inner)).join(',\n')}\n${indent}]`;
+  }
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return '{}';
+    return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${json(x, inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
 
 async function main() {
   const started = Date.now();
   const dynamo = await startDynamo();
-  const m = machine();
-  const results: Record<string, unknown> = { date: new Date().toISOString(), loadStart: loadavg()[0], mode: quick ? 'quick' : 'full', machine: m, endpoint: dynamo.endpoint, plan };
+  // Never leave a DynamoDB Local behind, whatever ends this process.
+  process.once('exit', () => dynamo.local?.process.kill('SIGKILL'));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   try {
+    const m = machine();
+    results.machine = m;
+    results.endpoint = dynamo.endpoint;
+    results.engine = engineVersion();
     progress('warming up DynamoDB Local (JVM) and measuring what the endpoint sustains');
     await warmUp();
     const cap = await endpointCapacity();
     results.endpointCapacity = cap;
-    let req: ShapeResult[] = [];
-    let sweep: Awaited<ReturnType<typeof sweepCost>> | undefined;
-    const over: OverheadResult[] = [];
-    const tp: ThroughputResult[] = [];
-    let fo: FailoverResult | undefined;
+    say(`Baton benchmarks — ${new Date().toISOString()} — ${quick ? 'quick' : 'full'} run`);
+    say(`engine: ${results.engine}`);
+    say(`machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`);
+    say(`load average (1 min) at start: ${f(results.loadStart as number)} (other processes share these ${m.cpus} cores)`);
+    say(`DynamoDB: ${dynamo.endpoint} (DynamoDB Local, ${m.dynamoDbLocal}, ${m.java}, in memory), after a warm-up`);
+    say(
+      `endpoint alone, ${cap.concurrency} concurrent clients: ${f(cap.writesPerSec, 0)} conditional puts/s of new items (stream + GSI), ${f(cap.readsPerSec, 0)} consistent gets/s`,
+    );
+    save();
 
     if (only.has('requests')) {
       progress(`requests per task: chain and fan-out/fan-in of ${plan.sizes.join(', ')} noops`);
-      req = await requestsPerTask(plan.sizes);
-      sweep = await sweepCost();
+      const req = await requestsPerTask(plan.sizes, plan.countPollMs);
+      const sweep = await sweepCost();
       results.requests = req;
       results.sweep = sweep;
+      sectionRequests(req, sweep);
+      save();
     }
     if (only.has('overhead')) {
+      const over: OverheadResult[] = [];
       for (const poll of [undefined, plan.lowPoll]) {
         progress(`critical path: chain of ${plan.chain} × ${plan.chainRepeats}, poll idle ${poll ?? 'default'}`);
         over.push(await chainOverhead(plan.chain, plan.chainRepeats, poll));
       }
       results.overhead = over;
+      sectionOverhead(over);
+      save();
     }
     if (only.has('throughput')) {
+      const tp: ThroughputResult[] = [];
       for (const procs of [1, 2]) {
         progress(`throughput: ${plan.runs} runs × ${plan.perRun} tasks × ${plan.tpRepeats}, ${procs} process(es)`);
         tp.push(await throughput(procs, plan.runs, plan.perRun, plan.tpRepeats));
+        results.throughput = tp;
+        save();
       }
-      results.throughput = tp;
+      sectionThroughput(tp);
+      save();
     }
     if (only.has('failover')) {
       progress(`failover: SIGKILL the lease holder × ${plan.failRepeats}`);
-      fo = await failover(plan.failRepeats);
+      const fo = await failover(plan.failRepeats);
       results.failover = fo;
+      say(
+        `\n4. Failover: SIGKILL of the process holding an http attempt; lease ${fo.leaseMs} ms (heartbeat ${fo.heartbeatMs} ms), sweep every ${fo.sweepIntervalMs} ms; medians of ${fo.repeats}`,
+      );
+      say(
+        table(
+          [
+            'kill → reclaim (next transition)',
+            'kill → new holder calls out',
+            'kill → run succeeded',
+            'lease left at kill',
+            'reclaim − lease expiry',
+            'bound (lease + sweep)',
+          ],
+          [
+            [
+              `${f(fo.killToReclaimMs, 0)} ms`,
+              `${f(fo.killToNextAttemptMs, 0)} ms`,
+              `${f(fo.killToRunDoneMs, 0)} ms`,
+              `${f(fo.leaseLeftMs, 0)} ms`,
+              `${f(fo.afterExpiryMs, 0)} ms`,
+              `${fo.boundMs} ms`,
+            ],
+          ],
+          ['r', 'r', 'r', 'r', 'r', 'r'],
+        ),
+      );
+      say(`   samples kill → reclaim: ${fo.samples.map((s) => s.reclaim).join(', ')} ms`);
+      save();
     }
-
-    report(m, dynamo.endpoint, cap, req, sweep, over, tp, fo, results);
-    say(`\n(${quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    if (results.requests) sectionCost(results.requests as ShapeResult[]);
+    results.loadEnd = loadavg()[0];
+    say(`\nload average (1 min) at end: ${f(results.loadEnd as number)}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   } finally {
+    save();
     await dynamo.local?.stop();
   }
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/latest.json', `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync('bench/results/latest.txt', `${out.join('\n')}\n`);
   progress('wrote bench/results/latest.json and bench/results/latest.txt');
 }
 
-function report(
-  m: ReturnType<typeof machine>,
-  endpoint: string,
-  cap: Capacity,
-  req: ShapeResult[],
-  sweep: Awaited<ReturnType<typeof sweepCost>> | undefined,
-  over: OverheadResult[],
-  tp: ThroughputResult[],
-  fo: FailoverResult | undefined,
-  results: Record<string, unknown>,
-) {
-  say(`Baton benchmarks — ${new Date().toISOString()}`);
-  say(`machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`);
-  say(`load average (1 min) at start ${f(results.loadStart as number)}, at end ${f(loadavg()[0] ?? 0)} — other processes on this machine share its ${m.cpus} cores`);
-  say(`DynamoDB: ${endpoint} (DynamoDB Local, ${m.dynamoDbLocal}, ${m.java}), after a warm-up`);
+function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sweepCost>>) {
   say(
-    `endpoint alone, ${cap.concurrency} concurrent clients: ${f(cap.writesPerSec, 0)} conditional puts/s of new items (stream + GSI), ${f(cap.readsPerSec, 0)} consistent gets/s`,
+    `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; sweeper off; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
   );
-
-  if (req.length) {
-    say('\n1. DynamoDB per task, counted on the wire (engine + API start; the sweeper is off; target ≤ 4 WRU and ≤ 4 RRU, flat ±10%)');
-    say(
-      table(
-        ['shape', 'tasks', 'run ms', 'req/task', 'WRU/task', 'of which GSI', '+ est. failed-cond WRU', 'RRU/task', 'worker inv/task', 'master rec/task', 'poller req/task (local)'],
-        req.map((r) => [
-          r.shape === 'chain' ? 'chain' : 'fan-out/in',
-          r.tasks,
-          r.ms,
-          f(r.perTask.requests),
-          f(r.perTask.wcu),
-          f(r.perTask.gsiWcu),
-          f(r.perTask.estWcu),
-          f(r.perTask.rcu),
-          f(r.perTask.workerInvokes),
-          f(r.perTask.masterRecords),
-          f(r.plumbingPerTask.requests),
-        ]),
-      ),
-    );
-    for (const shape of ['chain', 'fan'] as const) {
-      const rs = req.filter((r) => r.shape === shape);
-      const a = rs[0];
-      const b = rs[rs.length - 1];
-      if (!a || !b || a === b) continue;
-      const w = (r: ShapeResult) => r.perTask.wcu + r.perTask.estWcu;
+  say(
+    table(
+      [
+        'shape',
+        'tasks',
+        'run ms',
+        'req/task',
+        'WRU/task',
+        'of which GSI',
+        '+ est. failed-cond WRU',
+        'RRU/task',
+        'worker inv/task',
+        'master rec/task',
+        'poller req/task (local)',
+      ],
+      req.map((r) => [
+        r.shape === 'chain' ? 'chain' : 'fan-out/in',
+        r.tasks,
+        r.ms,
+        f(r.perTask.requests),
+        f(r.perTask.wcu),
+        f(r.perTask.gsiWcu),
+        f(r.perTask.estWcu),
+        f(r.perTask.rcu),
+        f(r.perTask.workerInvokes),
+        f(r.perTask.masterRecords),
+        f(r.plumbingPerTask.requests),
+      ]),
+    ),
+  );
+  for (const shape of ['chain', 'fan'] as const) {
+    const rs = req.filter((r) => r.shape === shape);
+    const w = (r: ShapeResult) => r.perTask.wcu + r.perTask.estWcu;
+    const a = rs[0];
+    for (const b of rs.slice(1)) {
+      if (!a) continue;
       say(
         `   ${shape === 'chain' ? 'chain' : 'fan-out/in'} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}`,
       );
     }
-    const failedRuns = req.filter((r) => r.status !== 'succeeded');
-    if (failedRuns.length) say(`   NOTE: ${failedRuns.length} run(s) did not succeed: ${failedRuns.map((r) => `${r.shape}${r.tasks}=${r.status}`).join(', ')}`);
-    if (sweep) say(`   sweeper (per tick, idle table, not per task): ${sweep.requests} Query on ${sweep.shards} due-index shards, ${f(sweep.rcu)} RRU`);
-
-    // Per operation kind, at the largest size of each shape.
-    const big = ['chain', 'fan'].map((s) => req.filter((r) => r.shape === s).at(-1)).filter((r): r is ShapeResult => !!r);
-    const ops = [...new Set(big.flatMap((r) => Object.keys(r.byOp)))].sort();
-    say(`\n   per operation kind, per task (${big.map((r) => `${r.shape} ${r.tasks}`).join(' | ')}): requests / WRU (+est. failed) / RRU`);
-    say(
-      table(
-        ['operation', ...big.map((r) => `${r.shape} ${r.tasks}`)],
-        ops.map((op) => [
-          op,
-          ...big.map((r) => {
-            const s = r.byOp[op];
-            if (!s) return '';
-            const est = s.estWcu ? ` (+${f(s.estWcu, 3)})` : '';
-            return `${f(s.requests, 3)} / ${f(s.wcu, 3)}${est} / ${f(s.rcu, 3)}`;
-          }),
-        ]),
-      ),
-    );
   }
+  const failedRuns = req.filter((r) => r.status !== 'succeeded');
+  if (failedRuns.length)
+    say(`   NOTE: ${failedRuns.length} run(s) did not succeed: ${failedRuns.map((r) => `${r.shape}${r.tasks}=${r.status}`).join(', ')}`);
+  say(
+    `   per tick, not per task (idle table, ${sweep.shards} due-index shards): sweeper ${sweep.sweep.requests} Query / ${f(sweep.sweep.rcu)} RRU; scheduler ${sweep.scheduler.requests} Query / ${f(sweep.scheduler.rcu)} RRU`,
+  );
 
-  if (over.length) {
-    say('\n2. Critical path: chain of noops, time per task ÷ one conditional write round trip (target ≤ 3×)');
-    say(
-      table(
-        ['stream poll idle', 'tasks × repeats', 'ms/task (median)', 'cond. write RTT p50 / p90', 'ratio', 'queued→claimed', 'claimed→done', 'done→next queued'],
-        over.map((o) => [
-          String(o.pollIdleMs),
-          `${o.tasks} × ${o.repeats}`,
-          `${f(o.msPerTask, 1)} (${o.perRepeat.map((x) => f(x, 1)).join(', ')})`,
-          `${f(o.rtt.medianMs)} / ${f(o.rtt.p90Ms)} ms`,
-          `${f(o.ratio, 1)}×`,
-          `${f(o.segments.queuedToClaimed, 1)} ms`,
-          `${f(o.segments.claimedToDone, 1)} ms`,
-          `${f(o.segments.doneToNextQueued, 1)} ms`,
-        ]),
-      ),
-    );
-    say('   (segments are medians of the task items\' own timestamps; each step is worker: read run + claim + outcome, then stream hop + master: read run + create next)');
-  }
+  // Per operation kind, at the largest size of each shape.
+  const big = ['chain', 'fan'].map((s) => req.filter((r) => r.shape === s).at(-1)).filter((r): r is ShapeResult => !!r);
+  const ops = [...new Set(big.flatMap((r) => Object.keys(r.byOp)))].sort();
+  say(`\n   per operation kind, per task: requests / WRU (+ est. failed-condition WRU) / RRU`);
+  say(
+    table(
+      ['operation', ...big.map((r) => `${r.shape === 'chain' ? 'chain' : 'fan-out/in'} ${r.tasks}`)],
+      ops.map((op) => [
+        op,
+        ...big.map((r) => {
+          const s = r.byOp[op];
+          if (!s) return '';
+          const est = s.estWcu ? ` (+${f(s.estWcu, 3)})` : '';
+          return `${f(s.requests, 3)} / ${f(s.wcu, 3)}${est} / ${f(s.rcu, 3)}`;
+        }),
+      ]),
+    ),
+  );
+}
 
-  if (tp.length) {
-    say('\n3. Throughput: many runs in flight (fan-outs of noops), full runtime processes (master + worker + sweeper each)');
-    say(
-      table(
-        ['processes', 'runs × tasks', 'repeats', 'tasks/s (median)', 'per repeat', 'DynamoDB req/s', 'req/task', 'WRU/task (+est. failed)', 'RRU/task', 'failed cond/task', 'failed runs'],
-        tp.map((t) => [
-          t.processes,
-          `${t.runs} × ${t.tasksPerRun}`,
-          t.repeats,
-          f(t.tasksPerSec, 1),
-          t.perRepeat.map((x) => f(x, 1)).join(', '),
-          f(t.tasksPerSec * t.reqPerTask, 0),
-          f(t.reqPerTask),
-          `${f(t.wcuPerTask)} (+${f(t.estWcuPerTask)})`,
-          f(t.rcuPerTask),
-          f(t.condFailedPerTask),
-          t.failedRuns,
-        ]),
-      ),
-    );
-    say('   dispatch is in-process: a second process gets work only when its master wins a conditional write; every master reads every record.');
-  }
+function sectionCost(req: ShapeResult[]) {
+  say(
+    `\n5. Cost per million tasks at us-east-1 list prices (looked up ${PRICES_LOOKED_UP}; see bench/prices.ts): DynamoDB on-demand $${(DDB_WRU_USD * 1e6).toFixed(3)}/M WRU, $${(DDB_RRU_USD * 1e6).toFixed(3)}/M RRU; Lambda Arm $${(LAMBDA_REQUEST_USD * 1e6).toFixed(2)}/M requests, $${LAMBDA_ARM_GB_S_USD}/GB-s; stream reads by Lambda free`,
+  );
+  say(
+    `   assumed: ${LAMBDA_MEMORY_MB} MB functions, ${WORKER_BILLED_MS} ms per worker and ${MASTER_BILLED_MS} ms per master invocation, one master invocation per relevant stream record (no batching: an upper bound); no SQS (noop tasks set no timers)`,
+  );
+  const costs = req.map((r) => ({
+    r,
+    c: costPerMillion({
+      wcuPerTask: r.perTask.wcu + r.perTask.estWcu,
+      rcuPerTask: r.perTask.rcu,
+      workerInvokesPerTask: r.perTask.workerInvokes,
+      masterInvokesPerTask: r.perTask.masterRecords,
+    }),
+  }));
+  results.cost = costs.map(({ r, c }) => ({ shape: r.shape, tasks: r.tasks, ...c }));
+  say(
+    table(
+      [
+        'shape',
+        'tasks',
+        'DynamoDB',
+        'Lambda requests',
+        'Lambda GB-s',
+        'Baton total',
+        `Step Functions Standard (≥ 1 transition/task at $${(SFN_STANDARD_TRANSITION_USD * 1e6).toFixed(0)}/M)`,
+      ],
+      costs.map(({ r, c }) => [
+        r.shape === 'chain' ? 'chain' : 'fan-out/in',
+        r.tasks,
+        usd(c.dynamodb),
+        usd(c.lambdaRequests),
+        usd(c.lambdaDuration),
+        usd(c.total),
+        `≥ ${usd(c.stepFunctionsStandard)}`,
+      ]),
+    ),
+  );
+}
 
-  if (fo) {
-    say(`\n4. Failover: SIGKILL of the process holding an http attempt; lease ${fo.leaseMs} ms (heartbeat ${fo.heartbeatMs} ms), sweep every ${fo.sweepIntervalMs} ms; medians of ${fo.repeats}`);
-    say(
-      table(
-        ['kill → reclaim (next transition)', 'kill → new holder calls out', 'kill → run succeeded', 'lease left at kill', 'reclaim − lease expiry', 'bound (lease + sweep)'],
-        [
-          [
-            `${f(fo.killToReclaimMs, 0)} ms`,
-            `${f(fo.killToNextAttemptMs, 0)} ms`,
-            `${f(fo.killToRunDoneMs, 0)} ms`,
-            `${f(fo.leaseLeftMs, 0)} ms`,
-            `${f(fo.afterExpiryMs, 0)} ms`,
-            `${fo.boundMs} ms`,
-          ],
-        ],
-        ['r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-    );
-    say(`   samples kill → reclaim: ${fo.samples.map((s) => s.reclaim).join(', ')} ms`);
-  }
+function sectionOverhead(over: OverheadResult[]) {
+  say('\n2. Critical path: chain of noops, time per task ÷ one conditional write round trip (target ≤ 3×)');
+  say(
+    table(
+      [
+        'stream poll idle',
+        'tasks × repeats',
+        'ms/task (median; per repeat)',
+        'cond. write RTT p50 / p90',
+        'ratio',
+        'queued→claimed',
+        'claimed→done',
+        'done→next queued',
+      ],
+      over.map((o) => [
+        String(o.pollIdleMs),
+        `${o.tasks} × ${o.repeats}`,
+        `${f(o.msPerTask, 1)} (${o.perRepeat.map((x) => f(x, 1)).join(', ')})`,
+        `${f(o.rtt.medianMs)} / ${f(o.rtt.p90Ms)} ms`,
+        `${f(o.ratio, 1)}×`,
+        `${f(o.segments.queuedToClaimed, 1)} ms`,
+        `${f(o.segments.claimedToDone, 1)} ms`,
+        `${f(o.segments.doneToNextQueued, 1)} ms`,
+      ]),
+    ),
+  );
+  say(
+    "   segments: medians of the task items' own timestamps. One step = worker (read run, claim, write outcome) + stream hop + master (read run, create next task).",
+  );
+}
 
-  if (req.length) {
-    say(
-      `\n5. Cost per million tasks, us-east-1 list prices (looked up ${PRICES_LOOKED_UP}): DynamoDB on-demand $${(DDB_WRU_USD * 1e6).toFixed(3)}/M WRU, $${(DDB_RRU_USD * 1e6).toFixed(3)}/M RRU; Lambda Arm $${(LAMBDA_REQUEST_USD * 1e6).toFixed(2)}/M requests, $${LAMBDA_ARM_GB_S_USD}/GB-s; stream reads by Lambda free`,
-    );
-    say(`   assumed: ${LAMBDA_MEMORY_MB} MB functions, ${WORKER_BILLED_MS} ms per worker and ${MASTER_BILLED_MS} ms per master invocation, one master invocation per relevant stream record (no batching: an upper bound); no SQS (noop tasks set no timers)`);
-    const costs = req.map((r) => ({
-      r,
-      c: costPerMillion({
-        wcuPerTask: r.perTask.wcu + r.perTask.estWcu,
-        rcuPerTask: r.perTask.rcu,
-        workerInvokesPerTask: r.perTask.workerInvokes,
-        masterInvokesPerTask: r.perTask.masterRecords,
-      }),
-    }));
-    results.cost = costs.map(({ r, c }) => ({ shape: r.shape, tasks: r.tasks, ...c }));
-    say(
-      table(
-        ['shape', 'tasks', 'DynamoDB', 'Lambda requests', 'Lambda GB-s', 'Baton total', `Step Functions Standard (≥ 1 transition/task at $${(SFN_STANDARD_TRANSITION_USD * 1e6).toFixed(0)}/M)`],
-        costs.map(({ r, c }) => [
-          r.shape === 'chain' ? 'chain' : 'fan-out/in',
-          r.tasks,
-          usd(c.dynamodb),
-          usd(c.lambdaRequests),
-          usd(c.lambdaDuration),
-          usd(c.total),
-          `≥ ${usd(c.stepFunctionsStandard)}`,
-        ]),
-      ),
-    );
-  }
+function sectionThroughput(tp: ThroughputResult[]) {
+  say('\n3. Throughput: many runs in flight (fan-outs of noops), full runtime processes (master + worker + sweeper each)');
+  say(
+    table(
+      [
+        'processes',
+        'runs × tasks',
+        'repeats',
+        'tasks/s (median)',
+        'per repeat',
+        'DynamoDB req/s',
+        'req/task',
+        'WRU/task (+est. failed)',
+        'RRU/task',
+        'failed cond/task',
+        'failed runs',
+      ],
+      tp.map((t) => [
+        t.processes,
+        `${t.runs} × ${t.tasksPerRun}`,
+        t.repeats,
+        f(t.tasksPerSec, 1),
+        t.perRepeat.map((x) => f(x, 1)).join(', '),
+        f(t.tasksPerSec * t.reqPerTask, 0),
+        f(t.reqPerTask),
+        `${f(t.wcuPerTask)} (+${f(t.estWcuPerTask)})`,
+        f(t.rcuPerTask),
+        f(t.condFailedPerTask),
+        t.failedRuns,
+      ]),
+    ),
+  );
+  say(
+    '   dispatch is in-process: a second process gets work only when its master wins a conditional write; every master reads every record.',
+  );
 }
 
 main().then(

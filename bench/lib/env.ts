@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem, type as osType, release } from 'node:os';
+import { cpus, type as osType, release, totalmem } from 'node:os';
 import { BatchGetItemCommand, type BatchGetItemCommandOutput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -14,6 +14,19 @@ import { ensureTable } from '../../functions/store/table.js';
 
 /** Engine logs go to stderr at `warn` (BATON_LOG_LEVEL overrides), so stdout carries only the report. */
 export const benchLog = pino({ level: process.env.BATON_LOG_LEVEL ?? 'warn', base: { svc: 'baton-bench' } }, pino.destination(2));
+
+/** The engine's code as measured: commit, and how many files under functions/ differ from it. */
+export function engineVersion(): string {
+  try {
+    const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    const dirty = spawnSync('git', ['status', '--porcelain', '--', 'functions'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean).length;
+    return dirty ? `${head} + ${dirty} uncommitted file(s) under functions/` : head;
+  } catch {
+    return '?';
+  }
+}
 
 export interface Machine {
   cpus: number;

@@ -164,7 +164,11 @@ interface StreamRecord {
 function opName(commandName: string | undefined): string {
   const n = (commandName ?? '?').replace(/Command$/, '');
   // Document-client commands carry short names.
-  return ({ Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', BatchGet: 'BatchGetItem' } as Record<string, string>)[n] ?? n;
+  return (
+    ({ Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', BatchGet: 'BatchGetItem' } as Record<string, string>)[
+      n
+    ] ?? n
+  );
 }
 
 /** What the engine was doing, read from the request: operation, item type, and the status it writes. */
@@ -246,7 +250,8 @@ export function merge(...snaps: MeterSnapshot[]): MeterSnapshot {
   const out: MeterSnapshot = { ops: {}, stream: { calls: {}, records: 0, relevant: 0 } };
   for (const s of snaps) {
     for (const [k, v] of Object.entries(s.ops)) {
-      const t = (out.ops[k] ??= blank());
+      const t = out.ops[k] ?? blank();
+      out.ops[k] = t;
       for (const f of Object.keys(t) as (keyof OpStats)[]) t[f] += v[f];
     }
     for (const [k, v] of Object.entries(s.stream.calls)) out.stream.calls[k] = (out.stream.calls[k] ?? 0) + v;

@@ -9,12 +9,15 @@ import { chain, fan } from '../lib/workflows.js';
  */
 export async function warmUp(): Promise<void> {
   const config = await newTable();
-  const engine = new Engine(config, { roles: { sweeper: false }, pollIdleMs: 5 });
+  const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs: 5 });
   try {
     await engine.putWorkflow(chain('warmchain', 30));
     await engine.putWorkflow(fan('warmfan', 60));
     for (let i = 0; i < 2; i++) {
-      await waitRuns(config.table, await Promise.all([engine.startRun('warmchain'), engine.startRun('warmfan'), engine.startRun('warmfan')]));
+      await waitRuns(
+        config.table,
+        await Promise.all([engine.startRun('warmchain'), engine.startRun('warmfan'), engine.startRun('warmfan')]),
+      );
     }
   } finally {
     await engine.stop();
@@ -61,7 +64,9 @@ export async function endpointCapacity(ms = 3000, concurrency = 16): Promise<Cap
     ),
   );
   const readsPerSec = await load((w, i) =>
-    c.send(new GetItemCommand({ TableName: config.table, Key: { pk: { S: `RUN#cap${w}` }, sk: { S: `TASK#${i % 50}` } }, ConsistentRead: true })),
+    c.send(
+      new GetItemCommand({ TableName: config.table, Key: { pk: { S: `RUN#cap${w}` }, sk: { S: `TASK#${i % 50}` } }, ConsistentRead: true }),
+    ),
   );
   return { concurrency, writesPerSec, readsPerSec };
 }

@@ -61,7 +61,7 @@ export interface OverheadResult {
 /** (2) Critical-path overhead: a chain of noops, time per task over one conditional write's round trip. */
 export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?: number): Promise<OverheadResult> {
   const config = await newTable();
-  const engine = new Engine(config, { roles: { sweeper: false }, pollIdleMs });
+  const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
   try {
     const wf = `chain${tasks}`;
     await engine.putWorkflow(chain(wf, tasks));

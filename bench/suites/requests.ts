@@ -1,3 +1,4 @@
+import { schedulerTick } from '../../functions/orchestrator/scheduler.js';
 import { Engine } from '../lib/engine.js';
 import { newTable, sleep, waitRuns } from '../lib/env.js';
 import { type MeterSnapshot, type OpStats, totals } from '../lib/meter.js';
@@ -34,14 +35,14 @@ export interface ShapeResult {
 /**
  * (1) DynamoDB requests and capacity units per task, for a chain and a fan-out/fan-in of each
  * size, one run at a time in a fresh table so that every request counted belongs to that run.
- * The sweeper is off here (its cost is per tick, not per task; see `sweepCost`).
+ * The sweeper and the scheduler are off here (their cost is per tick, not per task; see `sweepCost`).
  */
 export async function requestsPerTask(sizes: number[], pollIdleMs?: number): Promise<ShapeResult[]> {
   const out: ShapeResult[] = [];
   for (const shape of ['chain', 'fan'] as const) {
     for (const n of sizes) {
       const config = await newTable();
-      const engine = new Engine(config, { roles: { sweeper: false }, pollIdleMs });
+      const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
       try {
         const wf = `${shape}${n}`;
         await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : fan(wf, n));
@@ -96,16 +97,28 @@ function scale(s: OpStats, f: number): OpStats {
   return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v * f])) as unknown as OpStats;
 }
 
-/** The sweeper's cost per tick on an idle table: one Query per due-index shard. */
-export async function sweepCost(): Promise<{ requests: number; rcu: number; shards: number }> {
+/** The sweeper's and the scheduler's cost per tick on an idle table: Queries of the due index's shards. */
+export async function sweepCost(): Promise<{ sweep: TickCost; scheduler: TickCost; shards: number }> {
   const config = await newTable();
   const engine = new Engine(config, { start: false });
-  try {
+  const tick = async (fn: () => Promise<unknown>): Promise<TickCost> => {
     engine.meter.reset();
-    await engine.runtime.sweepNow();
+    await fn();
     const t = totals(engine.meter.snapshot());
-    return { requests: t.requests, rcu: t.rcu, shards: config.dueShards };
+    return { requests: t.requests, rcu: t.rcu };
+  };
+  try {
+    return {
+      sweep: await tick(() => engine.runtime.sweepNow()),
+      scheduler: await tick(() => schedulerTick(engine.runtime.deps)),
+      shards: config.dueShards,
+    };
   } finally {
     await engine.stop();
   }
+}
+
+export interface TickCost {
+  requests: number;
+  rcu: number;
 }

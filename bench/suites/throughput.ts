@@ -31,9 +31,7 @@ export interface ThroughputResult {
 export async function throughput(processes: number, runs: number, tasksPerRun: number, repeats: number): Promise<ThroughputResult> {
   const config = await newTable();
   const api = new Engine(config, { start: false });
-  const procs = await Promise.all(
-    Array.from({ length: processes }, () => RuntimeProcess.spawn({ BATON_TABLE: config.table })),
-  );
+  const procs = await Promise.all(Array.from({ length: processes }, () => RuntimeProcess.spawn({ BATON_TABLE: config.table })));
   try {
     const wf = `fan${tasksPerRun}`;
     await api.putWorkflow(fan(wf, tasksPerRun));

@@ -34,7 +34,11 @@ export class BatonClient {
     try {
       res = await fetch(new URL(path, this.base), { method, headers: h, body: payload });
     } catch (err) {
-      throw new ApiError(0, 'unreachable', `cannot reach ${this.base}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach ${this.base}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      );
     }
     const text = await res.text();
     let json: any;

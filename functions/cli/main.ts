@@ -73,16 +73,24 @@ export function program(): Command {
     .option('-w, --wait', 'wait for the run to finish; exit 1 if it failed')
     .action(async (workflow: string, o: { param?: Record<string, unknown>; version?: number; idempotencyKey?: string; wait?: boolean }) => {
       const headers: Record<string, string> = o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {};
-      const r = await client().call('POST', `/workflows/${encodeURIComponent(workflow)}/runs`, { params: o.param ?? {}, version: o.version }, headers);
+      const r = await client().call(
+        'POST',
+        `/workflows/${encodeURIComponent(workflow)}/runs`,
+        { params: o.param ?? {}, version: o.version },
+        headers,
+      );
       print(r.runId);
       if (o.wait) await watch(client(), r.runId, false);
     });
 
   const runs = cli.command('runs').description('runs');
-  runs.command('get <runId>').option('--json', 'raw JSON').action(async (id: string, o: { json?: boolean }) => {
-    const r = await client().call('GET', `/runs/${encodeURIComponent(id)}`);
-    print(o.json ? r : formatRun(r));
-  });
+  runs
+    .command('get <runId>')
+    .option('--json', 'raw JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const r = await client().call('GET', `/runs/${encodeURIComponent(id)}`);
+      print(o.json ? r : formatRun(r));
+    });
   runs
     .command('list <workflow>')
     .option('--status <status>')
@@ -97,9 +105,12 @@ export function program(): Command {
       for (const run of r.runs) print(`${run.runId}\t${run.status}\tv${run.version}\t${run.createdAt}`);
       if (r.cursor) print(`next: --cursor ${r.cursor}`);
     });
-  runs.command('watch <runId>').description('follow a run until it finishes; exit 1 if it failed').action(async (id: string) => {
-    await watch(client(), id, true);
-  });
+  runs
+    .command('watch <runId>')
+    .description('follow a run until it finishes; exit 1 if it failed')
+    .action(async (id: string) => {
+      await watch(client(), id, true);
+    });
   runs.command('children <runId>').action(async (id: string) => {
     const r = await client().call('GET', `/runs/${encodeURIComponent(id)}/children`);
     for (const c of r.children) print(`${c.task}#${c.attempt}\t${c.runId}\t${c.workflow}`);
@@ -122,7 +133,8 @@ async function watch(client: BatonClient, runId: string, verbose: boolean): Prom
   for (;;) {
     const r = await client.call('GET', `/runs/${encodeURIComponent(runId)}`);
     for (const t of r.tasks) {
-      if (verbose && seen.get(t.name) !== t.status) print(`${new Date().toISOString()}  ${t.name}: ${t.status}${t.error ? ` (${t.error.reason})` : ''}`);
+      if (verbose && seen.get(t.name) !== t.status)
+        print(`${new Date().toISOString()}  ${t.name}: ${t.status}${t.error ? ` (${t.error.reason})` : ''}`);
       seen.set(t.name, t.status);
     }
     if (TERMINAL.has(r.status)) {

@@ -8,11 +8,14 @@ import { pino } from 'pino';
 // the sweeper's log line feeds a metric.
 const destination = process.env.AWS_LAMBDA_FUNCTION_NAME ? pino.destination({ sync: true }) : undefined;
 
-export const log = pino({
-  level: process.env.BATON_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-  base: { svc: 'baton' },
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label) => ({ level: label }) },
-}, destination);
+export const log = pino(
+  {
+    level: process.env.BATON_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+    base: { svc: 'baton' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  destination,
+);
 
 export type Logger = typeof log;

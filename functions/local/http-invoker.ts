@@ -19,9 +19,7 @@ export interface WorkerServer {
 
 const isJob = (v: unknown): v is Job => {
   const j = v as Partial<Job> | null;
-  return (
-    typeof j === 'object' && j !== null && typeof j.runId === 'string' && typeof j.task === 'string' && Number.isInteger(j.attempt)
-  );
+  return typeof j === 'object' && j !== null && typeof j.runId === 'string' && typeof j.task === 'string' && Number.isInteger(j.attempt);
 };
 
 /** Listens for jobs on `host:port` (port 0: any free port) and hands each to `accept`, which must not run it inline. */

@@ -1,8 +1,8 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../common/config.js';
@@ -45,7 +45,10 @@ async function main() {
   const app = consoleAndApi(createApp(runtime.deps));
   const port = Number(values.port);
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) =>
-    log.info({ url: `http://${info.address}:${info.port}`, console: `http://${info.address}:${info.port}/console/`, table: config.table }, 'Baton is running'),
+    log.info(
+      { url: `http://${info.address}:${info.port}`, console: `http://${info.address}:${info.port}/console/`, table: config.table },
+      'Baton is running',
+    ),
   );
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -173,7 +173,8 @@ function pollStream(opts: { client: DynamoDBClient; table: string; file: string;
     let start: string | undefined;
     do {
       const d = await streams.send(new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }));
-      for (const sh of d.StreamDescription?.Shards ?? []) if (sh.ShardId && !shards.has(sh.ShardId)) shards.set(sh.ShardId, { done: false });
+      for (const sh of d.StreamDescription?.Shards ?? [])
+        if (sh.ShardId && !shards.has(sh.ShardId)) shards.set(sh.ShardId, { done: false });
       start = d.StreamDescription?.LastEvaluatedShardId;
     } while (start);
   };

@@ -1,8 +1,8 @@
+import { crashEnabled, crashPoint } from '../common/crash.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
 import { addDoneDep, addSinkDone, addSkippedDep, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
-import { crashEnabled, crashPoint } from '../common/crash.js';
 import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
 import { onRunEnded } from './scheduler.js';
@@ -144,7 +144,7 @@ export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
     if (await requestWake(deps.db, p.runId, p.task, p.attempt)) return;
     t = await getTask(deps.db, p.runId, p.task);
   }
-  if (!t || t.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
+  if (t?.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
   const woken = await wake(deps.db, t, deps.now());
   if (woken) await dispatchQueued(deps, woken, 'waiting');
 }

@@ -1,8 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import type { Deps } from './deps.js';
 import { cancelChildren } from './cancel.js';
+import type { Deps } from './deps.js';
 import { advance, onRunFinished, startRun } from './master.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */

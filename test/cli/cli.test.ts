@@ -39,7 +39,10 @@ describe('the baton CLI', () => {
 
   it('stores a YAML workflow, starts a run, waits for it and shows it', async () => {
     const file = join(dir, 'greet.yaml');
-    writeFileSync(file, 'name: greet\nparams:\n  n: { type: integer, required: true }\ntasks:\n  a: { type: noop, output: "${params.n}" }\n');
+    writeFileSync(
+      file,
+      'name: greet\nparams:\n  n: { type: integer, required: true }\ntasks:\n  a: { type: noop, output: "${params.n}" }\n',
+    );
     const put = await baton('workflows', 'put', file);
     expect(put).toMatchObject({ code: 0, stdout: 'greet v1\n' });
     const start = await baton('start', 'greet', '-p', 'n=7', '--wait');

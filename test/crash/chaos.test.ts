@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, onTestFailed } from 'vitest';
 import { getRun } from '../../functions/store/runs.js';
 import {
   api,
@@ -31,8 +31,11 @@ import {
  * Scale it by hand (no npm script needed), e.g. thousands of crashes:
  *   CHAOS_CRASHES=3000 CHAOS_RUNS=400 CHAOS_MAX_MS=1800000 CHAOS_SEED=42 npx vitest run test/crash/chaos.test.ts
  * Knobs: CHAOS_SEED (printed; replays the same choices), CHAOS_RUNS (root workflows, at least),
- * CHAOS_CRASHES (crashes to inject, kills and crash points together), CHAOS_P (crash-point
- * probability, default 0.004), CHAOS_KILL_MS (`min-max` pause between kills, default 500-1500),
+ * CHAOS_CRASHES (crashes to inject, kills and crash points together), CHAOS_P (probability of dying
+ * at any crash point, default 0.025), CHAOS_CRASH_SPEC (the whole BATON_CRASH value, default
+ * `*=P,after:create:CHILD=0.25,after:create:RUN=0.1`), CHAOS_KILL_MS (`min-max` pause between kills,
+ * default 1000-3000), CHAOS_KILL_PROGRESS (transitions required between two kills, default 10),
+ * CHAOS_WATCHDOG_MS and CHAOS_RECHECK_MS (default 10000),
  * CHAOS_WINDOW (root workflows in flight), CHAOS_MAX_MS (cap on the chaos phase), CHAOS_SETTLE_MS
  * (bound for every run to finish once the chaos stops), CHAOS_KEEP (keep the logs directory).
  */
@@ -41,9 +44,13 @@ const num = (name: string, fallback: number) => (process.env[name] ? Number(proc
 const SEED = num('CHAOS_SEED', Math.floor(Math.random() * 1e9));
 const RUNS = num('CHAOS_RUNS', 24);
 const CRASHES = num('CHAOS_CRASHES', 300);
-const P = num('CHAOS_P', 0.004);
-const [KILL_MIN, KILL_MAX] = (process.env.CHAOS_KILL_MS ?? '500-1500').split('-').map(Number) as [number, number];
-const WINDOW = num('CHAOS_WINDOW', 6);
+const P = num('CHAOS_P', 0.025);
+// Crash points at the sub-workflow boundaries (linkage written, child run written) are the seed bug's
+// territory: they are armed with a higher probability than the rest.
+const CRASH_SPEC = process.env.CHAOS_CRASH_SPEC ?? `*=${P},after:create:CHILD=0.25,after:create:RUN=0.1`;
+const [KILL_MIN, KILL_MAX] = (process.env.CHAOS_KILL_MS ?? '1000-3000').split('-').map(Number) as [number, number];
+const KILL_PROGRESS = num('CHAOS_KILL_PROGRESS', 10);
+const WINDOW = num('CHAOS_WINDOW', 8);
 const MAX_MS = num('CHAOS_MAX_MS', 180_000);
 const SETTLE_MS = num('CHAOS_SETTLE_MS', 120_000);
 const LEASE_MS = 1500;
@@ -64,8 +71,16 @@ function prng(seed: number) {
 }
 
 const DEFINITIONS = [
-  { name: 'leaf', params: { n: { type: 'integer', required: true } }, tasks: { a: { type: 'noop', output: '${params.n}' }, b: { type: 'noop', after: ['a'], output: '${tasks.a.output}' } } },
-  { name: 'leafwait', params: { n: { type: 'integer', required: true } }, tasks: { w: { type: 'wait', duration: '300ms' }, b: { type: 'noop', after: ['w'], output: '${params.n}' } } },
+  {
+    name: 'leaf',
+    params: { n: { type: 'integer', required: true } },
+    tasks: { a: { type: 'noop', output: '${params.n}' }, b: { type: 'noop', after: ['a'], output: '${tasks.a.output}' } },
+  },
+  {
+    name: 'leafwait',
+    params: { n: { type: 'integer', required: true } },
+    tasks: { w: { type: 'wait', duration: '300ms' }, b: { type: 'noop', after: ['w'], output: '${params.n}' } },
+  },
   {
     name: 'mid',
     params: { n: { type: 'integer', required: true } },
@@ -84,7 +99,11 @@ const DEFINITIONS = [
       j: { type: 'noop', after: ['m1', 'm2'], output: ['${tasks.m1.output.j}', '${tasks.m2.output.j}'] },
     },
   },
-  { name: 'deep', params: { n: { type: 'integer', required: true } }, tasks: { d: { type: 'subworkflow', workflow: 'top', params: { n: '${params.n}' } } } },
+  {
+    name: 'deep',
+    params: { n: { type: 'integer', required: true } },
+    tasks: { d: { type: 'subworkflow', workflow: 'top', params: { n: '${params.n}' } } },
+  },
   { name: 'leaffail', tasks: { f: { type: 'fail', message: 'leaf broken', retryable: false, retry: { attempts: 3, delay: '100ms' } } } },
   {
     name: 'failnr',
@@ -100,7 +119,10 @@ const DEFINITIONS = [
   {
     name: 'waity',
     params: { n: { type: 'integer', required: true } },
-    tasks: { w: { type: 'wait', duration: '500ms' }, s: { type: 'subworkflow', workflow: 'leaf', after: ['w'], params: { n: '${params.n}' } } },
+    tasks: {
+      w: { type: 'wait', duration: '500ms' },
+      s: { type: 'subworkflow', workflow: 'leaf', after: ['w'], params: { n: '${params.n}' } },
+    },
   },
 ];
 
@@ -113,35 +135,50 @@ interface Shape {
   check(run: Item, n: number): string | undefined;
 }
 
-const quad = (n: number) => ({ j: [[n, n], [n, n]] });
+const quad = (n: number) => ({
+  j: [
+    [n, n],
+    [n, n],
+  ],
+});
 const SHAPES: Shape[] = [
   {
     workflow: 'deep',
     weight: 4,
     params: true,
     runs: 8,
-    check: (r, n) => (r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ d: quad(n) }) ? undefined : 'expected succeeded with the nested outputs'),
+    check: (r, n) =>
+      r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ d: quad(n) })
+        ? undefined
+        : 'expected succeeded with the nested outputs',
   },
   {
     workflow: 'waity',
     weight: 2,
     params: true,
     runs: 2,
-    check: (r, n) => (r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ s: { b: n } }) ? undefined : 'expected succeeded'),
+    check: (r, n) =>
+      r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ s: { b: n } }) ? undefined : 'expected succeeded',
   },
   {
     workflow: 'failnr',
     weight: 1,
     params: false,
     runs: 3,
-    check: (r) => (r.status === 'failed' && r.failure?.task === 's' && r.failure?.reason === 'child_failed' ? undefined : 'expected failed at s (child_failed)'),
+    check: (r) =>
+      r.status === 'failed' && r.failure?.task === 's' && r.failure?.reason === 'child_failed'
+        ? undefined
+        : 'expected failed at s (child_failed)',
   },
   {
     workflow: 'failr',
     weight: 1,
     params: false,
     runs: 3,
-    check: (r) => (r.status === 'failed' && r.failure?.task === 's' && r.failure?.reason === 'child_failed' ? undefined : 'expected failed at s (child_failed)'),
+    check: (r) =>
+      r.status === 'failed' && r.failure?.task === 's' && r.failure?.reason === 'child_failed'
+        ? undefined
+        : 'expected failed at s (child_failed)',
   },
 ];
 
@@ -150,202 +187,247 @@ afterAll(async () => {
   await cluster?.stopAll();
 });
 
-it(`chaos: crash points and SIGKILLs across masters, workers and sweepers (seed ${SEED})`, async () => {
-  console.log(`chaos seed ${SEED} (replay with CHAOS_SEED=${SEED})`);
-  const rnd = prng(SEED);
-  const between = (a: number, b: number) => a + rnd() * (b - a);
-  const { endpoint, table } = await freshTable('chaos');
-  const env = clusterEnv(endpoint, table, {
-    BATON_LEASE_MS: String(LEASE_MS),
-    BATON_MAX_LOST: '1000',
-    BATON_WATCHDOG_MS: String(WATCHDOG_MS),
-    BATON_RECHECK_MS: String(RECHECK_MS),
-    BATON_POLL_IDLE_MS: '50',
-  });
-  cluster = new Cluster(table, env);
-  const c = cluster;
-  const a = api(configFor(table, env));
-  for (const d of DEFINITIONS) await a.put(d);
-  await entry();
-  const crashLog = join(c.dir, 'crashes.log');
-  const slots: Proc[] = [
-    await c.add('full1', 'master,worker,sweeper'),
-    await c.add('full2', 'master,worker,sweeper'),
-    await c.add('worker1', 'worker'),
-    await c.add('sweeper1', 'sweeper'),
-  ];
-
-  let armed = true;
-  let stopping = false;
-  const killedByUs = new Set<number>();
-  const deaths: { name: string; pid: number; at: number; cause: 'kill' | 'crash point' | 'unexpected'; detail: string }[] = [];
-  const envFor = (p: Proc, incarnation: number): Record<string, string> => {
-    const index = slots.indexOf(p);
-    const crash: Record<string, string> = armed
-      ? { BATON_CRASH: `*=${P}`, BATON_CRASH_SEED: String((SEED * 997 + index * 101 + incarnation * 7) >>> 0), BATON_CRASH_LOG: crashLog }
-      : {};
-    const checkpoint: Record<string, string> = p.roles.includes('master') ? { BATON_STREAM_CHECKPOINT: join(c.dir, `${p.name}.stream.json`) } : {};
-    return { ...crash, ...checkpoint };
-  };
-  // Each start wakes the slot's warm spare when there is one, and loads the next spare.
-  const startSlot = (p: Proc): void => {
-    p.start(envFor(p, p.incarnation + 1)).catch(() => {});
-    if (!stopping) p.spare(envFor(p, p.incarnation + 1)).catch(() => {});
-  };
-  for (const p of slots) {
-    p.onExit((pid, e) => {
-      const cause = killedByUs.has(pid) ? 'kill' : e.signal === 'SIGKILL' ? 'crash point' : 'unexpected';
-      if (!stopping || cause !== 'unexpected') deaths.push({ name: p.name, pid, at: e.at, cause, detail: `${e.code ?? e.signal}` });
-      if (!stopping) setTimeout(() => !stopping && !p.alive && startSlot(p), between(100, 500));
+it(
+  `chaos: crash points and SIGKILLs across masters, workers and sweepers (seed ${SEED})`,
+  async () => {
+    console.log(`chaos seed ${SEED} (replay with CHAOS_SEED=${SEED})`);
+    const rnd = prng(SEED);
+    const between = (a: number, b: number) => a + rnd() * (b - a);
+    const { endpoint, table } = await freshTable('chaos');
+    const env = clusterEnv(endpoint, table, {
+      BATON_LEASE_MS: String(LEASE_MS),
+      BATON_MAX_LOST: '1000',
+      BATON_WATCHDOG_MS: String(WATCHDOG_MS),
+      BATON_RECHECK_MS: String(RECHECK_MS),
+      BATON_POLL_IDLE_MS: '50',
     });
-    startSlot(p);
-  }
-  await Promise.all(slots.map((p) => waitReady(p)));
+    cluster = new Cluster(table, env);
+    const c = cluster;
+    c.keep ||= process.env.CHAOS_KEEP === '1';
+    onTestFailed(() => {
+      c.keep = true;
+    });
+    const a = api(configFor(table, env));
+    for (const d of DEFINITIONS) await a.put(d);
+    await entry();
+    const crashLog = join(c.dir, 'crashes.log');
+    const slots: Proc[] = [
+      await c.add('full1', 'master,worker,sweeper'),
+      await c.add('full2', 'master,worker,sweeper'),
+      await c.add('worker1', 'worker'),
+      await c.add('sweeper1', 'sweeper'),
+    ];
 
-  const crashPoints = () => (existsSync(crashLog) ? readFileSync(crashLog, 'utf8').split('\n').filter(Boolean).length : 0);
-  const kills = () => deaths.filter((d) => d.cause === 'kill').length;
-  const injected = () => kills() + crashPoints();
+    let armed = true;
+    let stopping = false;
+    const killedByUs = new Set<number>();
+    const calmKilled = new Set<number>();
+    const deaths: {
+      name: string;
+      pid: number;
+      at: number;
+      cause: 'kill' | 'calm restart' | 'crash point' | 'unexpected';
+      detail: string;
+    }[] = [];
+    const envFor = (p: Proc, incarnation: number): Record<string, string> => {
+      const index = slots.indexOf(p);
+      const crash: Record<string, string> = armed
+        ? {
+            BATON_CRASH: CRASH_SPEC,
+            BATON_CRASH_SEED: String((SEED * 997 + index * 101 + incarnation * 7) >>> 0),
+            BATON_CRASH_LOG: crashLog,
+          }
+        : {};
+      const checkpoint: Record<string, string> = p.roles.includes('master')
+        ? { BATON_STREAM_CHECKPOINT: join(c.dir, `${p.name}.stream.json`) }
+        : {};
+      return { ...crash, ...checkpoint };
+    };
+    // Each start wakes the slot's warm spare when there is one, and loads the next spare.
+    const startSlot = (p: Proc): void => {
+      p.start(envFor(p, p.incarnation + 1)).catch(() => {});
+      if (!stopping) p.spare(envFor(p, p.incarnation + 1)).catch(() => {});
+    };
+    for (const p of slots) {
+      p.onExit((pid, e) => {
+        const cause = calmKilled.has(pid)
+          ? 'calm restart'
+          : killedByUs.has(pid)
+            ? 'kill'
+            : e.signal === 'SIGKILL'
+              ? 'crash point'
+              : 'unexpected';
+        if (!stopping || cause !== 'unexpected') deaths.push({ name: p.name, pid, at: e.at, cause, detail: `${e.code ?? e.signal}` });
+        if (!stopping) setTimeout(() => !stopping && !p.alive && startSlot(p), between(100, 500));
+      });
+      startSlot(p);
+    }
+    await Promise.all(slots.map((p) => waitReady(p)));
 
-  // The killer: SIGKILL a random live process every KILL_MIN..KILL_MAX ms.
-  let chaos = true;
-  const killer = (async () => {
-    while (chaos) {
-      const until = Date.now() + between(KILL_MIN, KILL_MAX);
-      while (chaos && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
-      const live = slots.filter((p) => p.alive && p.ready);
-      const victim = live[Math.floor(rnd() * live.length)];
-      if (!chaos || !victim?.pid) continue;
-      killedByUs.add(victim.pid);
-      victim.signal('SIGKILL');
-    }
-  })();
+    const crashPoints = () => (existsSync(crashLog) ? readFileSync(crashLog, 'utf8').split('\n').filter(Boolean).length : 0);
+    const kills = () => deaths.filter((d) => d.cause === 'kill').length;
+    const injected = () => kills() + crashPoints();
 
-  // Submit root workflows, keeping WINDOW of them in flight, until both targets are met.
-  const roots: { runId: string; shape: Shape; n: number; submittedAt: number; endedAt?: number; status?: string }[] = [];
-  const totalWeight = SHAPES.reduce((s, x) => s + x.weight, 0);
-  const pickShape = () => {
-    let r = rnd() * totalWeight;
-    for (const s of SHAPES) if ((r -= s.weight) < 0) return s;
-    return SHAPES[0] as Shape;
-  };
-  const began = Date.now();
-  const inFlight = () => roots.filter((r) => !r.status || !TERMINAL.has(r.status));
-  const refresh = async () => {
-    await Promise.all(
-      inFlight().map(async (r) => {
-        const run = await getRun(a.deps.db, r.runId);
-        if (run && TERMINAL.has(run.status)) {
-          r.status = run.status;
-          r.endedAt = run.endedAt;
-        }
-      }),
-    );
-  };
-  let lastReport = began;
-  while ((roots.length < RUNS || injected() < CRASHES) && Date.now() - began < MAX_MS) {
-    await refresh();
-    while (inFlight().length < WINDOW) {
-      const shape = pickShape();
-      const n = Math.floor(rnd() * 1000);
-      roots.push({ runId: await a.start(shape.workflow, shape.params ? { n } : undefined), shape, n, submittedAt: Date.now() });
-    }
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      const done = roots.length - inFlight().length;
-      console.log(`chaos +${Math.round((Date.now() - began) / 1000)}s: roots ${done}/${roots.length} done, crashes ${kills()} kills + ${crashPoints()} crash points`);
-    }
-    await sleep(250);
-  }
-  const chaosMs = Date.now() - began;
+    // The killer: SIGKILL a random live process every KILL_MIN..KILL_MAX ms, paced by progress: at
+    // least KILL_PROGRESS transitions (anywhere) between two kills, so that a slow machine still makes
+    // progress between kills instead of spending the test restarting processes.
+    let transitions = 0;
+    for (const p of slots) p.onLine((line) => line.includes(' transition"') && transitions++);
+    let chaos = true;
+    const killer = (async () => {
+      while (chaos) {
+        const until = Date.now() + between(KILL_MIN, KILL_MAX);
+        const after = transitions + KILL_PROGRESS;
+        while (chaos && (Date.now() < until || transitions < after)) await sleep(100);
+        const live = slots.filter((p) => p.alive && p.ready);
+        const victim = live[Math.floor(rnd() * live.length)];
+        if (!chaos || !victim?.pid) continue;
+        killedByUs.add(victim.pid);
+        victim.signal('SIGKILL');
+      }
+    })();
 
-  // Calm: stop killing, disarm crash points (restart every armed process unarmed), let everything finish.
-  chaos = false;
-  await killer;
-  armed = false;
-  await Promise.all(slots.map((p) => p.spare(envFor(p, p.incarnation + 1))));
-  for (const p of slots) {
-    if (p.alive && p.pid) {
-      killedByUs.add(p.pid);
-      p.signal('SIGKILL');
+    // Submit root workflows, keeping WINDOW of them in flight, until both targets are met.
+    const roots: { runId: string; shape: Shape; n: number; submittedAt: number; endedAt?: number; status?: string }[] = [];
+    const totalWeight = SHAPES.reduce((s, x) => s + x.weight, 0);
+    const pickShape = () => {
+      let r = rnd() * totalWeight;
+      for (const s of SHAPES) {
+        r -= s.weight;
+        if (r < 0) return s;
+      }
+      return SHAPES[0] as Shape;
+    };
+    const began = Date.now();
+    const inFlight = () => roots.filter((r) => !r.status || !TERMINAL.has(r.status));
+    const refresh = async () => {
+      await Promise.all(
+        inFlight().map(async (r) => {
+          const run = await getRun(a.deps.db, r.runId);
+          if (run && TERMINAL.has(run.status)) {
+            r.status = run.status;
+            r.endedAt = run.endedAt;
+          }
+        }),
+      );
+    };
+    let lastReport = began;
+    while ((roots.length < RUNS || injected() < CRASHES) && Date.now() - began < MAX_MS) {
+      await refresh();
+      while (inFlight().length < WINDOW) {
+        const shape = pickShape();
+        const n = Math.floor(rnd() * 1000);
+        roots.push({ runId: await a.start(shape.workflow, shape.params ? { n } : undefined), shape, n, submittedAt: Date.now() });
+      }
+      if (Date.now() - lastReport > 15_000) {
+        lastReport = Date.now();
+        const done = roots.length - inFlight().length;
+        console.log(
+          `chaos +${Math.round((Date.now() - began) / 1000)}s: roots ${done}/${roots.length} done, crashes ${kills()} kills + ${crashPoints()} crash points`,
+        );
+      }
+      await sleep(250);
     }
-  }
-  const calmAt = Date.now();
-  let settled = false;
-  while (Date.now() - calmAt < SETTLE_MS) {
-    await refresh();
-    if (inFlight().length === 0) {
-      const items = await scanTable(a.deps);
-      if (items.filter((i) => i.kind === 'run').every((r) => TERMINAL.has(r.status))) {
-        settled = true;
-        break;
+    const chaosMs = Date.now() - began;
+
+    // Calm: stop killing, disarm crash points (restart every armed process unarmed), let everything finish.
+    chaos = false;
+    await killer;
+    armed = false;
+    await Promise.all(slots.map((p) => p.spare(envFor(p, p.incarnation + 1))));
+    for (const p of slots) {
+      if (p.alive && p.pid) {
+        calmKilled.add(p.pid);
+        p.signal('SIGKILL');
       }
     }
-    await sleep(500);
-  }
-  const settleMs = Date.now() - calmAt;
-  stopping = true;
-  await c.stopAll();
-
-  // ---- checks ---------------------------------------------------------------------------------
-  const items = await scanTable(a.deps);
-  const report = checkInvariants(items, { allTerminal: true });
-  const runsById = new Map(items.filter((i) => i.kind === 'run').map((r) => [r.runId as string, r]));
-  const childrenOf = new Map<string, Item[]>();
-  for (const r of runsById.values()) if (r.parent) childrenOf.set(r.parent.runId, [...(childrenOf.get(r.parent.runId) ?? []), r]);
-  const treeSize = (id: string): number => 1 + (childrenOf.get(id) ?? []).reduce((s, ch) => s + treeSize(ch.runId), 0);
-  const outcome: string[] = [];
-  for (const r of roots) {
-    const run = runsById.get(r.runId);
-    const why = run ? r.shape.check(run, r.n) : 'missing';
-    if (why) outcome.push(`${r.shape.workflow} ${r.runId} (n=${r.n}): ${why}; got ${run?.status} ${JSON.stringify(run?.output ?? run?.failure)}`);
-    const size = treeSize(r.runId);
-    if (size !== r.shape.runs) outcome.push(`${r.shape.workflow} ${r.runId}: ${size} runs in its tree, expected ${r.shape.runs}`);
-  }
-  const unexpected = deaths.filter((d) => d.cause === 'unexpected');
-  const durations = roots.map((r) => (r.endedAt ?? Date.now()) - r.submittedAt);
-  const crashByPoint = new Map<string, number>();
-  if (existsSync(crashLog)) {
-    for (const line of readFileSync(crashLog, 'utf8').split('\n').filter(Boolean)) {
-      const point = line.split(' ')[1] as string;
-      crashByPoint.set(point, (crashByPoint.get(point) ?? 0) + 1);
+    const calmAt = Date.now();
+    let settled = false;
+    while (Date.now() - calmAt < SETTLE_MS) {
+      await refresh();
+      if (inFlight().length === 0) {
+        const items = await scanTable(a.deps);
+        if (items.filter((i) => i.kind === 'run').every((r) => TERMINAL.has(r.status))) {
+          settled = true;
+          break;
+        }
+      }
+      await sleep(500);
     }
-  }
-  const progress = killToProgress(c, slots, deaths);
-  const maxLost = Math.max(0, ...items.filter((i) => i.kind === 'task').map((t) => t.lost ?? 0));
-  const summary = {
-    seed: SEED,
-    roots: roots.length,
-    rootsByShape: Object.fromEntries(SHAPES.map((s) => [s.workflow, roots.filter((r) => r.shape === s).length])),
-    runs: report.runs,
-    childRuns: report.childRuns,
-    tasks: report.tasks,
-    attemptRecords: report.attemptRecords,
-    lostRecords: report.lostRecords,
-    maxLostPerTask: maxLost,
-    crashes: { total: injected(), kills: kills(), crashPoints: crashPoints(), byPoint: Object.fromEntries([...crashByPoint].sort((x, y) => y[1] - x[1])) },
-    restarts: slots.reduce((s, p) => s + p.incarnation - 1, 0),
-    startupMs: {
-      warm: median(slots.flatMap((p) => p.startups.filter((x) => x.warm).map((x) => x.ms))),
-      cold: median(slots.flatMap((p) => p.startups.filter((x) => !x.warm).map((x) => x.ms))),
-      warmStarts: slots.reduce((n, p) => n + p.startups.filter((x) => x.warm).length, 0),
-    },
-    invariantChecks: report.checks,
-    chaosMs,
-    settleMs,
-    runDurationMs: { median: median(durations), max: Math.max(...durations) },
-    killToProgress: progress,
-    leaseMs: LEASE_MS,
-    logs: c.dir,
-  };
-  writeFileSync(join(c.dir, 'summary.json'), JSON.stringify(summary, null, 2));
-  console.log(`chaos summary (seed ${SEED}):\n${JSON.stringify(summary, null, 2)}`);
-  const tag = `seed ${SEED}, logs in ${c.dir}`;
-  expect(unexpected, `processes that died on their own (${tag})`).toEqual([]);
-  expect(settled, `every run terminal within ${SETTLE_MS} ms of the calm (${tag})`).toBe(true);
-  expect(report.violations, `invariants (${tag})`).toEqual([]);
-  expect(outcome, `expected outcomes (${tag})`).toEqual([]);
-  expect(roots.length).toBeGreaterThanOrEqual(Math.min(RUNS, 1));
-}, MAX_MS + SETTLE_MS + 180_000);
+    const settleMs = Date.now() - calmAt;
+    stopping = true;
+    for (const p of slots) await p.stop();
+
+    // ---- checks ---------------------------------------------------------------------------------
+    const items = await scanTable(a.deps);
+    const report = checkInvariants(items, { allTerminal: true });
+    const runsById = new Map(items.filter((i) => i.kind === 'run').map((r) => [r.runId as string, r]));
+    const childrenOf = new Map<string, Item[]>();
+    for (const r of runsById.values()) if (r.parent) childrenOf.set(r.parent.runId, [...(childrenOf.get(r.parent.runId) ?? []), r]);
+    const treeSize = (id: string): number => 1 + (childrenOf.get(id) ?? []).reduce((s, ch) => s + treeSize(ch.runId), 0);
+    const outcome: string[] = [];
+    for (const r of roots) {
+      const run = runsById.get(r.runId);
+      const why = run ? r.shape.check(run, r.n) : 'missing';
+      if (why)
+        outcome.push(
+          `${r.shape.workflow} ${r.runId} (n=${r.n}): ${why}; got ${run?.status} ${JSON.stringify(run?.output ?? run?.failure)}`,
+        );
+      const size = treeSize(r.runId);
+      if (size !== r.shape.runs) outcome.push(`${r.shape.workflow} ${r.runId}: ${size} runs in its tree, expected ${r.shape.runs}`);
+    }
+    const unexpected = deaths.filter((d) => d.cause === 'unexpected');
+    const durations = roots.map((r) => (r.endedAt ?? Date.now()) - r.submittedAt);
+    const crashByPoint = new Map<string, number>();
+    if (existsSync(crashLog)) {
+      for (const line of readFileSync(crashLog, 'utf8').split('\n').filter(Boolean)) {
+        const point = line.split(' ')[1] as string;
+        crashByPoint.set(point, (crashByPoint.get(point) ?? 0) + 1);
+      }
+    }
+    const progress = killToProgress(c, slots, deaths);
+    const maxLost = Math.max(0, ...items.filter((i) => i.kind === 'task').map((t) => t.lost ?? 0));
+    const summary = {
+      seed: SEED,
+      roots: roots.length,
+      rootsByShape: Object.fromEntries(SHAPES.map((s) => [s.workflow, roots.filter((r) => r.shape === s).length])),
+      runs: report.runs,
+      childRuns: report.childRuns,
+      tasks: report.tasks,
+      attemptRecords: report.attemptRecords,
+      lostRecords: report.lostRecords,
+      maxLostPerTask: maxLost,
+      crashes: {
+        total: injected(),
+        kills: kills(),
+        crashPoints: crashPoints(),
+        byPoint: Object.fromEntries([...crashByPoint].sort((x, y) => y[1] - x[1])),
+      },
+      restarts: slots.reduce((s, p) => s + p.incarnation - 1, 0),
+      startupMs: {
+        warm: median(slots.flatMap((p) => p.startups.filter((x) => x.warm).map((x) => x.ms))),
+        cold: median(slots.flatMap((p) => p.startups.filter((x) => !x.warm).map((x) => x.ms))),
+        warmStarts: slots.reduce((n, p) => n + p.startups.filter((x) => x.warm).length, 0),
+      },
+      invariantChecks: report.checks,
+      chaosMs,
+      settleMs,
+      runDurationMs: { median: median(durations), max: Math.max(...durations) },
+      killToProgress: progress,
+      leaseMs: LEASE_MS,
+      logs: c.dir,
+    };
+    writeFileSync(join(c.dir, 'summary.json'), JSON.stringify(summary, null, 2));
+    console.log(`chaos summary (seed ${SEED}):\n${JSON.stringify(summary, null, 2)}`);
+    const tag = `seed ${SEED}, logs in ${c.dir}`;
+    expect(unexpected, `processes that died on their own (${tag})`).toEqual([]);
+    expect(settled, `every run terminal within ${SETTLE_MS} ms of the calm (${tag})`).toBe(true);
+    expect(report.violations, `invariants (${tag})`).toEqual([]);
+    expect(outcome, `expected outcomes (${tag})`).toEqual([]);
+    expect(roots.length).toBeGreaterThanOrEqual(Math.min(RUNS, 1));
+  },
+  MAX_MS + SETTLE_MS + 180_000,
+);
 
 async function waitReady(p: Proc) {
   for (let i = 0; i < 600 && !p.ready; i++) await sleep(100);
@@ -378,7 +460,9 @@ function killToProgress(c: Cluster, slots: Proc[], deaths: { name: string; pid: 
   for (const l of all) {
     if (!l.run || !l.task) continue;
     const k = `${l.run}/${l.task}`;
-    byTask.set(k, [...(byTask.get(k) ?? []), l]);
+    const list = byTask.get(k);
+    if (list) list.push(l);
+    else byTask.set(k, [l]);
   }
   for (const ls of byTask.values()) ls.sort((x, y) => x.t - y.t);
   const reclaim: number[] = [];

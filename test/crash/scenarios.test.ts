@@ -12,7 +12,6 @@ import { claim, getTask, queueNew } from '../../functions/store/tasks.js';
 import { executors } from '../../functions/tasks/registry.js';
 import {
   api,
-  type Cluster as ClusterT,
   Cluster,
   checkInvariants,
   clusterEnv,
@@ -20,6 +19,7 @@ import {
   entry,
   freshTable,
   type Item,
+  median,
   parseLog,
   scanTable,
   sleep,
@@ -32,8 +32,10 @@ import {
  * with SIGKILL at injected crash points, or frozen with SIGSTOP, on the suite's DynamoDB Local.
  */
 
-let cluster: ClusterT | undefined;
-afterEach(async () => {
+let cluster: Cluster | undefined;
+afterEach(async ({ task }) => {
+  // A failed test keeps its processes' logs (the path is printed).
+  if (cluster && task.result?.state === 'fail') cluster.keep = true;
   await cluster?.stopAll();
   cluster = undefined;
 });
@@ -41,44 +43,50 @@ afterEach(async () => {
 async function setup(over: Record<string, string> = {}) {
   const { endpoint, table } = await freshTable();
   const env = clusterEnv(endpoint, table, over);
-  cluster = new Cluster(table, env);
+  const c = new Cluster(table, env);
+  cluster = c;
   const a = api(configFor(table, env));
   await entry();
-  return { env, table, cluster, api: a };
+  return { env, table, cluster: c, api: a };
 }
 
 const runOf = async (a: ReturnType<typeof api>, runId: string) => (await a.request('GET', `/runs/${runId}`)).body;
 
+/** Waits for the runs to finish; if they do not, fails with what the table shows (invariant violations first). */
 async function waitTerminal(a: ReturnType<typeof api>, runIds: string[], timeoutMs: number) {
-  return waitFor(
-    `runs ${runIds.join(', ')} to finish`,
-    async () => {
-      const rs = await Promise.all(runIds.map((r) => runOf(a, r)));
-      return rs.every((r) => TERMINAL.has(r?.status)) && rs;
-    },
-    timeoutMs,
-    100,
-  );
+  try {
+    return await waitFor(
+      `runs ${runIds.join(', ')} to finish`,
+      async () => {
+        const rs = await Promise.all(runIds.map((r) => runOf(a, r)));
+        return rs.every((r) => TERMINAL.has(r?.status)) && rs;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (err) {
+    const report = checkInvariants(await scanTable(a.deps));
+    throw new Error(`${(err as Error).message}\ninvariant violations so far:\n${report.violations.slice(0, 20).join('\n') || '(none)'}`);
+  }
 }
 
-const parentDefs = (api: ReturnType<typeof import('./support.js').api>) =>
-  Promise.all([
-    api.put({
-      name: 'kid',
-      params: { n: { type: 'integer', required: true } },
-      tasks: { x: { type: 'noop', output: { v: '${params.n}' } } },
-    }),
-  ]).then(() =>
-    api.put({
-      name: 'parent',
-      params: { n: { type: 'integer', required: true } },
-      tasks: {
-        first: { type: 'noop' },
-        call: { type: 'subworkflow', workflow: 'kid', after: ['first'], params: { n: '${params.n}' } },
-        last: { type: 'noop', after: ['call'], output: '${tasks.call.output.x.v}' },
-      },
-    }),
-  );
+/** `parent` runs `kid` as a sub-workflow between two noop tasks and passes its output on. */
+async function parentDefs(a: ReturnType<typeof api>) {
+  await a.put({
+    name: 'kid',
+    params: { n: { type: 'integer', required: true } },
+    tasks: { x: { type: 'noop', output: { v: '${params.n}' } } },
+  });
+  await a.put({
+    name: 'parent',
+    params: { n: { type: 'integer', required: true } },
+    tasks: {
+      first: { type: 'noop' },
+      call: { type: 'subworkflow', workflow: 'kid', after: ['first'], params: { n: '${params.n}' } },
+      last: { type: 'noop', after: ['call'], output: '${tasks.call.output.x.v}' },
+    },
+  });
+}
 
 describe('crash scenarios with real processes', () => {
   for (const [label, point] of [
@@ -146,7 +154,7 @@ describe('crash scenarios with real processes', () => {
     const m2 = await s.cluster.add('m2', 'master');
     const w = await s.cluster.add('w', 'worker,sweeper');
     await Promise.all([w.start(), m1.start(), m2.start()]);
-    const runIds = await Promise.all(Array.from({ length: 12 }, (_, i) => s.api.start('fan', { n: i })));
+    const runIds = await Promise.all(Array.from({ length: 8 }, (_, i) => s.api.start('fan', { n: i })));
     const runs = await waitTerminal(s.api, runIds, 150_000);
     for (const [i, r] of runs.entries()) {
       expect(r.status).toBe('succeeded');
@@ -163,11 +171,12 @@ describe('crash scenarios with real processes', () => {
       // (A lease lost to a slow machine may add a 'lost' record; the attempt still completes once.)
       expect(t.attempts.filter((a: Item) => a.status !== 'lost').map((a: Item) => `${a.attempt}:${a.status}`)).toEqual(['1:succeeded']);
     }
-    expect(items.filter((i) => i.kind === 'child')).toHaveLength(12 * 3);
-    expect(items.filter((i) => i.kind === 'run' && i.parent)).toHaveLength(12 * 3);
-    // Each queued transition (new or unblocked, so: one dispatch) was won by exactly one master, and both won some.
+    expect(items.filter((i) => i.kind === 'child')).toHaveLength(8 * 3);
+    expect(items.filter((i) => i.kind === 'run' && i.parent)).toHaveLength(8 * 3);
+    // Each queued transition (new or unblocked, so: one dispatch) was won by exactly one process: one of
+    // the masters, or the sweeper re-driving a run the masters had not started yet.
     const wins = new Map<string, string[]>();
-    for (const name of ['m1', 'm2']) {
+    for (const name of ['m1', 'm2', 'w']) {
       for (const l of parseLog(readFileSync(join(s.cluster.dir, `${name}.log`), 'utf8'))) {
         if (l.msg === 'task transition' && l.to === 'queued' && (l.from === 'new' || l.from === 'blocked')) {
           const k = `${l.run}/${l.task}/${l.attempt}`;
@@ -177,17 +186,18 @@ describe('crash scenarios with real processes', () => {
     }
     expect(wins.size).toBe(tasks.length);
     expect([...wins.values()].filter((v) => v.length > 1)).toEqual([]);
-    const byMaster = { m1: 0, m2: 0 } as Record<string, number>;
+    const byMaster = { m1: 0, m2: 0, w: 0 } as Record<string, number>;
     for (const [name] of wins.values()) byMaster[name as string] = (byMaster[name as string] ?? 0) + 1;
-    expect(byMaster.m1).toBeGreaterThan(0);
-    expect(byMaster.m2).toBeGreaterThan(0);
+    expect((byMaster.m1 ?? 0) + (byMaster.m2 ?? 0)).toBeGreaterThan(0);
     // The worker claimed each attempt once per time it was queued: never a second holder of a running attempt.
     const claims = parseLog(readFileSync(join(s.cluster.dir, 'w.log'), 'utf8')).filter(
       (l) => l.msg === 'task transition' && l.from === 'queued' && l.to === 'running',
     );
     const fences = new Set(claims.map((c) => `${c.run}/${c.task}/${c.fence}`));
     expect(fences.size).toBe(claims.length);
-    console.log(`two masters: ${tasks.length} tasks, queued transitions won by m1 ${byMaster.m1}, m2 ${byMaster.m2}`);
+    console.log(
+      `two masters: ${tasks.length} tasks, queued transitions won by m1 ${byMaster.m1}, m2 ${byMaster.m2}, the sweeper's re-drive ${byMaster.w}`,
+    );
   }, 240_000);
 
   it('a worker frozen (SIGSTOP) past its lease: the attempt is reclaimed and finished by another; when it wakes (SIGCONT) every write it tries is rejected', async () => {
@@ -291,19 +301,57 @@ describe('crash scenarios with real processes', () => {
         );
         expect(t?.status).toBe(round < 3 ? 'queued' : 'failed');
       }
-      // One dispatch per reclaimed attempt (none once the loss cap fails the task).
-      expect(jobs.length).toBe(round < 3 ? N : 0);
-      expect(new Set(jobs.map((j) => j.task)).size).toBe(jobs.length);
+      // One dispatch per reclaimed attempt (none once the loss cap fails the task). A sweep slower than a
+      // lease may also find a reclaimed attempt still unclaimed and dispatch it again: that is counted
+      // as a re-dispatch, never as a second reclaim.
+      const redispatched = reports.reduce((n, r) => n + r.redispatched, 0);
+      expect(jobs.length).toBe((round < 3 ? N : 0) + redispatched);
+      expect(new Set(jobs.map((j) => j.task)).size).toBe(round < 3 ? N : 0);
       console.log(`round ${round}: reclaimed per sweeper ${reports.map((r) => r.reclaimed).join('/')}`);
     }
     const failed = await getTask(db, 'rsweep', 't0');
     expect(failed?.error?.reason).toBe('lost');
   }, 120_000);
 
+  it('a late claim (after the queued attempt fell due, before any sweeper re-dispatched it) gets a fresh lease', async () => {
+    const { table } = await freshTable();
+    const config = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '1000' });
+    const deps: Deps = {
+      db: new Db(documentClient(dynamoClient()), config),
+      dispatch: async () => {},
+      timer: async () => {},
+      executors,
+      now: Date.now,
+      log,
+      workerId: 'sweeper',
+    };
+    const queued = await queueNew(deps.db, 'rlate', 't', Date.now());
+    // The dispatch reached a busy worker late: it claims only after the queue-time due passed.
+    await sleep((queued?.dueAt ?? 0) - Date.now() + 100);
+    const held = await claim(deps.db, 'rlate', 't', 1, 'live-worker', Date.now());
+    expect(held?.status).toBe('running');
+    // A sweep right after the claim, before the holder's first heartbeat lands: the holder is alive
+    // and just started; its attempt must not be reclaimed as lost.
+    const report = await sweep(deps);
+    expect(report.reclaimed).toBe(0);
+    const t = await getTask(deps.db, 'rlate', 't');
+    expect(t?.status).toBe('running');
+    expect(t?.owner).toBe('live-worker');
+    expect(t?.dueAt).toBeGreaterThan(Date.now());
+  }, 60_000);
+
   it('a parent is re-driven again and again while its child finishes: one child, one outcome', async () => {
-    // The parent's waiting attempt is re-checked every 100 ms and its run's watchdog fires every 200 ms,
-    // so the sweeper keeps waking and re-running the parent exactly while each child finishes.
-    const s = await setup({ BATON_RECHECK_MS: '100', BATON_WATCHDOG_MS: '200', BATON_SWEEP_INTERVAL_MS: '100' });
+    // The parent's waiting attempt is re-checked every 100 ms and its run's watchdog fires every 500 ms,
+    // so the sweeper keeps waking and re-running the parent exactly while each child finishes. (The
+    // lease is long: this much sweeping saturates 2 cores, and a live holder whose heartbeat lands late
+    // would be presumed dead, which is another scenario.)
+    const s = await setup({
+      BATON_RECHECK_MS: '100',
+      BATON_WATCHDOG_MS: '500',
+      BATON_SWEEP_INTERVAL_MS: '150',
+      BATON_LEASE_MS: '5000',
+      BATON_HEARTBEAT_MS: '1000',
+    });
     await s.api.put({
       name: 'slowkid',
       params: { d: { type: 'integer', required: true } },
@@ -344,9 +392,91 @@ describe('crash scenarios with real processes', () => {
     const wakes = logs.filter((l) => l.msg === 'task transition' && l.task === 'call' && l.from === 'waiting' && l.to === 'queued');
     const byChild = wakes.filter((l) => l.wake === undefined).length;
     expect(redrives).toBeGreaterThan(runIds.length);
-    console.log(`re-drive: ${redrives} extra claims of parent attempts; wakes by re-check ${wakes.length - byChild}, by child completion ${byChild}`);
+    console.log(
+      `re-drive: ${redrives} extra claims of parent attempts; wakes by re-check ${wakes.length - byChild}, by child completion ${byChild}`,
+    );
+  }, 240_000);
+
+  it('kill to progress: a worker SIGKILLed while holding an attempt; the sweeper reclaims it about one lease later', async () => {
+    const s = await setup();
+    const target = await holdFirstTarget();
+    try {
+      await s.api.put({
+        name: 'hold',
+        tasks: { call: { type: 'http', method: 'POST', url: `${target.url}/hold`, requestTimeout: '120s' } },
+      });
+      const m = await s.cluster.add('m', 'master,sweeper');
+      const w1 = await s.cluster.add('w1', 'worker');
+      const w2 = await s.cluster.add('w2', 'worker');
+      await Promise.all([m.start({ BATON_DISPATCH_ORDER: 'ordered' }), w1.start(), w2.start()]);
+      await w1.spare({});
+      const lease = Number(s.env.BATON_LEASE_MS);
+      const toReclaim: number[] = [];
+      const toNewHolder: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        const runId = await s.api.start('hold');
+        const key = `${runId}/call/1`;
+        await waitFor('the first holder to call the target', async () => target.calls(key) >= 1, 60_000);
+        // The holder is inside its call (lease held, heartbeating): kill it, and start its warm spare.
+        const holder = (await getTask(s.api.deps.db, runId, 'call'))?.owner;
+        expect(holder).toBe(w1.ready?.workerId);
+        const killed = await w1.kill();
+        await w1.start();
+        await w1.spare({});
+        await waitFor('a new holder to call the target again', async () => target.calls(key) >= 2, 60_000);
+        const [run] = await waitTerminal(s.api, [runId], 60_000);
+        expect(run.status).toBe('succeeded');
+        const t = await getTask(s.api.deps.db, runId, 'call');
+        const lost = t?.attempts?.find((a) => a.status === 'lost');
+        expect(lost?.worker).toBe(holder);
+        toReclaim.push((lost?.endedAt ?? 0) - killed.at);
+        toNewHolder.push((target.at(key, 2) ?? 0) - killed.at);
+      }
+      const m1 = median(toReclaim);
+      const m2 = median(toNewHolder);
+      console.log(
+        `kill to progress (lease ${lease} ms, heartbeat ${s.env.BATON_HEARTBEAT_MS} ms, sweep every ${s.env.BATON_SWEEP_INTERVAL_MS} ms): ` +
+          `to the reclaim ${toReclaim.join(', ')} ms (median ${m1}); to the new holder's call ${toNewHolder.join(', ')} ms (median ${m2})`,
+      );
+      // The lease cannot be reclaimed before it expires, and the sweeper finds it soon after.
+      expect(Math.min(...toReclaim)).toBeGreaterThan(lease - 2 * Number(s.env.BATON_HEARTBEAT_MS) - 100);
+      expect(m1).toBeLessThan(lease + 15_000);
+    } finally {
+      target.release();
+      await target.close();
+    }
   }, 240_000);
 });
+
+/** An HTTP target that holds the first call of each idempotency key and answers the later ones at once. */
+async function holdFirstTarget() {
+  const seen = new Map<string, number[]>();
+  const held: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      const times = [...(seen.get(key) ?? []), Date.now()];
+      seen.set(key, times);
+      if (times.length === 1) held.push(res);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: times.length }));
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    calls: (key: string) => seen.get(key)?.length ?? 0,
+    at: (key: string, n: number) => seen.get(key)?.[n - 1],
+    release() {
+      for (const r of held.splice(0)) if (!r.writableEnded) r.writeHead(503).end();
+    },
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
 
 /** An HTTP target whose first request hangs until `release()`; later requests answer at once with their number. */
 async function slowTarget() {
@@ -367,7 +497,8 @@ async function slowTarget() {
     url,
     requests,
     release() {
-      for (const r of held.splice(0)) if (!r.writableEnded) r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: 1 }));
+      for (const r of held.splice(0))
+        if (!r.writableEnded) r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: 1 }));
     },
     close: () =>
       new Promise<void>((ok) => {

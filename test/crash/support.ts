@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,7 +33,9 @@ export function entry(): Promise<string[]> {
   entryCommand ??= (async () => {
     if (process.env.CRASH_ENTRY === 'tsx') return [process.execPath, '--import', 'tsx', ENTRY];
     const { build } = await import('esbuild');
-    const out = join(mkdtempSync(join(tmpdir(), 'baton-crash-bundle-')), 'process-main.mjs');
+    const dir = mkdtempSync(join(tmpdir(), 'baton-crash-bundle-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'process-main.mjs');
     await build({
       entryPoints: [ENTRY],
       bundle: true,
@@ -318,8 +320,14 @@ export class Cluster {
     return [...this.procs.values()].flatMap((p) => (p.url ? [p.url] : []));
   }
 
+  /** Set when a test fails (or with CRASH_KEEP=1): the logs directory is kept and its path printed. */
+  keep = process.env.CRASH_KEEP === '1';
+
+  /** Stops every process; removes the logs directory unless `keep`. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.procs.values()].map((p) => p.stop()));
+    if (this.keep) console.log(`crash test logs kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -415,15 +423,23 @@ export function checkInvariants(items: Item[], opts: { allTerminal?: boolean } =
     if (!r.parent) continue;
     childRuns++;
     const k = `${r.parent.runId}/${r.parent.task}/${r.parent.attempt}`;
-    childrenByAttempt.set(k, [...(childrenByAttempt.get(k) ?? []), r]);
+    const list = childrenByAttempt.get(k);
+    if (list) list.push(r);
+    else childrenByAttempt.set(k, [r]);
   }
   for (const [k, cs] of childrenByAttempt) {
     count('one child per attempt');
-    if (cs.length !== 1) v.push(`${cs.length} child runs for ${k}: ${cs.map((c) => c.runId).join(', ')}`);
+    const ids = (list: Item[]) =>
+      `${list
+        .slice(0, 5)
+        .map((c) => c.runId)
+        .join(', ')}${list.length > 5 ? ', ...' : ''}`;
+    if (cs.length !== 1) v.push(`${cs.length} child runs for ${k}: ${ids(cs)}`);
     const link = links.get(k);
     count('child has linkage');
-    if (!link) v.push(`child run(s) ${cs.map((c) => c.runId).join(', ')} of ${k} without a linkage item`);
-    else if (!cs.some((c) => c.runId === link.childRunId)) v.push(`linkage ${k} names ${link.childRunId}, but the child is ${cs[0]?.runId}`);
+    if (!link) v.push(`child run(s) ${ids(cs)} of ${k} without a linkage item`);
+    else if (!cs.some((c) => c.runId === link.childRunId))
+      v.push(`linkage ${k} names ${link.childRunId}, but the child is ${cs[0]?.runId}`);
   }
   for (const [k, link] of links) {
     count('linkage has child');
@@ -432,7 +448,10 @@ export function checkInvariants(items: Item[], opts: { allTerminal?: boolean } =
       const t = tasks.get(`${link.parentRunId}/${link.task}`);
       const rec = (t?.attempts ?? []).find((a: Item) => a.attempt === link.attempt && a.status !== 'lost');
       const parent = runs.get(link.parentRunId);
-      const over = rec?.error?.reason === 'lost' || rec?.error?.reason === 'timeout' || (parent && TERMINAL.has(parent.status) && t?.status !== 'succeeded');
+      const over =
+        rec?.error?.reason === 'lost' ||
+        rec?.error?.reason === 'timeout' ||
+        (parent && TERMINAL.has(parent.status) && t?.status !== 'succeeded');
       if (!over) v.push(`linkage ${k} names ${link.childRunId}, which does not exist`);
     }
   }
@@ -473,7 +492,8 @@ export function checkInvariants(items: Item[], opts: { allTerminal?: boolean } =
     const rec = ((t.attempts ?? []) as Item[]).find((a) => a.attempt === attempt && a.status !== 'lost');
     if (!rec) {
       // The parent attempt is not over: only acceptable while things still run.
-      if (opts.allTerminal && parentRun && !TERMINAL.has(parentRun.status)) v.push(`parent ${k} has no outcome for its ${child.status} child`);
+      if (opts.allTerminal && parentRun && !TERMINAL.has(parentRun.status))
+        v.push(`parent ${k} has no outcome for its ${child.status} child`);
       continue;
     }
     count('parent outcome matches child');

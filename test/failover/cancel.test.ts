@@ -28,7 +28,9 @@ describe('cancelling a run', () => {
   it('stops the run and its children; nothing is started afterwards', async () => {
     const { body } = await h.request('POST', '/workflows/outer/runs', {});
     const runId = body.runId;
-    await until(async () => (await h.request('GET', `/runs/${runId}`)).body.tasks.every((t: any) => t.name === 'later' || t.status === 'waiting'));
+    await until(async () =>
+      (await h.request('GET', `/runs/${runId}`)).body.tasks.every((t: any) => t.name === 'later' || t.status === 'waiting'),
+    );
     const child = (await h.request('GET', `/runs/${runId}/children`)).body.children[0];
     await until(async () => (await h.request('GET', `/runs/${child.runId}`)).body.status === 'running');
 
