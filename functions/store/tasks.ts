@@ -35,10 +35,11 @@ export async function queueNew(db: Db, runId: string, name: string, now: number,
 
 /** Records that `dep` finished, creating the task as `blocked` if it is new. Idempotent (a set). */
 export function addDoneDep(db: Db, runId: string, name: string, dep: string) {
-  return db.update<TaskItem>(keys.task(runId, name), {
-    setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 },
-    add: { doneDeps: new Set([dep]) },
-  });
+  return db.update<TaskItem>(
+    keys.task(runId, name),
+    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { doneDeps: new Set([dep]) } },
+    BLOCKED_OR_NEW,
+  );
 }
 
 /**
@@ -47,10 +48,11 @@ export function addDoneDep(db: Db, runId: string, name: string, dep: string) {
  * skips the task once every dependency has ended. Idempotent (a set).
  */
 export function addSkippedDep(db: Db, runId: string, name: string, dep: string, reason: TaskError) {
-  return db.update<TaskItem>(keys.task(runId, name), {
-    setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, skipReason: reason },
-    add: { doneDeps: new Set([dep]) },
-  });
+  return db.update<TaskItem>(
+    keys.task(runId, name),
+    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, skipReason: reason }, add: { doneDeps: new Set([dep]) } },
+    BLOCKED_OR_NEW,
+  );
 }
 
 /** blocked → queued, once every dependency is done. */
