@@ -249,7 +249,7 @@ it(
       if (!stopping) p.spare(envFor(p, p.incarnation + 1)).catch(() => {});
     };
     for (const p of slots) {
-      p.onExit((pid, e) => {
+      p.whenExited((pid, e) => {
         const cause = calmKilled.has(pid)
           ? 'calm restart'
           : killedByUs.has(pid)

@@ -257,7 +257,7 @@ export class Proc {
   }
 
   /** Called on every exit of this slot's live process, whichever incarnation (not of spares). */
-  onExit(fn: (pid: number, exit: Exit) => void): void {
+  whenExited(fn: (pid: number, exit: Exit) => void): void {
     this.exitListeners.add(fn);
   }
 
