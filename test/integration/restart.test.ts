@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.js';
+import { attachHarness, type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
-import { attachHarness } from '../support/restart.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

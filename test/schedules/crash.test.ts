@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scheduleRunId, schedulerTick } from '../../functions/orchestrator/scheduler.js';
 import { getSchedule } from '../../functions/store/schedules.js';
-import { attachHarness } from '../support/restart.js';
+import { attachHarness } from '../support/harness.js';
 import { Clock, clockHarness, fireTimesOf, NO_ROLES, ok, putWorkflow, runScript, runsOf, until } from './support.js';
 
 /**

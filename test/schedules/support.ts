@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { RuntimeOptions } from '../../functions/local/runtime.js';
-import { type Harness, startHarness } from '../support/harness.js';
-import { attachHarness } from '../support/restart.js';
+import { attachHarness, type Harness, startHarness } from '../support/harness.js';
 
 /** A clock the test moves by hand (deps.now); never real waiting for minutes. */
 export class Clock {

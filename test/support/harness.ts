@@ -27,9 +27,18 @@ export async function startHarness(env: Record<string, string> = {}, opts: Runti
   useDynamo();
   const table = `t${randomBytes(6).toString('hex')}`;
   const config = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '3000', BATON_WATCHDOG_MS: '5000', ...env });
-  const client = dynamoClient();
-  await ensureTable(client, table);
-  const runtime = new LocalRuntime({ config, client, sweepIntervalMs: 200, pollIdleMs: 10, ...opts }).start();
+  await ensureTable(dynamoClient(), table);
+  return attachHarness(config, opts);
+}
+
+/**
+ * A harness over an existing table: a brand-new LocalRuntime (new worker id, new stream poller that
+ * starts from the trim horizon, new in-process timers), as after a restart of `npm start`. To restart,
+ * stop the old runtime first (`h.runtime.stop()`).
+ */
+export function attachHarness(config: BatonConfig, opts: RuntimeOptions = {}): Harness {
+  useDynamo();
+  const runtime = new LocalRuntime({ config, client: dynamoClient(), sweepIntervalMs: 200, pollIdleMs: 10, ...opts }).start();
   const app = createApp(runtime.deps);
   const request: Harness['request'] = async (method, path, body, headers = {}) => {
     const init: RequestInit = { method, headers: { ...headers } };
