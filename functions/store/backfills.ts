@@ -1,6 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { crashEnabled, crashPoint } from '../common/crash.js';
 import type { CronSpec } from '../engine/schedule/index.js';
 import type { Db, Key } from './db.js';
 import { whereEquals } from './expr.js';
@@ -86,31 +83,9 @@ export function createBackfill(db: Db, b: NewBackfill): Promise<boolean> {
   return db.create({ ...key, kind: 'backfill', ...b, status: 'running', next: 0, updatedAt: b.createdAt, ...db.due(key, b.createdAt) });
 }
 
-async function raw(db: Db, key: Key, update: string, condition: string, names: Record<string, string>, values: Record<string, unknown>) {
-  try {
-    const r = await db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: key,
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    if (crashEnabled) crashPoint('after:update:BACKFILL');
-    return r.Attributes as BackfillItem;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return undefined;
-    throw err;
-  }
-}
-
 /** Reserves fire time `n` for `runId`: only from cursor `n`, while running and below `limit` in flight. */
 export function reserve(db: Db, b: BackfillItem, n: number, runId: string, limit: number, now: number) {
-  return raw(
-    db,
+  return db.updateRaw<BackfillItem>(
     backfillKey(b.backfillId),
     'SET #n = :n1, #u = :now ADD #i :id',
     '#s = :running AND #n = :n AND (attribute_not_exists(#i) OR size(#i) < :limit)',
@@ -128,8 +103,7 @@ export function recordOutcome(
   now: number,
   error?: { fireTime: number; message: string },
 ) {
-  return raw(
-    db,
+  return db.updateRaw<BackfillItem>(
     backfillKey(id),
     `SET #u = :now${error ? ', #e = list_append(if_not_exists(#e, :empty), :err)' : ''} DELETE #i :id ADD #o :id`,
     'contains(#i, :rid)',
@@ -140,8 +114,7 @@ export function recordOutcome(
 
 /** running → completed, once every fire time was reserved and every run ended. Leaves the due index. */
 export function complete(db: Db, b: BackfillItem, now: number) {
-  return raw(
-    db,
+  return db.updateRaw<BackfillItem>(
     backfillKey(b.backfillId),
     'SET #s = :done, #u = :now, #end = :now REMOVE #d, #ds',
     '#s = :running AND #n = :total AND attribute_not_exists(#i)',
@@ -152,8 +125,7 @@ export function complete(db: Db, b: BackfillItem, now: number) {
 
 /** running → cancelled: no new fire time is reserved; runs in flight finish and are still counted. */
 export function cancel(db: Db, id: string, now: number) {
-  return raw(
-    db,
+  return db.updateRaw<BackfillItem>(
     backfillKey(id),
     'SET #s = :c, #u = :now, #end = :now',
     '#s = :running',

@@ -76,6 +76,37 @@ export class Db {
     }
   }
 
+  /**
+   * A conditional update written as an expression, for the actions the builder lacks (DELETE from a
+   * set). Same contract as `update`: undefined when the condition did not hold.
+   */
+  async updateRaw<T>(
+    key: Key,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<T | undefined> {
+    try {
+      const r = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (crashEnabled) crashPoint(`after:update:${kindOf(key)}`);
+      return r.Attributes as T;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
   async query<T>(input: Omit<QueryCommandInput, 'TableName'>): Promise<{ items: T[]; next?: Record<string, unknown> }> {
     const r = await this.doc.send(new QueryCommand({ TableName: this.table, ...input }));
     return { items: (r.Items ?? []) as T[], next: r.LastEvaluatedKey };

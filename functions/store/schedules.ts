@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { crashEnabled, crashPoint } from '../common/crash.js';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { CronSpec, MisfirePolicy } from '../engine/schedule/index.js';
 import type { Db, Key } from './db.js';
 import { and, whereEquals } from './expr.js';
@@ -185,35 +184,6 @@ export const runIdOfEntry = (entry: string) => entry.slice(entry.indexOf('#') + 
 
 export const getGate = (db: Db, workflow: string) => db.get<GateItem>(scheduleKeys.gate(workflow));
 
-/** An update with the actions the generic builder lacks (DELETE from a set). Undefined when the condition failed. */
-async function rawUpdate<T>(
-  db: Db,
-  key: Key,
-  update: string,
-  condition: string,
-  names: Record<string, string>,
-  values: Record<string, unknown>,
-): Promise<T | undefined> {
-  try {
-    const r = await db.doc.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key: key,
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    if (crashEnabled) crashPoint('after:update:CONC');
-    return r.Attributes as T;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return undefined;
-    throw err;
-  }
-}
-
 const HAS_ROOM = '(attribute_not_exists(#a) OR size(#a) < :limit)';
 
 /**
@@ -221,8 +191,7 @@ const HAS_ROOM = '(attribute_not_exists(#a) OR size(#a) < :limit)';
  * True when the run holds a slot afterwards (also when it already held one).
  */
 export async function takeSlot(db: Db, workflow: string, runId: string, limit: number, fair: boolean): Promise<boolean> {
-  const r = await rawUpdate<GateItem>(
-    db,
+  const r = await db.updateRaw<GateItem>(
     scheduleKeys.gate(workflow),
     'SET #kind = :kind, #wf = :wf ADD #a :id',
     fair ? `contains(#a, :rid) OR (${HAS_ROOM} AND (attribute_not_exists(#w) OR size(#w) = :zero))` : `contains(#a, :rid) OR ${HAS_ROOM}`,
@@ -234,8 +203,7 @@ export async function takeSlot(db: Db, workflow: string, runId: string, limit: n
 
 /** Adds a pending run to the waiting set (idempotent). */
 export async function enqueueWaiting(db: Db, workflow: string, entry: string): Promise<void> {
-  await rawUpdate(
-    db,
+  await db.updateRaw(
     scheduleKeys.gate(workflow),
     'SET #kind = :kind, #wf = :wf ADD #w :e',
     'attribute_not_exists(pk) OR #kind = :kind',
@@ -246,8 +214,7 @@ export async function enqueueWaiting(db: Db, workflow: string, entry: string): P
 
 /** Moves the waiting `entry` into `active`, if it is still waiting and there is room. */
 export async function admitWaiting(db: Db, workflow: string, entry: string, limit: number): Promise<boolean> {
-  const r = await rawUpdate(
-    db,
+  const r = await db.updateRaw(
     scheduleKeys.gate(workflow),
     'ADD #a :id DELETE #w :e',
     `contains(#w, :entry) AND ${HAS_ROOM}`,
@@ -259,8 +226,7 @@ export async function admitWaiting(db: Db, workflow: string, entry: string, limi
 
 /** Frees the slot of a run (and drops it from waiting): idempotent, conditional on the run holding or awaiting one. */
 export async function releaseSlot(db: Db, workflow: string, runId: string, entry: string): Promise<boolean> {
-  const r = await rawUpdate(
-    db,
+  const r = await db.updateRaw(
     scheduleKeys.gate(workflow),
     'DELETE #a :id, #w :e',
     'contains(#a, :rid) OR contains(#w, :entry)',
