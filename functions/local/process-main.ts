@@ -1,22 +1,9 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type _Record,
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  ExpiredIteratorException,
-  GetRecordsCommand,
-  type GetRecordsCommandOutput,
-  GetShardIteratorCommand,
-  TrimmedDataAccessException,
-} from '@aws-sdk/client-dynamodb-streams';
 import { loadConfig } from '../common/config.js';
-import { type Logger, log } from '../common/logger.js';
-import type { Deps, Job } from '../orchestrator/deps.js';
-import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
+import { log } from '../common/logger.js';
+import type { Job } from '../orchestrator/deps.js';
 import { runAttempt } from '../orchestrator/worker.js';
-import { clientDefaults, dynamoClient } from '../store/client.js';
+import { dynamoClient } from '../store/client.js';
 import { httpDispatch, startWorkerServer, type WorkerServer } from './http-invoker.js';
 import { Invoker } from './invoker.js';
 import { LocalRuntime } from './runtime.js';
@@ -99,16 +86,12 @@ async function main() {
   runtime = new LocalRuntime({
     config,
     client,
-    roles: { master: roles.master && !checkpoint, sweeper: roles.sweeper, worker: false },
+    roles: { master: roles.master, sweeper: roles.sweeper, worker: false },
+    streamCheckpoint: checkpoint,
     sweepIntervalMs: Number(env.BATON_SWEEP_INTERVAL_MS ?? 1000),
     pollIdleMs: Number(env.BATON_POLL_IDLE_MS ?? 50),
     deps: { dispatch },
   }).start();
-  const rt = runtime;
-  const poller =
-    roles.master && checkpoint
-      ? pollStream({ client, table: config.table, file: checkpoint, log, idleMs: Number(env.BATON_POLL_IDLE_MS ?? 50), deps: rt.deps })
-      : undefined;
   log.info(
     { pid: process.pid, roles: [...names], workerId: runtime.deps.workerId, workerUrl: server?.url, table: config.table },
     'process ready',
@@ -120,133 +103,11 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await server?.close();
-    await Promise.all([runtime?.stop(), invoker.close(), poller?.stop()]);
+    await Promise.all([runtime?.stop(), invoker.close()]);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-/**
- * A stream poller with a checkpoint file (per shard: the last sequence number of a finished batch).
- * Batches are handled like the event source mapping does: concurrently within the batch, retried
- * until they succeed.
- */
-function pollStream(opts: { client: DynamoDBClient; table: string; file: string; log: Logger; idleMs: number; deps: Deps }) {
-  const streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
-  const positions: Record<string, string> = existsSync(opts.file) ? JSON.parse(readFileSync(opts.file, 'utf8')) : {};
-  const shards = new Map<string, { iterator?: string; done: boolean }>();
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  let running = true;
-  let arn: string | undefined;
-  let described = 0;
-  const save = () => {
-    writeFileSync(`${opts.file}.tmp`, JSON.stringify(positions));
-    renameSync(`${opts.file}.tmp`, opts.file);
-  };
-  // Records of a batch are independent transitions: handle them concurrently, at most 64 at a time
-  // (a pool, not slices, so that one slow record does not hold back the next 63).
-  const handle = async (records: _Record[]) => {
-    const started = Date.now();
-    let next = 0;
-    let failed: unknown;
-    const lane = async () => {
-      while (next < records.length) {
-        const r = records[next++] as _Record;
-        try {
-          await onChange(opts.deps, r as ChangeRecord);
-        } catch (err) {
-          failed ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(64, records.length) }, lane));
-    if (failed !== undefined) throw failed;
-    const ms = Date.now() - started;
-    if (ms > 2000) opts.log.info({ records: records.length, ms }, 'slow stream batch');
-  };
-  const discover = async () => {
-    if (arn && Date.now() - described < 1000) return;
-    described = Date.now();
-    arn ??= (await opts.client.send(new DescribeTableCommand({ TableName: opts.table }))).Table?.LatestStreamArn;
-    if (!arn) throw new Error(`table ${opts.table} has no stream`);
-    let start: string | undefined;
-    do {
-      const d = await streams.send(new DescribeStreamCommand({ StreamArn: arn, ExclusiveStartShardId: start }));
-      for (const sh of d.StreamDescription?.Shards ?? [])
-        if (sh.ShardId && !shards.has(sh.ShardId)) shards.set(sh.ShardId, { done: false });
-      start = d.StreamDescription?.LastEvaluatedShardId;
-    } while (start);
-  };
-  const poll = async (id: string, s: { iterator?: string; done: boolean }) => {
-    if (!s.iterator) {
-      const after = positions[id];
-      const it = await streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: arn,
-          ShardId: id,
-          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-        }),
-      );
-      s.iterator = it.ShardIterator;
-      if (!s.iterator) {
-        s.done = true;
-        return 0;
-      }
-    }
-    let r: GetRecordsCommandOutput;
-    try {
-      r = await streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
-    } catch (err) {
-      if (err instanceof ExpiredIteratorException) s.iterator = undefined;
-      else if (err instanceof TrimmedDataAccessException) {
-        delete positions[id];
-        s.iterator = undefined;
-      } else throw err;
-      return 0;
-    }
-    const records = r.Records ?? [];
-    if (records.length > 0) {
-      // Like the event source mapping: the same batch is retried until the handler succeeds.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await handle(records);
-          break;
-        } catch (err) {
-          opts.log.error({ err: String(err), attempt, shardId: id }, 'stream batch failed; retrying');
-          if (!running) return records.length;
-          await sleep(Math.min(5000, 100 * 2 ** attempt));
-        }
-      }
-      const last = records.at(-1)?.dynamodb?.SequenceNumber;
-      if (last) {
-        positions[id] = last;
-        save();
-      }
-    }
-    s.iterator = r.NextShardIterator;
-    if (!s.iterator) s.done = true;
-    return records.length;
-  };
-  const loop = (async () => {
-    while (running) {
-      let got = 0;
-      try {
-        await discover();
-        for (const [id, s] of shards) if (!s.done) got += await poll(id, s);
-      } catch (err) {
-        opts.log.warn({ err: String(err) }, 'stream poll failed; retrying');
-        await sleep(500);
-      }
-      if (got === 0) await sleep(opts.idleMs);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
 }
 
 main().catch((err) => {

@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   /** How often the sweeper runs (default `BATON_SWEEP_INTERVAL_MS`, 1000). */
   readonly sweepIntervalMs?: number;
   readonly pollIdleMs?: number;
+  /** Keep the stream position in this file across restarts (see `StreamPoller`). */
+  readonly streamCheckpoint?: string;
   readonly concurrency?: number;
   /** Which roles this process plays (all by default); the crash tests run them as separate processes. */
   readonly roles?: { master?: boolean; worker?: boolean; sweeper?: boolean; scheduler?: boolean };
@@ -66,6 +68,7 @@ export class LocalRuntime {
         table: config.table,
         log,
         idleMs: opts.pollIdleMs,
+        checkpointFile: opts.streamCheckpoint,
         onBatch: (records) => this.onBatch(records),
       });
     }
@@ -100,10 +103,22 @@ export class LocalRuntime {
   }
 
   private async onBatch(records: _Record[]) {
-    // Records of one batch are independent transitions; handle them concurrently, in slices.
-    for (let i = 0; i < records.length; i += 64) {
-      await Promise.all(records.slice(i, i + 64).map((r) => onChange(this.deps, r as ChangeRecord)));
-    }
+    // Records of one batch are independent transitions: handle them concurrently, at most 64 at a
+    // time (a pool, so one slow record does not hold back the others); any failure retries the batch.
+    let next = 0;
+    let failed: unknown;
+    const lane = async () => {
+      while (next < records.length) {
+        const r = records[next++] as _Record;
+        try {
+          await onChange(this.deps, r as ChangeRecord);
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(64, records.length) }, lane));
+    if (failed !== undefined) throw failed;
   }
 
   /** A precise wake-up for one item; the periodic sweep is the backstop if this process dies. */

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
@@ -20,6 +21,11 @@ export interface PollerOptions {
   readonly log: Logger;
   /** Pause between polls of an idle shard. */
   readonly idleMs?: number;
+  /**
+   * A file that keeps, per shard, the last sequence number of a batch that succeeded, as the Lambda
+   * event source does: a restarted poller resumes after it instead of replaying the stream.
+   */
+  readonly checkpointFile?: string;
 }
 
 interface ShardState {
@@ -39,10 +45,21 @@ export class StreamPoller {
   private loop: Promise<void> | undefined;
   private streamArn: string | undefined;
   private lastDescribe = 0;
+  private readonly positions: Record<string, string>;
 
   constructor(private readonly opts: PollerOptions) {
     // The streams API is served by the same endpoint as the table (DynamoDB Local, LocalStack, AWS).
     this.streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+    const file = opts.checkpointFile;
+    this.positions = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  }
+
+  private saveCheckpoint(shardId: string, sequence: string | undefined) {
+    const file = this.opts.checkpointFile;
+    if (!file || !sequence) return;
+    this.positions[shardId] = sequence;
+    writeFileSync(`${file}.tmp`, JSON.stringify(this.positions));
+    renameSync(`${file}.tmp`, file);
   }
 
   start(): void {
@@ -93,8 +110,13 @@ export class StreamPoller {
 
   private async pollShard(shardId: string, s: ShardState): Promise<number> {
     if (!s.iterator) {
+      const after = this.positions[shardId];
       const it = await this.streams.send(
-        new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand({
+          StreamArn: this.streamArn,
+          ShardId: shardId,
+          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
       );
       s.iterator = it.ShardIterator;
       if (!s.iterator) {
@@ -110,6 +132,7 @@ export class StreamPoller {
       // TrimmedDataAccessException forever): start again from the oldest record still kept.
       if (err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException) {
         this.opts.log.debug({ shardId, err: (err as Error).name }, 'stream iterator reset');
+        if (err instanceof TrimmedDataAccessException) delete this.positions[shardId];
         s.iterator = undefined;
         return 0;
       }
@@ -128,6 +151,7 @@ export class StreamPoller {
           await sleep(Math.min(5000, 100 * 2 ** attempt));
         }
       }
+      this.saveCheckpoint(shardId, records.at(-1)?.dynamodb?.SequenceNumber);
     }
     s.iterator = r.NextShardIterator;
     if (!s.iterator) s.done = true;
