@@ -24,6 +24,7 @@ import {
   scanTable,
   sleep,
   TERMINAL,
+  testDeps,
   waitFor,
 } from './support.js';
 
@@ -316,15 +317,7 @@ describe('crash scenarios with real processes', () => {
   it('a late claim (after the queued attempt fell due, before any sweeper re-dispatched it) gets a fresh lease', async () => {
     const { table } = await freshTable();
     const config = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '1000' });
-    const deps: Deps = {
-      db: new Db(documentClient(dynamoClient()), config),
-      dispatch: async () => {},
-      timer: async () => {},
-      executors,
-      now: Date.now,
-      log,
-      workerId: 'sweeper',
-    };
+    const deps: Deps = { ...testDeps(config), workerId: 'sweeper' };
     const queued = await queueNew(deps.db, 'rlate', 't', Date.now());
     // The dispatch reached a busy worker late: it claims only after the queue-time due passed.
     await sleep((queued?.dueAt ?? 0) - Date.now() + 100);

@@ -1,7 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { documentClient, dynamoClient } from '../../functions/store/client.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, tableSnapshot } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,19 +10,7 @@ describe('HTTP API', () => {
   });
   afterAll(() => h.stop());
 
-  /** Every item of the table, as plain JSON, sorted by key. */
-  async function snapshot(): Promise<string> {
-    const doc = documentClient(dynamoClient());
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await doc.send(new ScanCommand({ TableName: h.config.table, ExclusiveStartKey: start, ConsistentRead: true }));
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
-    return JSON.stringify(items, (_k, v) => (v instanceof Set ? [...v].sort() : v));
-  }
+  const snapshot = () => tableSnapshot(h.config.table);
 
   /** Sends a request that must be rejected with `status`, and checks that the table did not change. */
   async function rejected(status: number, method: string, path: string, body?: unknown, headers?: Record<string, string>) {

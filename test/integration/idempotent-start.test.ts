@@ -1,7 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient, dynamoClient } from '../../functions/store/client.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, tableSnapshot } from '../support/harness.js';
 
 describe('idempotent start', () => {
   let h: Harness;
@@ -18,19 +16,7 @@ describe('idempotent start', () => {
 
   const runsOf = async (workflow: string) => (await h.request('GET', `/workflows/${workflow}/runs?limit=100`)).body.runs as any[];
 
-  /** Every item of the table, as plain JSON, sorted by key. */
-  async function snapshot(): Promise<string> {
-    const doc = documentClient(dynamoClient());
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await doc.send(new ScanCommand({ TableName: h.config.table, ExclusiveStartKey: start, ConsistentRead: true }));
-      items.push(...((r.Items ?? []) as Record<string, unknown>[]));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
-    return JSON.stringify(items, (_k, v) => (v instanceof Set ? [...v].sort() : v));
-  }
+  const snapshot = () => tableSnapshot(h.config.table);
 
   it('the same Idempotency-Key twice gives the same run; the second answer is 200 created:false', async () => {
     const first = await h.request('POST', '/workflows/idem/runs', { params: { x: 5 } }, { 'Idempotency-Key': 'order-1' });

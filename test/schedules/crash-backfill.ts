@@ -24,4 +24,4 @@ for (let i = 0; i < 600; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 await runtime.stop();
-process.exit(0);
+process.exitCode = 0;

@@ -17,4 +17,4 @@ const deps = defaultDeps({
 });
 const report = await schedulerTick(deps);
 process.stdout.write(`${JSON.stringify(report)}\n`);
-process.exit(0);
+process.exitCode = 0;

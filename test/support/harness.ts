@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
 import { LocalRuntime, type RuntimeOptions } from '../../functions/local/runtime.js';
-import { dynamoClient } from '../../functions/store/client.js';
+import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { ensureTable } from '../../functions/store/table.js';
 
 /** Points this test process at the suite's DynamoDB Local. Call at module scope, before anything builds a client. */
@@ -66,4 +67,18 @@ export function attachHarness(config: BatonConfig, opts: RuntimeOptions = {}): H
     },
     stop: () => runtime.stop(),
   };
+}
+
+/** Every item of a table, as plain JSON sorted by key: to check that a rejected request changed nothing. */
+export async function tableSnapshot(table: string): Promise<string> {
+  const doc = documentClient(dynamoClient());
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...((r.Items ?? []) as Record<string, unknown>[]));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+  return JSON.stringify(items, (_k, v) => (v instanceof Set ? [...v].sort() : v));
 }
