@@ -3,6 +3,7 @@ import { type Logger, log } from '../common/logger.js';
 import { documentClient } from '../store/client.js';
 import { Db } from '../store/db.js';
 import type { Executor } from '../tasks/executor.js';
+import type { SecretSource } from '../tasks/secrets/source.js';
 import { executors } from '../tasks/registry.js';
 
 /** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
@@ -24,6 +25,8 @@ export interface Deps {
   readonly log: Logger;
   /** Identifies this process as a lease owner. */
   readonly workerId: string;
+  /** Where `${secrets.NAME}` values come from; default `defaultSecretSource()` (from the environment). */
+  readonly secrets?: SecretSource;
 }
 
 /** Defaults for a Lambda environment; `dispatch` and `timer` come from the handler that knows its AWS wiring. */

@@ -1,5 +1,5 @@
 import { crashEnabled, crashPoint } from '../common/crash.js';
-import { findReferences, render } from '../engine/definition/template.js';
+import { findReferences, TemplateError } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { mayRetry, retryDelay } from '../engine/retry.js';
 import { and } from '../store/expr.js';
@@ -7,6 +7,9 @@ import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.
 import { getRun } from '../store/runs.js';
 import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
 import type { Outcome } from '../tasks/executor.js';
+import { defaultSecretSource } from '../tasks/secrets/from-env.js';
+import { redactOutcome, renderWithSecrets } from '../tasks/secrets/resolve.js';
+import { SecretMissingError } from '../tasks/secrets/source.js';
 import { abandonAttempt } from './cancel.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
@@ -95,33 +98,45 @@ async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, sig
   const executor = deps.executors[spec.type];
   if (!executor) return { status: 'failed', reason: 'unknown_type', message: `no executor for type ${spec.type}`, retryable: false };
   let rendered: unknown;
+  let secrets: readonly string[];
   try {
-    rendered = render(spec.config, {
-      params: run.params,
-      tasks: await upstreamOutputs(deps, run.runId, spec.config),
-      run: { id: run.runId, workflow: run.workflow },
-      task: { name: t.name, attempt: t.attempt },
-    });
+    ({ config: rendered, values: secrets } = await renderWithSecrets(
+      spec.config,
+      {
+        params: run.params,
+        tasks: await upstreamOutputs(deps, run.runId, spec.config),
+        run: { id: run.runId, workflow: run.workflow },
+        task: { name: t.name, attempt: t.attempt },
+      },
+      deps.secrets ?? defaultSecretSource(),
+      executor.secrets,
+    ));
   } catch (err) {
-    return { status: 'failed', reason: 'template', message: err instanceof Error ? err.message : String(err), retryable: false };
+    if (err instanceof TemplateError) return { status: 'failed', reason: 'template', message: err.message, retryable: false };
+    if (err instanceof SecretMissingError) return { status: 'failed', reason: 'secret_missing', message: err.message, retryable: false };
+    throw err;
   }
   const parsed = executor.schema.safeParse(rendered);
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${[t.name, ...i.path].join('.')}: ${i.message}`).join('; ');
-    return { status: 'failed', reason: 'invalid_config', message: msg, retryable: false };
+    return redactOutcome({ status: 'failed', reason: 'invalid_config', message: msg, retryable: false }, secrets);
   }
-  return executor.execute({
-    runId: t.runId,
-    task: t.name,
-    attempt: t.attempt,
-    idempotencyKey: `${t.runId}/${t.name}/${t.attempt}`,
-    config: parsed.data,
-    signal,
-    state: t.state,
-    startedAt: t.attemptStartedAt ?? deps.now(),
-    now: deps.now,
-    children: childService(deps, run, t),
-  });
+  // Whatever the attempt produced (or threw) is scrubbed of secret values before anything stores or logs it.
+  const outcome = await executor
+    .execute({
+      runId: t.runId,
+      task: t.name,
+      attempt: t.attempt,
+      idempotencyKey: `${t.runId}/${t.name}/${t.attempt}`,
+      config: parsed.data,
+      signal,
+      state: t.state,
+      startedAt: t.attemptStartedAt ?? deps.now(),
+      now: deps.now,
+      children: childService(deps, run, t),
+    })
+    .catch((err): Outcome => ({ status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) }));
+  return redactOutcome(outcome, secrets);
 }
 
 /** Loads the outputs of the upstream tasks that the config's templates mention (and only those). */

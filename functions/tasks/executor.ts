@@ -61,6 +61,11 @@ export interface Executor<C = unknown> {
    * template string, see `templated`) and again to the rendered config before each attempt.
    */
   readonly schema: z.ZodType<C>;
+  /**
+   * `resolve` (default): `${secrets.NAME}` in the fields becomes the value, and the value is scrubbed
+   * from what the attempt records. `pass`: references stay references (the `subworkflow` type).
+   */
+  readonly secrets?: 'resolve' | 'pass';
   execute(ctx: ExecContext<C>): Promise<Outcome>;
 }
 

@@ -20,6 +20,8 @@ const schema = z
 export const subworkflow: Executor<z.infer<typeof schema>> = {
   type: 'subworkflow',
   schema,
+  // The child gets `${secrets.NAME}` references in its params, never values: they resolve where used.
+  secrets: 'pass',
   async execute({ config, children }): Promise<Outcome> {
     let child: Awaited<ReturnType<typeof children.ensure>>;
     try {

@@ -1,14 +1,18 @@
 /**
  * Templates in task fields: `${params.NAME...}`, `${tasks.TASK.output...}`, `${run.id}`, `${run.workflow}`,
- * `${task.name}`, `${task.attempt}`. Paths continue with `.key`, `[0]` or `["any key"]` segments.
- * `$${` is an escape for a literal `${`.
+ * `${task.name}`, `${task.attempt}`, `${secrets.NAME}` (or `${secrets["a/b"]}`). Paths continue with
+ * `.key`, `[0]` or `["any key"]` segments. `$${` is an escape for a literal `${`.
+ *
+ * A secret is resolved by the worker only, through the scope's `secret` lookup; the stored definition
+ * keeps the reference. A param value holding `${secrets.NAME}` is a reference too: it resolves where
+ * the param is used (and passes on as a reference through sub-workflow params).
  */
 import { formatPath, type PathSegment } from './path.js';
 
 /** One parsed `${...}` template. */
 export interface Reference {
-  readonly kind: 'params' | 'tasks' | 'run' | 'task';
-  /** Param name, task name, or the field of `run` / `task` (`id`, `workflow`, `name`, `attempt`). */
+  readonly kind: 'params' | 'tasks' | 'run' | 'task' | 'secrets';
+  /** Param name, task name, secret name, or the field of `run` / `task` (`id`, `workflow`, `name`, `attempt`). */
   readonly name?: string;
   /** Segments after the param name, or after `output` for tasks; empty for `run` and `task`. */
   readonly path: PathSegment[];
@@ -41,7 +45,15 @@ export interface RenderScope {
   readonly tasks: Record<string, { output: unknown }>;
   readonly run: { id: string; workflow: string };
   readonly task: { name: string; attempt: number };
+  /**
+   * The value of `${secrets.NAME}` (`raw` is the template as written). Without it, a secret reference
+   * is an error: only the worker resolves secrets.
+   */
+  readonly secret?: (name: string, raw: string) => string;
 }
+
+/** What a secret's name may hold: the characters Secrets Manager and SSM parameter names share. */
+export const SECRET_NAME = /^[A-Za-z0-9_+=.@/-]{1,256}$/;
 
 /** Thrown by `render` for a template whose value is missing, or a malformed template. */
 export class TemplateError extends Error {
@@ -114,8 +126,13 @@ function parseExpression(inner: string, raw: string): Reference | string {
     case 'task':
       if ((name !== 'name' && name !== 'attempt') || rest.length > 0) return 'expected ${task.name} or ${task.attempt}';
       return { kind: 'task', name, path: [], raw };
+    case 'secrets':
+      if (typeof name !== 'string' || rest.length > 0 || !SECRET_NAME.test(name)) {
+        return 'expected ${secrets.NAME} (letters, digits and _+=.@/- ; quote other names: ${secrets["a/b"]})';
+      }
+      return { kind: 'secrets', name, path: [], raw };
     default:
-      return `unknown root "${String(root)}" (expected params, tasks, run or task)`;
+      return `unknown root "${String(root)}" (expected params, tasks, run, task or secrets)`;
   }
 }
 
@@ -235,7 +252,7 @@ function resolve(ref: Reference, scope: RenderScope): unknown {
       if (!has(scope.params, name)) {
         throw new TemplateError(ref.raw, `template ${ref.raw}: param "${name}" has no value`);
       }
-      return follow(scope.params[name], ['params', name], ref.path, ref.raw);
+      return withSecrets(follow(scope.params[name], ['params', name], ref.path, ref.raw), scope);
     case 'tasks': {
       const task = Object.hasOwn(scope.tasks, name) ? scope.tasks[name] : undefined;
       if (task === undefined || task.output === undefined) {
@@ -247,7 +264,30 @@ function resolve(ref: Reference, scope: RenderScope): unknown {
       return name === 'id' ? scope.run.id : scope.run.workflow;
     case 'task':
       return name === 'name' ? scope.task.name : scope.task.attempt;
+    case 'secrets':
+      if (!scope.secret) throw new TemplateError(ref.raw, `template ${ref.raw}: secrets resolve only when a task runs`);
+      return scope.secret(name, ref.raw);
   }
+}
+
+/**
+ * Resolves the `${secrets.NAME}` references inside a param's value (and nothing else: a param's other
+ * `${...}` text stays literal, as it always has). Upstream task outputs never get this treatment, so a
+ * remote answer cannot name a secret and have it sent somewhere.
+ */
+function withSecrets(value: unknown, scope: RenderScope): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    const parts = parseString(value);
+    if (!parts.some((p) => 'ref' in p && p.ref.kind === 'secrets')) return value;
+    const out = parts.map((p) => ('ref' in p ? (p.ref.kind === 'secrets' ? resolve(p.ref, scope) : p.ref.raw) : 'text' in p ? p.text : p.raw));
+    return out.length === 1 ? out[0] : out.map(stringify).join('');
+  }
+  if (Array.isArray(value)) return value.map((v) => withSecrets(v, scope));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withSecrets(v, scope)]));
+  }
+  return value;
 }
 
 function stringify(value: unknown): string {
