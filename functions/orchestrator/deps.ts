@@ -3,8 +3,8 @@ import { type Logger, log } from '../common/logger.js';
 import { documentClient } from '../store/client.js';
 import { Db } from '../store/db.js';
 import type { Executor } from '../tasks/executor.js';
-import type { SecretSource } from '../tasks/secrets/source.js';
 import { executors } from '../tasks/registry.js';
+import type { SecretSource } from '../tasks/secrets/source.js';
 
 /** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
 export interface Job {

@@ -280,7 +280,9 @@ function withSecrets(value: unknown, scope: RenderScope): unknown {
     if (!value.includes('${')) return value;
     const parts = parseString(value);
     if (!parts.some((p) => 'ref' in p && p.ref.kind === 'secrets')) return value;
-    const out = parts.map((p) => ('ref' in p ? (p.ref.kind === 'secrets' ? resolve(p.ref, scope) : p.ref.raw) : 'text' in p ? p.text : p.raw));
+    const out = parts.map((p) =>
+      'ref' in p ? (p.ref.kind === 'secrets' ? resolve(p.ref, scope) : p.ref.raw) : 'text' in p ? p.text : p.raw,
+    );
     return out.length === 1 ? out[0] : out.map(stringify).join('');
   }
   if (Array.isArray(value)) return value.map((v) => withSecrets(v, scope));
