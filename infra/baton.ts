@@ -17,6 +17,7 @@ import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
 import { type BatonAuth, BatonHttpApi } from './http-api.js';
 import { BatonTable } from './table.js';
 import { nagResourceName, taskTargetAccess } from './task-access.js';
+import { type BatonEgress, type BatonSecrets, configureTaskEgress } from './task-egress.js';
 
 export interface BatonProps {
   /** @default - a name CloudFormation generates */
@@ -81,6 +82,10 @@ export interface BatonProps {
    * @default - the HTTP API's own URL (`apiUrl`)
    */
   readonly callbackBaseUrl?: string;
+  /** Where `http` tasks may connect; link-local and metadata addresses never. @default - public addresses, any port */
+  readonly egress?: BatonEgress;
+  /** Where `${secrets.NAME}` is read; the worker may read only there. @default - Secrets Manager, prefix `baton/` */
+  readonly secrets?: BatonSecrets;
   /** Extra permissions for the worker, for whatever else tasks call. @default - none */
   readonly workerPolicyStatements?: readonly iam.PolicyStatement[];
   /** Retries of a failed asynchronous worker invocation before it goes to the worker dead-letter queue. @default 2 */
@@ -186,6 +191,7 @@ export class Baton extends Construct {
       retryAttempts: props.workerRetryAttempts ?? 2,
       onFailure: new SqsDestination(this.deadLetterQueues.worker),
     });
+    configureTaskEgress(this, worker, props.egress, props.secrets);
     const taskAccess = taskTargetAccess(this, { functions: props.taskFunctions, stateMachines: props.taskStateMachines });
     for (const s of [...taskAccess.statements, ...(props.workerPolicyStatements ?? [])]) worker.addToRolePolicy(s);
     for (const resource of taskAccess.derivedWildcards) {
