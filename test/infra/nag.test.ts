@@ -52,6 +52,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-APIG4',
       // X-Ray on every function's role, and the stream consumer's ListStreams.
       ...Array(Object.keys(HANDLERS).length + 1).fill('AwsSolutions-IAM5[Resource::*]'),
+      // Secrets under the configured prefix (names known at run time).
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:baton/*]',
       'AwsSolutions-SNS2',
       'AwsSolutions-SQS3',
       'AwsSolutions-SQS3',
