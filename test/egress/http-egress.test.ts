@@ -51,6 +51,7 @@ const names: Record<string, string[]> = {
   'metadata.test': ['169.254.169.254'],
   'loop.test': ['127.0.0.1'],
   localhost: ['127.0.0.1', '::1'],
+  'fallback.test': ['127.0.0.4', '127.0.0.1'],
   'mapped.test': ['::ffff:169.254.169.254'],
 };
 const resolver: Resolver = async (host) => {
@@ -162,6 +163,12 @@ describe('the egress policy on real loopback sockets', () => {
     const out = await call(policy(), `http://loop.test:${allowed.port}/pinned`);
     expect(out).toMatchObject({ status: 'succeeded' });
     expect(allowed.requests.at(-1)).toEqual({ path: '/pinned', host: `loop.test:${allowed.port}` });
+  });
+
+  it('tries the next checked address when one refuses the connection', async () => {
+    const out = await call(policy(), `http://fallback.test:${allowed.port}/second`);
+    expect(out).toMatchObject({ status: 'succeeded' });
+    expect(allowed.requests.at(-1)?.path).toBe('/second');
   });
 
   it('in AWS (no allow list) loopback is refused; an allow entry lets one range through', async () => {

@@ -5,6 +5,7 @@
  * and the connection (rebinding) cannot redirect it. Every new connection goes through the connector,
  * so every redirect hop is checked again. A refused connection opens no socket.
  */
+import { ADDRCONFIG } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { Agent, buildConnector, type Dispatcher, fetch as undiciFetch } from 'undici';
 import { type Address, parseAddress } from './address.js';
@@ -13,8 +14,9 @@ import { checkAddresses, checkSchemeAndPort, checkUrl, EgressDeniedError, type E
 /** Resolves a host name to its addresses; injectable so tests need no public names. */
 export type Resolver = (host: string) => Promise<string[]>;
 
-/** The system resolver (getaddrinfo, as Node's own connections use), every address in its order. */
-export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((r) => r.address);
+/** The system resolver (getaddrinfo, as Node's own connections use): every address of a configured family, in its order. */
+export const systemResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true, hints: ADDRCONFIG })).map((r) => r.address);
 
 export interface EgressOptions {
   readonly resolver?: Resolver;
@@ -44,17 +46,24 @@ export function egressDispatcher(policy: EgressPolicy, options: EgressOptions = 
   };
   const connect: buildConnector.connector = (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-    const decide = async (): Promise<string> => {
+    const decide = async (): Promise<Address[]> => {
       const early = checkSchemeAndPort(policy, opts.hostname, opts.protocol, port);
       if (early) throw new EgressDeniedError(early);
       const addresses = await resolveAll(resolver, opts.hostname);
       const denial = checkAddresses(policy, opts.hostname, port, addresses, await engineAddresses());
       if (denial) throw new EgressDeniedError(denial);
-      return (addresses[0] as Address).toString();
+      return addresses;
     };
+    // Every address was checked, so any may be tried: in order, the next one if a connection fails.
+    // `host` stays the name, so the TLS server name (SNI and certificate check) is the name, not the IP.
+    const attempt = (addresses: Address[], i: number) =>
+      base({ ...opts, hostname: (addresses[i] as Address).toString() }, (err, socket) => {
+        if (err && i + 1 < addresses.length) attempt(addresses, i + 1);
+        else if (err) callback(err, null);
+        else callback(null, socket as NonNullable<typeof socket>);
+      });
     decide().then(
-      // `host` stays the name, so the TLS server name (SNI and certificate check) is the name, not the IP.
-      (address) => base({ ...opts, hostname: address }, callback),
+      (addresses) => attempt(addresses, 0),
       (err: Error) => callback(err, null),
     );
   };
