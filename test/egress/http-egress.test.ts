@@ -1,5 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egressDispatcher, type Resolver } from '../../functions/tasks/egress/dispatcher.js';
 import { type EgressPolicy, policyFromEnv } from '../../functions/tasks/egress/policy.js';
@@ -52,6 +54,7 @@ const names: Record<string, string[]> = {
   'loop.test': ['127.0.0.1'],
   localhost: ['127.0.0.1', '::1'],
   'fallback.test': ['127.0.0.4', '127.0.0.1'],
+  'secure.test': ['127.0.0.1'],
   'mapped.test': ['::ffff:169.254.169.254'],
 };
 const resolver: Resolver = async (host) => {
@@ -60,8 +63,8 @@ const resolver: Resolver = async (host) => {
   return found;
 };
 
-function call(policy: EgressPolicy, url: string, extra: Partial<HttpConfig> = {}): Promise<Outcome> {
-  const dispatcher = egressDispatcher(policy, { resolver });
+function call(policy: EgressPolicy, url: string, extra: Partial<HttpConfig> = {}, ca?: Buffer): Promise<Outcome> {
+  const dispatcher = egressDispatcher(policy, { resolver, connect: ca ? { ca } : undefined });
   const exec = httpExecutor(() => ({ policy, dispatcher }));
   const ctx = {
     runId: 'r',
@@ -169,6 +172,28 @@ describe('the egress policy on real loopback sockets', () => {
     const out = await call(policy(), `http://fallback.test:${allowed.port}/second`);
     expect(out).toMatchObject({ status: 'succeeded' });
     expect(allowed.requests.at(-1)?.path).toBe('/second');
+  });
+
+  it('HTTPS to a pinned address still verifies the certificate against the host name', async () => {
+    const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
+    const cert = fixture('secure-test.crt');
+    const server = createTlsServer({ key: fixture('secure-test.key'), cert }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ sni: (req.socket as import('node:tls').TLSSocket).servername }));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as { port: number }).port;
+    try {
+      expect(await call(policy(), `https://secure.test:${port}/`, {}, cert)).toEqual({
+        status: 'succeeded',
+        output: { sni: 'secure.test' },
+      });
+      // The same server by its address: the certificate does not name 127.0.0.1, so TLS refuses it.
+      expect(await call(policy(), `https://127.0.0.1:${port}/`, {}, cert)).toMatchObject({ status: 'failed', reason: 'network' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
   });
 
   it('in AWS (no allow list) loopback is refused; an allow entry lets one range through', async () => {
