@@ -8,14 +8,16 @@ import { pino } from 'pino';
 // the sweeper's log line feeds a metric.
 const destination = process.env.AWS_LAMBDA_FUNCTION_NAME ? pino.destination({ sync: true }) : undefined;
 
-export const log = pino(
-  {
-    level: process.env.BATON_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-    base: { svc: 'baton' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  },
-  destination,
-);
+/** Baton's logger options (exported so a test can check what an error log line keeps). */
+export const loggerOptions: pino.LoggerOptions = {
+  level: process.env.BATON_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+  base: { svc: 'baton' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label) => ({ level: label }) },
+  // Log errors as objects under `err`: type, message, stack, and the `cause` chain as nested objects.
+  serializers: { err: pino.stdSerializers.errWithCause },
+};
+
+export const log = pino(loggerOptions, destination);
 
 export type Logger = typeof log;

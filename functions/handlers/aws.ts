@@ -1,6 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type Deps, defaultDeps, type Job } from '../orchestrator/deps.js';
+import type { Key } from '../store/db.js';
 
 /**
  * AWS wiring shared by the handlers, created once per cold start: workers are reached by
@@ -28,7 +29,7 @@ export async function dispatchByLambda(job: Job): Promise<void> {
   );
 }
 
-export async function timerBySqs(key: { pk: string; sk: string }, at: number): Promise<void> {
+export async function timerBySqs(key: Key, at: number): Promise<void> {
   const url = process.env.BATON_TIMER_QUEUE_URL;
   if (!url) return;
   const delay = Math.ceil((at - Date.now()) / 1000);

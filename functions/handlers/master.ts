@@ -12,7 +12,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const failures = event.Records.flatMap((r, i) => {
     const res = results[i];
     if (res?.status !== 'rejected') return [];
-    deps.log.error({ err: String(res.reason), seq: r.dynamodb?.SequenceNumber }, 'stream record failed');
+    deps.log.error({ err: res.reason, seq: r.dynamodb?.SequenceNumber }, 'stream record failed');
     return [{ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }];
   });
   // The event source retries from the earliest failed sequence number, so report only that one.

@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { onExecutionStatusChange, type SfnStatusDetail, type StatusChangeResult } from '../orchestrator/callback.js';
 import type { Deps } from '../orchestrator/deps.js';
+import { onExecutionStatusChange, type SfnStatusDetail, type StatusChangeResult } from '../orchestrator/sfn-events.js';
 import { awsDeps } from './aws.js';
 
 export type SfnStatusEvent = EventBridgeEvent<'Step Functions Execution Status Change', SfnStatusDetail>;

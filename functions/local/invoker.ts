@@ -29,7 +29,7 @@ export class Invoker<J> {
       // The job runs on a later turn, never inside the dispatcher's own call.
       setImmediate(() => {
         this.run(job)
-          .catch((err) => this.log.error({ err: String(err), stack: (err as Error).stack, job }, 'invocation failed'))
+          .catch((err) => this.log.error({ err, job }, 'invocation failed'))
           .finally(() => {
             this.active--;
             this.pump();

@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import {
+  LambdaMapError,
+  type LocalFunction,
+  type LocalFunctions,
+  type LocalHandler,
+  type LocalLambdaContext,
+} from '../tasks/local-function.js';
 
 /**
  * Local stand-ins for Lambda functions. `BATON_LAMBDA_MAP` names a JSON file that maps function
@@ -10,29 +17,6 @@ import { z } from 'zod';
  * module in-process instead of AWS, with the same event it would send to AWS and a context object
  * shaped like Lambda's. See docs/task-types.md.
  */
-
-/** The subset of Lambda's context object that local functions get. */
-export interface LocalLambdaContext {
-  readonly functionName: string;
-  readonly functionVersion: string;
-  readonly invokedFunctionArn: string;
-  readonly awsRequestId: string;
-  readonly memoryLimitInMB: string;
-  readonly logGroupName: string;
-  readonly logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
-
-export type LocalHandler = (event: unknown, context: LocalLambdaContext) => unknown;
-
-export interface LocalFunction {
-  /** The map key that matched. */
-  readonly key: string;
-  /** `module#export`, for messages. */
-  readonly target: string;
-  readonly handler: LocalHandler;
-}
 
 const mapSchema = z.record(z.string().min(1), z.string().min(1));
 
@@ -70,10 +54,6 @@ async function loadMap(file: string): Promise<LoadedMap> {
     throw new LambdaMapError(`BATON_LAMBDA_MAP: ${file} must be an object of "functionName": "./module.mjs#export" strings`);
   }
   return { file, entries: parsed.data };
-}
-
-export class LambdaMapError extends Error {
-  override readonly name = 'LambdaMapError';
 }
 
 /** The bare function name of a name, partial ARN or ARN (`arn:aws:lambda:r:a:function:name:qual` → `name`). */
@@ -132,3 +112,12 @@ export function localContext(fn: string, qualifier: string | undefined, requestI
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
 }
+
+/**
+ * The local runtime's stand-ins, as executors see them: the file named by `BATON_LAMBDA_MAP` in
+ * `env`, looked up on each call (so a test or an operator can point it elsewhere without a restart).
+ */
+export const lambdaMapFunctions = (env: NodeJS.ProcessEnv = process.env): LocalFunctions => ({
+  resolve: (fn, qualifier) => resolveLocalFunction(fn, qualifier, env),
+  context: localContext,
+});

@@ -76,6 +76,6 @@ function consoleAndApi(api: Hono): Hono {
 }
 
 main().catch((err) => {
-  log.fatal({ err: String(err) }, 'Baton failed to start');
+  log.fatal({ err }, 'Baton failed to start');
   process.exit(1);
 });

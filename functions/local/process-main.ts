@@ -111,6 +111,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  log.fatal({ err: String(err), stack: (err as Error).stack }, 'process failed to start');
+  log.fatal({ err }, 'process failed to start');
   process.exit(1);
 });

@@ -8,9 +8,12 @@ import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
 import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
 import { documentClient, dynamoClient } from '../store/client.js';
+import type { Key } from '../store/db.js';
 import { Db } from '../store/db.js';
+import { lazyAwsClients } from '../tasks/aws-clients.js';
 import { executors as allExecutors } from '../tasks/registry.js';
 import { Invoker } from './invoker.js';
+import { lambdaMapFunctions } from './lambda-mapping.js';
 import { StreamPoller } from './stream-poller.js';
 
 export interface RuntimeOptions {
@@ -55,6 +58,8 @@ export class LocalRuntime {
     this.deps = {
       db: new Db(documentClient(this.client), config),
       executors: allExecutors,
+      aws: lazyAwsClients(),
+      localFunctions: lambdaMapFunctions(),
       now: Date.now,
       log,
       workerId: `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -82,7 +87,7 @@ export class LocalRuntime {
     if (this.roles.sweeper) {
       const every = this.opts.sweepIntervalMs ?? Number(process.env.BATON_SWEEP_INTERVAL_MS ?? 1000);
       const tick = () => {
-        this.sweeping = sweep(this.deps).catch((err) => this.deps.log.error({ err: String(err) }, 'sweep failed'));
+        this.sweeping = sweep(this.deps).catch((err) => this.deps.log.error({ err }, 'sweep failed'));
         void this.sweeping.then(() => {
           if (!this.stopped) this.sweepTimer = setTimeout(tick, every);
         });
@@ -92,7 +97,7 @@ export class LocalRuntime {
     if (this.roles.scheduler) {
       const every = this.opts.schedulerIntervalMs ?? Number(process.env.BATON_SCHEDULER_INTERVAL_MS ?? 1000);
       const schedTick = () => {
-        this.ticking = schedulerTick(this.deps).catch((err) => this.deps.log.error({ err: String(err) }, 'scheduler tick failed'));
+        this.ticking = schedulerTick(this.deps).catch((err) => this.deps.log.error({ err }, 'scheduler tick failed'));
         void this.ticking.then(() => {
           if (!this.stopped) this.schedulerTimer = setTimeout(schedTick, every);
         });
@@ -122,12 +127,12 @@ export class LocalRuntime {
   }
 
   /** A precise wake-up for one item; the periodic sweep is the backstop if this process dies. */
-  private schedule(key: { pk: string; sk: string }, at: number) {
+  private schedule(key: Key, at: number) {
     if (this.stopped || !this.roles.sweeper) return;
     const t = setTimeout(
       () => {
         this.timers.delete(t);
-        fireDue(this.deps, key).catch((err) => this.deps.log.error({ err: String(err) }, 'timer failed'));
+        fireDue(this.deps, key).catch((err) => this.deps.log.error({ key, err }, 'timer failed'));
       },
       Math.max(0, at - Date.now()) + 5,
     );

@@ -82,7 +82,7 @@ export class StreamPoller {
           if (!s.done) got += await this.pollShard(id, s);
         }
       } catch (err) {
-        this.opts.log.warn({ err: String(err) }, 'stream poll failed; retrying');
+        this.opts.log.warn({ err }, 'stream poll failed; retrying');
         await sleep(500);
       }
       if (got === 0) await sleep(idle);
@@ -146,7 +146,7 @@ export class StreamPoller {
           await this.opts.onBatch(records);
           break;
         } catch (err) {
-          this.opts.log.error({ err: String(err), attempt, shardId }, 'stream batch failed; retrying');
+          this.opts.log.error({ err, attempt, shardId }, 'stream batch failed; retrying');
           if (!this.running) return records.length;
           await sleep(Math.min(5000, 100 * 2 ** attempt));
         }

@@ -99,9 +99,7 @@ export async function startBackfill(deps: Deps, req: BackfillRequest): Promise<{
     }
     // A retried request (its first attempt may have died halfway) also drives the backfill on.
     if (existing.status === 'running') {
-      await pumpBackfill(deps, backfillId).catch((err) =>
-        deps.log.error({ backfill: backfillId, err: String(err) }, 'backfill pump failed'),
-      );
+      await pumpBackfill(deps, backfillId).catch((err) => deps.log.error({ backfill: backfillId, err }, 'backfill pump failed'));
     }
     return { backfill: (await getBackfill(deps.db, backfillId)) ?? existing, created: false };
   }
@@ -113,7 +111,7 @@ export async function startBackfill(deps: Deps, req: BackfillRequest): Promise<{
     await pumpBackfill(deps, backfillId);
   } catch (err) {
     // The backfill exists and is due: the sweeper carries on.
-    deps.log.error({ backfill: backfillId, err: String(err) }, 'backfill could not start its first runs');
+    deps.log.error({ backfill: backfillId, err }, 'backfill could not start its first runs');
   }
   return { backfill: (await getBackfill(deps.db, backfillId)) as BackfillItem, created: true };
 }

@@ -1,5 +1,5 @@
-import type { ChildLinkItem, TaskItem } from '../store/items.js';
-import { cancelRun } from '../store/runs.js';
+import type { TaskItem } from '../store/items.js';
+import { cancelRun, listChildLinks } from '../store/runs.js';
 import { abandon } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 
@@ -16,7 +16,7 @@ export async function cancel(deps: Deps, runId: string, reason = 'cancelled by r
 
 /** The run was cancelled: cancel the children its sub-workflow tasks started. */
 export async function cancelChildren(deps: Deps, runId: string): Promise<void> {
-  const links = await deps.db.queryAll<ChildLinkItem>(`RUN#${runId}`, 'CHILD#');
+  const links = await listChildLinks(deps.db, runId);
   await Promise.all(links.map((l) => cancel(deps, l.childRunId, `parent run ${runId} was cancelled`)));
 }
 

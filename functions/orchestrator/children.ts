@@ -33,8 +33,9 @@ export function childService(deps: Deps, run: RunItem, t: TaskItem): ChildServic
           workflow: req.workflow,
           createdAt: deps.now(),
         };
-        const won = await createChildLink(deps.db, candidate);
-        link = won ? { ...candidate, pk: '', sk: '', kind: 'child' } : await getChildLink(deps.db, run.runId, t.name, t.attempt);
+        const created = await createChildLink(deps.db, candidate);
+        const won = created !== undefined;
+        link = created ?? (await getChildLink(deps.db, run.runId, t.name, t.attempt));
         if (!link) throw new Error(`child linkage of ${run.runId}/${t.name}/${t.attempt} vanished`);
         deps.log.info({ run: run.runId, task: t.name, attempt: t.attempt, child: link.childRunId, adopted: !won }, 'child linkage');
       }

@@ -1,8 +1,10 @@
 import { loadConfig } from '../common/config.js';
 import { type Logger, log } from '../common/logger.js';
 import { documentClient } from '../store/client.js';
-import { Db } from '../store/db.js';
+import { Db, type Key } from '../store/db.js';
+import { type AwsClients, lazyAwsClients } from '../tasks/aws-clients.js';
 import type { Executor } from '../tasks/executor.js';
+import type { LocalFunctions } from '../tasks/local-function.js';
 import { executors } from '../tasks/registry.js';
 import type { SecretSource } from '../tasks/secrets/source.js';
 
@@ -19,7 +21,7 @@ export interface Deps {
   /** Hands an attempt to a worker, asynchronously. Must not run the attempt inline. */
   readonly dispatch: (job: Job) => Promise<void>;
   /** Asks for a wake-up of the item at `at` (a finer timer than the sweeper's tick). Best effort. */
-  readonly timer: (key: { pk: string; sk: string }, at: number) => Promise<void>;
+  readonly timer: (key: Key, at: number) => Promise<void>;
   readonly executors: Readonly<Record<string, Executor<any>>>;
   readonly now: () => number;
   readonly log: Logger;
@@ -27,6 +29,10 @@ export interface Deps {
   readonly workerId: string;
   /** Where `${secrets.NAME}` values come from; default `defaultSecretSource()` (from the environment). */
   readonly secrets?: SecretSource;
+  /** The AWS SDK clients the task types call. */
+  readonly aws: AwsClients;
+  /** In-process stand-ins for Lambda functions (the local runtime only). */
+  readonly localFunctions?: LocalFunctions;
 }
 
 /** Defaults for a Lambda environment; `dispatch` and `timer` come from the handler that knows its AWS wiring. */
@@ -35,6 +41,7 @@ export function defaultDeps(over: Partial<Deps> & Pick<Deps, 'dispatch'>): Deps 
     db: over.db ?? new Db(documentClient(), loadConfig()),
     timer: async () => {},
     executors,
+    aws: lazyAwsClients(),
     now: Date.now,
     log,
     workerId: `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'proc'}:${process.pid}`,

@@ -34,7 +34,7 @@ export class Lease {
         if (!ok) this.markLost();
       } catch (err) {
         // A failed renewal is not a lost lease: the next one may go through before expiry.
-        this.deps.log.warn({ run: this.task.runId, task: this.task.name, err: String(err) }, 'heartbeat failed');
+        this.deps.log.warn({ run: this.task.runId, task: this.task.name, attempt: this.task.attempt, err }, 'heartbeat failed');
       }
     });
     return this.chain;

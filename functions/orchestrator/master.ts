@@ -1,10 +1,10 @@
-import { crashEnabled, crashPoint } from '../common/crash.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
 import { addDoneDep, addSinkDone, addSkippedDep, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
 import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
+import { dispatchAttempt } from './dispatch.js';
 import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -77,8 +77,7 @@ async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: Ta
 
 async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued' }, 'task transition');
-  if (crashEnabled) crashPoint('before:dispatch');
-  await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt });
+  await dispatchAttempt(deps, t);
 }
 
 /**

@@ -13,9 +13,9 @@ import {
 } from '../engine/schedule/index.js';
 import type { BackfillItem } from '../store/backfills.js';
 import type { Key } from '../store/db.js';
+import { type DueKey, dueShards, keyOf, queryDue } from '../store/due.js';
 import { type RunItem, TERMINAL_RUN, type Trigger } from '../store/items.js';
-import { advanceSchedule, type LastFire, SCHEDULE_PK_PREFIX, type ScheduleItem } from '../store/schedules.js';
-import { TABLE } from '../store/table.js';
+import { advanceSchedule, type LastFire, type ScheduleItem } from '../store/schedules.js';
 import { backfillRunEnded, reconcileBackfill } from './backfill.js';
 import { recheckPending, releaseRun } from './concurrency.js';
 import type { Deps } from './deps.js';
@@ -78,20 +78,12 @@ export async function schedulerTick(deps: Deps, opts: { horizonMs?: number; para
   const report = emptyReport();
   const now = deps.now();
   const horizon = opts.horizonMs ?? TIMER_HORIZON_MS;
-  const found: (Key & { dueAt: number })[] = [];
-  const shards = Array.from({ length: deps.db.config.dueShards }, (_, i) => `DUE#${i}`);
+  const found: DueKey[] = [];
   await Promise.all(
-    shards.map(async (shard) => {
+    dueShards(deps.db).map(async (shard) => {
       let start: Record<string, unknown> | undefined;
       do {
-        const r = await deps.db.query<Key & { dueAt: number }>({
-          IndexName: TABLE.dueIndex,
-          KeyConditionExpression: '#s = :s AND #d <= :until',
-          FilterExpression: 'begins_with(#pk, :p)',
-          ExpressionAttributeNames: { '#s': TABLE.dueShard, '#d': TABLE.dueAt, '#pk': TABLE.pk },
-          ExpressionAttributeValues: { ':s': shard, ':until': now + horizon, ':p': SCHEDULE_PK_PREFIX },
-          ExclusiveStartKey: start,
-        });
+        const r = await queryDue(deps.db, shard, { until: now + horizon, schedulesOnly: true, start });
         found.push(...r.items);
         start = r.next;
       } while (start);
@@ -102,7 +94,7 @@ export async function schedulerTick(deps: Deps, opts: { horizonMs?: number; para
   await Promise.all(
     Array.from({ length: Math.min(parallel, work.length) }, async () => {
       for (let item = work.shift(); item; item = work.shift()) {
-        const key = { pk: item.pk, sk: item.sk };
+        const key = keyOf(item);
         try {
           if (item.dueAt <= now) await fireSchedule(deps, key, report);
           else {
@@ -111,7 +103,7 @@ export async function schedulerTick(deps: Deps, opts: { horizonMs?: number; para
           }
         } catch (err) {
           report.errors++;
-          deps.log.error({ pk: key.pk, sk: key.sk, err: String(err) }, 'could not fire a schedule');
+          deps.log.error({ key, err }, 'could not fire a schedule');
         }
       }
     }),
@@ -239,10 +231,10 @@ async function fireOne(deps: Deps, s: ScheduleItem, ft: DueFireTime): Promise<La
  * The sweeper's `fireDue` (and so the durable timer) hands items it does not know here: schedules,
  * backfills and pending runs. Returns false for anything else.
  */
-export async function onDueItem(deps: Deps, item: { kind?: unknown; pk: string; sk: string }): Promise<boolean> {
+export async function onDueItem(deps: Deps, item: Key & { kind?: unknown }): Promise<boolean> {
   switch (item.kind) {
     case 'schedule':
-      await fireSchedule(deps, { pk: item.pk, sk: item.sk }, undefined, item as unknown as ScheduleItem);
+      await fireSchedule(deps, keyOf(item), undefined, item as unknown as ScheduleItem);
       return true;
     case 'backfill':
       await reconcileBackfill(deps, item as unknown as BackfillItem);

@@ -30,7 +30,7 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   } catch (err) {
     // A record that cannot be decoded never will be: retrying it would block its shard forever.
     // Skip it; the run watchdog re-drives whatever it would have advanced.
-    deps.log.error({ err: String(err) }, 'undecodable stream record skipped');
+    deps.log.error({ err }, 'undecodable stream record skipped');
     return;
   }
   if (next.status === prev?.status) return;

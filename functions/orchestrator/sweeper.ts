@@ -1,11 +1,11 @@
-import { crashEnabled, crashPoint } from '../common/crash.js';
 import type { Key } from '../store/db.js';
+import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
 import { getRun } from '../store/runs.js';
-import { TABLE } from '../store/table.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
+import { dispatchAttempt } from './dispatch.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
 import { onDueItem } from './scheduler.js';
@@ -21,6 +21,11 @@ export interface SweepReport {
   redriven: number;
 }
 
+/** Most due items one sweep examines; the rest waits for the next sweep (a minute later in AWS). */
+export const SWEEP_ITEM_LIMIT = 1000;
+/** Keys read per page of one shard of the due index. */
+const SWEEP_PAGE_SIZE = 100;
+
 const empty = (): SweepReport => ({ examined: 0, redispatched: 0, reclaimed: 0, timedOut: 0, woken: 0, redriven: 0 });
 
 /**
@@ -28,28 +33,24 @@ const empty = (): SweepReport => ({ examined: 0, redispatched: 0, reclaimed: 0, 
  * the sparse sharded due index (never a table scan), and acts on it. Every action is conditional on
  * what was read, so concurrent sweepers, or a sweeper racing a holder's last heartbeat, act once.
  */
-export async function sweep(deps: Deps, limit = 1000): Promise<SweepReport> {
+export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT): Promise<SweepReport> {
   const report = empty();
   const now = deps.now();
-  const shards = Array.from({ length: deps.db.config.dueShards }, (_, i) => `DUE#${i}`);
   await Promise.all(
-    shards.map(async (shard) => {
+    dueShards(deps.db).map(async (shard) => {
       let start: Record<string, unknown> | undefined;
       do {
-        const r = await deps.db.query<Key>({
-          IndexName: TABLE.dueIndex,
-          KeyConditionExpression: '#s = :s AND #d <= :now',
-          ExpressionAttributeNames: { '#s': TABLE.dueShard, '#d': TABLE.dueAt },
-          ExpressionAttributeValues: { ':s': shard, ':now': now },
-          Limit: 100,
-          ExclusiveStartKey: start,
-        });
-        for (const key of r.items) {
-          if (report.examined++ >= limit) return;
+        const r = await queryDue(deps.db, shard, { until: now, limit: SWEEP_PAGE_SIZE, start });
+        for (const item of r.items) {
+          if (report.examined++ >= limit) {
+            deps.log.warn({ shard, limit }, 'sweep reached its item limit; the rest waits for the next sweep');
+            return;
+          }
+          const key = keyOf(item);
           try {
-            await fireDue(deps, { pk: key.pk, sk: key.sk }, report);
+            await fireDue(deps, key, report);
           } catch (err) {
-            deps.log.error({ pk: key.pk, sk: key.sk, err: String(err) }, 'sweeper could not handle a due item');
+            deps.log.error({ key, err }, 'sweeper could not handle a due item');
           }
         }
         start = r.next;
@@ -76,18 +77,13 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   }
   if (item.kind !== 'task') return;
   const t = item as TaskItem;
-  const dispatch = async (q: TaskItem | undefined) => {
-    if (!q) return;
-    if (crashEnabled) crashPoint('before:dispatch');
-    await deps.dispatch({ runId: q.runId, task: q.name, attempt: q.attempt });
-  };
   switch (t.status) {
     case 'queued': {
       const q = await redispatch(deps.db, t, now);
       if (q) {
         report.redispatched++;
         deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt }, 'attempt not claimed in time; dispatching again');
-        await dispatch(q);
+        await dispatchAttempt(deps, q);
       }
       return;
     }
@@ -118,7 +114,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
           { run: t.runId, task: t.name, attempt: t.attempt, owner: t.owner, from: 'running', to: r.status },
           'lease expired; attempt lost',
         );
-        if (r.status === 'queued') await dispatch(r);
+        if (r.status === 'queued') await dispatchAttempt(deps, r);
       }
       return;
     }
@@ -127,7 +123,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
       if (w) {
         report.woken++;
         deps.log.info({ run: t.runId, task: t.name, attempt: w.attempt, from: 'waiting', to: 'queued', wake: t.wake }, 'task transition');
-        await dispatch(w);
+        await dispatchAttempt(deps, w);
       }
       return;
     }

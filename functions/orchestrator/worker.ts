@@ -10,6 +10,7 @@ import type { Outcome } from '../tasks/executor.js';
 import { defaultSecretSource } from '../tasks/secrets/from-env.js';
 import { redactOutcome, renderWithSecrets } from '../tasks/secrets/resolve.js';
 import { SecretMissingError } from '../tasks/secrets/source.js';
+import { mintCallbackToken } from './callback-token.js';
 import { abandonAttempt } from './cancel.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
@@ -134,6 +135,9 @@ async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, sig
       startedAt: t.attemptStartedAt ?? deps.now(),
       now: deps.now,
       children: childService(deps, run, t),
+      callbacks: { mint: () => mintCallbackToken(t.runId, t.name, t.attempt) },
+      aws: deps.aws,
+      localFunctions: deps.localFunctions,
     })
     .catch((err): Outcome => ({ status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) }));
   return redactOutcome(outcome, secrets);

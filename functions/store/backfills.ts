@@ -1,6 +1,7 @@
 import type { CronSpec } from '../engine/schedule/index.js';
 import type { Db, Key } from './db.js';
 import { whereEquals } from './expr.js';
+import { DUE_ATTRIBUTES } from './table.js';
 
 /**
  * Backfills (DolphinScheduler's "complement"): `BACKFILL#<id>` / `BACKFILL`. The item holds the fire
@@ -85,12 +86,14 @@ export function createBackfill(db: Db, b: NewBackfill): Promise<boolean> {
 
 /** Reserves fire time `n` for `runId`: only from cursor `n`, while running and below `limit` in flight. */
 export function reserve(db: Db, b: BackfillItem, n: number, runId: string, limit: number, now: number) {
-  return db.updateRaw<BackfillItem>(
+  return db.update<BackfillItem>(
     backfillKey(b.backfillId),
-    'SET #n = :n1, #u = :now ADD #i :id',
-    '#s = :running AND #n = :n AND (attribute_not_exists(#i) OR size(#i) < :limit)',
-    { '#n': 'next', '#u': 'updatedAt', '#i': 'inflight', '#s': 'status' },
-    { ':n': n, ':n1': n + 1, ':now': now, ':id': new Set([runId]), ':running': 'running', ':limit': limit },
+    { set: { next: n + 1, updatedAt: now }, add: { inflight: new Set([runId]) } },
+    {
+      expr: '#s = :running AND #n = :n AND (attribute_not_exists(#i) OR size(#i) < :limit)',
+      names: { '#n': 'next', '#i': 'inflight', '#s': 'status' },
+      values: { ':n': n, ':running': 'running', ':limit': limit },
+    },
   );
 }
 
@@ -103,34 +106,37 @@ export function recordOutcome(
   now: number,
   error?: { fireTime: number; message: string },
 ) {
-  return db.updateRaw<BackfillItem>(
+  return db.update<BackfillItem>(
     backfillKey(id),
-    `SET #u = :now${error ? ', #e = list_append(if_not_exists(#e, :empty), :err)' : ''} DELETE #i :id ADD #o :id`,
-    'contains(#i, :rid)',
-    { '#u': 'updatedAt', '#i': 'inflight', '#o': outcome, ...(error ? { '#e': 'errors' } : {}) },
-    { ':now': now, ':id': new Set([runId]), ':rid': runId, ...(error ? { ':empty': [], ':err': [error] } : {}) },
+    {
+      set: { updatedAt: now },
+      ...(error ? { append: { errors: [error] } } : {}),
+      delete: { inflight: new Set([runId]) },
+      add: { [outcome]: new Set([runId]) },
+    },
+    { expr: 'contains(#i, :rid)', names: { '#i': 'inflight' }, values: { ':rid': runId } },
   );
 }
 
 /** running → completed, once every fire time was reserved and every run ended. Leaves the due index. */
 export function complete(db: Db, b: BackfillItem, now: number) {
-  return db.updateRaw<BackfillItem>(
+  return db.update<BackfillItem>(
     backfillKey(b.backfillId),
-    'SET #s = :done, #u = :now, #end = :now REMOVE #d, #ds',
-    '#s = :running AND #n = :total AND attribute_not_exists(#i)',
-    { '#s': 'status', '#u': 'updatedAt', '#end': 'endedAt', '#d': 'dueAt', '#ds': 'dueShard', '#n': 'next', '#i': 'inflight' },
-    { ':done': 'completed', ':running': 'running', ':now': now, ':total': b.times.length },
+    { set: { status: 'completed', updatedAt: now, endedAt: now }, remove: DUE_ATTRIBUTES },
+    {
+      expr: '#s = :running AND #n = :total AND attribute_not_exists(#i)',
+      names: { '#s': 'status', '#n': 'next', '#i': 'inflight' },
+      values: { ':running': 'running', ':total': b.times.length },
+    },
   );
 }
 
 /** running → cancelled: no new fire time is reserved; runs in flight finish and are still counted. */
 export function cancel(db: Db, id: string, now: number) {
-  return db.updateRaw<BackfillItem>(
+  return db.update<BackfillItem>(
     backfillKey(id),
-    'SET #s = :c, #u = :now, #end = :now',
-    '#s = :running',
-    { '#s': 'status', '#u': 'updatedAt', '#end': 'endedAt' },
-    { ':c': 'cancelled', ':running': 'running', ':now': now },
+    { set: { status: 'cancelled', updatedAt: now, endedAt: now } },
+    whereEquals({ status: 'running' }),
   );
 }
 
@@ -139,7 +145,7 @@ export function setBackfillDue(db: Db, b: BackfillItem, at: number | undefined) 
   const key = backfillKey(b.backfillId);
   return db.update<BackfillItem>(
     key,
-    at === undefined ? { remove: ['dueAt', 'dueShard'] } : { set: db.due(key, at) },
+    at === undefined ? { remove: DUE_ATTRIBUTES } : { set: db.due(key, at) },
     whereEquals({ dueAt: b.dueAt }),
   );
 }

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -9,8 +10,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { BatonConfig } from '../common/config.js';
 import { crashEnabled, crashPoint } from '../common/crash.js';
-import { buildUpdate, type Condition, type UpdateSpec } from './expr.js';
+import { and, buildUpdate, type Condition, type UpdateSpec } from './expr.js';
 import { dueShard } from './items.js';
+import { TABLE } from './table.js';
 
 export interface Key {
   readonly pk: string;
@@ -49,14 +51,18 @@ export class Db {
 
   /** Puts an item only if no item has its key. Returns false if one already did. */
   async create(item: Key & Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
-      if (crashEnabled) crashPoint(`after:create:${kindOf(item)}`);
+    const done = await this.conditional(`after:create:${kindOf(item)}`, async () => {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE.pk },
+        }),
+      );
       return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    });
+    return done === true;
   }
 
   /**
@@ -64,43 +70,38 @@ export class Db {
    * condition did not hold (someone else got there first, or the caller's view was stale).
    */
   async update<T>(key: Key, spec: UpdateSpec, condition?: Condition): Promise<T | undefined> {
-    try {
+    return this.conditional(`after:update:${kindOf(key)}`, async () => {
       const r = await this.doc.send(
         new UpdateCommand({ TableName: this.table, Key: key, ...buildUpdate(spec, condition), ReturnValues: 'ALL_NEW' }),
       );
-      if (crashEnabled) crashPoint(`after:update:${kindOf(key)}`);
       return r.Attributes as T;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
-    }
+    });
   }
 
-  /**
-   * A conditional update written as an expression, for the actions the builder lacks (DELETE from a
-   * set). Same contract as `update`: undefined when the condition did not hold.
-   */
-  async updateRaw<T>(
-    key: Key,
-    update: string,
-    condition: string,
-    names: Record<string, string>,
-    values: Record<string, unknown>,
-  ): Promise<T | undefined> {
-    try {
-      const r = await this.doc.send(
-        new UpdateCommand({
+  /** Deletes an item if it exists (and `condition` holds). False when it did not. */
+  async remove(key: Key, condition?: Condition): Promise<boolean> {
+    const exists = and({ expr: 'attribute_exists(#pk)', names: { '#pk': TABLE.pk } }, ...(condition ? [condition] : []));
+    const done = await this.conditional(`after:delete:${kindOf(key)}`, async () => {
+      await this.doc.send(
+        new DeleteCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
+          ConditionExpression: exists.expr,
+          ExpressionAttributeNames: exists.names,
+          ...(exists.values && Object.keys(exists.values).length ? { ExpressionAttributeValues: exists.values } : {}),
         }),
       );
-      if (crashEnabled) crashPoint(`after:update:${kindOf(key)}`);
-      return r.Attributes as T;
+      return true;
+    });
+    return done === true;
+  }
+
+  /** Runs one conditional write: undefined when its condition did not hold, a crash point after it landed. */
+  private async conditional<T>(point: string, write: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const r = await write();
+      if (crashEnabled) crashPoint(point);
+      return r;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;

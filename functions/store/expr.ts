@@ -11,6 +11,8 @@ export interface UpdateSpec {
   readonly append?: Record<string, unknown[]>;
   /** Add to a number or a string set. */
   readonly add?: Record<string, number | Set<string>>;
+  /** Remove members from a string set. */
+  readonly delete?: Record<string, Set<string>>;
   readonly remove?: readonly string[];
 }
 
@@ -59,10 +61,12 @@ export function buildUpdate(spec: UpdateSpec, condition?: Condition): BuiltUpdat
     sets.push(`${n} = list_append(if_not_exists(${n}, ${empty}), ${value(items)})`);
   }
   const adds = Object.entries(spec.add ?? {}).map(([a, v]) => `${name(a)} ${value(v)}`);
+  const deletes = Object.entries(spec.delete ?? {}).map(([a, v]) => `${name(a)} ${value(v)}`);
   const removes = (spec.remove ?? []).map((a) => name(a));
   const parts: string[] = [];
   if (sets.length) parts.push(`SET ${sets.join(', ')}`);
   if (adds.length) parts.push(`ADD ${adds.join(', ')}`);
+  if (deletes.length) parts.push(`DELETE ${deletes.join(', ')}`);
   if (removes.length) parts.push(`REMOVE ${removes.join(', ')}`);
   const built: BuiltUpdate = { UpdateExpression: parts.join(' '), ExpressionAttributeNames: names };
   if (Object.keys(values).length) built.ExpressionAttributeValues = values;

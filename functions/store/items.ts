@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** Sort-key prefix of a run's child links. */
+export const CHILD_SK_PREFIX = 'CHILD#';
+
 /** Key layout of the single table. Nothing outside `store/` builds keys by hand. */
 export const keys = {
   run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
@@ -8,7 +11,7 @@ export const keys = {
   end: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'END' }),
   child: (runId: string, task: string, attempt: number) => ({
     pk: `RUN#${runId}`,
-    sk: `CHILD#${task}#${String(attempt).padStart(4, '0')}`,
+    sk: `${CHILD_SK_PREFIX}${task}#${String(attempt).padStart(4, '0')}`,
   }),
   definition: (name: string, version: number) => ({ pk: `DEF#${name}`, sk: `V#${String(version).padStart(10, '0')}` }),
   workflow: (name: string) => ({ pk: 'WORKFLOWS', sk: name }),
@@ -133,8 +136,8 @@ export interface ChildLinkItem {
 /** Which shard of the due index an item lives in: stable per item, spread over `shards`. */
 export function dueShard(pk: string, sk: string, shards: number): string {
   const h = createHash('md5').update(`${pk}|${sk}`).digest().readUInt32BE(0);
-  return `DUE#${h % shards}`;
+  return dueShardName(h % shards);
 }
 
-/** The runs-by-workflow index, as the run items fill it. */
-export const TABLE_RUNS = { index: 'runsByWorkflow', pk: 'wfPk', sk: 'wfSk' } as const;
+/** The partition key of shard `i` of the due index. */
+export const dueShardName = (i: number): string => `DUE#${i}`;

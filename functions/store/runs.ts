@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { whereEquals } from './expr.js';
-import { type ChildLinkItem, keys, type RunItem, type RunStatus, TABLE_RUNS, type TaskError } from './items.js';
+import { CHILD_SK_PREFIX, type ChildLinkItem, keys, type RunItem, type RunStatus, type TaskError } from './items.js';
+import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /** Run transitions and queries. Like tasks, every change is a conditional write on the run item. */
 
@@ -14,8 +15,8 @@ export function createRun(db: Db, run: NewRun): Promise<boolean> {
     kind: 'run',
     ...run,
     status: 'queued',
-    [TABLE_RUNS.pk]: `WF#${run.workflow}`,
-    [TABLE_RUNS.sk]: `${new Date(run.createdAt).toISOString()}#${run.runId}`,
+    [TABLE.runsPk]: `WF#${run.workflow}`,
+    [TABLE.runsSk]: `${new Date(run.createdAt).toISOString()}#${run.runId}`,
     // If the event that starts the run is lost, the sweeper finds it here.
     ...db.due(key, run.createdAt + db.config.leaseMs),
   });
@@ -50,7 +51,7 @@ export function recordFailure(db: Db, runId: string, failure: TaskError & { task
 export function finishRun(db: Db, runId: string, status: RunStatus, now: number, output?: unknown, failure?: RunItem['failure']) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status, endedAt: now, output, failure, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
+    { set: { status, endedAt: now, output, failure, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
     { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
   );
 }
@@ -76,14 +77,14 @@ export interface RunPage {
  */
 function decodeCursor(cursor: string, workflow: string): Record<string, unknown> {
   const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
-  const fields = ['pk', 'sk', TABLE_RUNS.pk, TABLE_RUNS.sk];
+  const fields = [TABLE.pk, TABLE.sk, TABLE.runsPk, TABLE.runsSk];
   const ok =
     key !== null &&
     typeof key === 'object' &&
     !Array.isArray(key) &&
     Object.keys(key).length === fields.length &&
     fields.every((f) => typeof (key as Record<string, unknown>)[f] === 'string') &&
-    (key as Record<string, unknown>)[TABLE_RUNS.pk] === `WF#${workflow}`;
+    (key as Record<string, unknown>)[TABLE.runsPk] === `WF#${workflow}`;
   if (!ok) throw new SyntaxError('cursor is not valid');
   return key as Record<string, unknown>;
 }
@@ -96,9 +97,9 @@ export async function listRuns(db: Db, workflow: string, opts: { status?: string
   // A status filter is applied after the read, so keep reading until the page is full.
   do {
     const r = await db.query<RunPage['runs'][number]>({
-      IndexName: TABLE_RUNS.index,
+      IndexName: TABLE.runsIndex,
       KeyConditionExpression: '#p = :p',
-      ExpressionAttributeNames: { '#p': TABLE_RUNS.pk, ...(opts.status ? { '#s': 'status' } : {}) },
+      ExpressionAttributeNames: { '#p': TABLE.runsPk, ...(opts.status ? { '#s': 'status' } : {}) },
       ExpressionAttributeValues: { ':p': `WF#${workflow}`, ...(opts.status ? { ':s': opts.status } : {}) },
       FilterExpression: opts.status ? '#s = :s' : undefined,
       ScanIndexForward: false,
@@ -120,10 +121,14 @@ export async function listRuns(db: Db, workflow: string, opts: { status?: string
   return { runs, cursor: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : undefined };
 }
 
-/** Writes the one linkage for a sub-workflow attempt. False if it already exists: adopt that one. */
-export function createChildLink(db: Db, link: Omit<ChildLinkItem, 'pk' | 'sk' | 'kind'>) {
-  return db.create({ ...keys.child(link.parentRunId, link.task, link.attempt), kind: 'child', ...link, ...db.expiry(link.createdAt) });
+/** Writes the one linkage for a sub-workflow attempt: the item written, or undefined if one already existed (adopt that one). */
+export async function createChildLink(db: Db, link: Omit<ChildLinkItem, 'pk' | 'sk' | 'kind'>): Promise<ChildLinkItem | undefined> {
+  const item: ChildLinkItem = { ...keys.child(link.parentRunId, link.task, link.attempt), kind: 'child', ...link };
+  return (await db.create({ ...item, ...db.expiry(link.createdAt) })) ? item : undefined;
 }
+
+/** The links to every child run a run's sub-workflow tasks started. */
+export const listChildLinks = (db: Db, runId: string) => db.queryAll<ChildLinkItem>(keys.run(runId).pk, CHILD_SK_PREFIX);
 
 export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
   db.get<ChildLinkItem>(keys.child(runId, task, attempt));
@@ -132,7 +137,7 @@ export const getChildLink = (db: Db, runId: string, task: string, attempt: numbe
 export function cancelRun(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status: 'cancelled', endedAt: now, cancelReason: reason, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
+    { set: { status: 'cancelled', endedAt: now, cancelReason: reason, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
     { expr: '#s IN (:p, :q, :r)', names: { '#s': 'status' }, values: { ':p': 'pending', ':q': 'queued', ':r': 'running' } },
   );
 }

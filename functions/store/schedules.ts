@@ -1,9 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { CronSpec, MisfirePolicy } from '../engine/schedule/index.js';
 import type { Db, Key } from './db.js';
 import { and, whereEquals } from './expr.js';
 import { keys, type RunItem } from './items.js';
+import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /**
  * Schedules, and the per-workflow concurrency gate. Every change is a conditional write on one item.
@@ -76,8 +75,8 @@ export const getSchedule = (db: Db, workflow: string, id: string) => db.get<Sche
 export const listSchedules = (db: Db, workflow: string) => db.queryAll<ScheduleItem>(scheduleKeys.schedule(workflow, '').pk, 'SCHED#');
 
 /** The due-index attributes for a next fire time, or the removal of them when there is none. */
-function dueSpec(db: Db, key: Key, next: number | undefined): { set: Record<string, unknown>; remove: string[] } {
-  return next === undefined ? { set: {}, remove: ['dueAt', 'dueShard'] } : { set: db.due(key, next), remove: [] };
+function dueSpec(db: Db, key: Key, next: number | undefined): { set: Record<string, unknown>; remove: readonly string[] } {
+  return next === undefined ? { set: {}, remove: DUE_ATTRIBUTES } : { set: db.due(key, next), remove: [] };
 }
 
 /** Creates a schedule; false if one with this id exists. */
@@ -154,17 +153,8 @@ export function recordScheduleError(db: Db, prev: ScheduleItem, error: NonNullab
   );
 }
 
-export async function deleteSchedule(db: Db, workflow: string, id: string): Promise<boolean> {
-  try {
-    await db.doc.send(
-      new DeleteCommand({ TableName: db.table, Key: scheduleKeys.schedule(workflow, id), ConditionExpression: 'attribute_exists(pk)' }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
-}
+/** Deletes a schedule. False when there was none. */
+export const deleteSchedule = (db: Db, workflow: string, id: string): Promise<boolean> => db.remove(scheduleKeys.schedule(workflow, id));
 
 // ---------------------------------------------------------------------------------------------
 // Concurrency gate
@@ -191,47 +181,53 @@ const HAS_ROOM = '(attribute_not_exists(#a) OR size(#a) < :limit)';
  * True when the run holds a slot afterwards (also when it already held one).
  */
 export async function takeSlot(db: Db, workflow: string, runId: string, limit: number, fair: boolean): Promise<boolean> {
-  const r = await db.updateRaw<GateItem>(
+  const r = await db.update<GateItem>(
     scheduleKeys.gate(workflow),
-    'SET #kind = :kind, #wf = :wf ADD #a :id',
-    fair ? `contains(#a, :rid) OR (${HAS_ROOM} AND (attribute_not_exists(#w) OR size(#w) = :zero))` : `contains(#a, :rid) OR ${HAS_ROOM}`,
-    { '#kind': 'kind', '#wf': 'workflow', '#a': 'active', ...(fair ? { '#w': 'waiting' } : {}) },
-    { ':kind': 'gate', ':wf': workflow, ':id': new Set([runId]), ':rid': runId, ':limit': limit, ...(fair ? { ':zero': 0 } : {}) },
+    { set: { kind: 'gate', workflow }, add: { active: new Set([runId]) } },
+    {
+      expr: fair
+        ? `contains(#a, :rid) OR (${HAS_ROOM} AND (attribute_not_exists(#w) OR size(#w) = :zero))`
+        : `contains(#a, :rid) OR ${HAS_ROOM}`,
+      names: { '#a': 'active', ...(fair ? { '#w': 'waiting' } : {}) },
+      values: { ':rid': runId, ':limit': limit, ...(fair ? { ':zero': 0 } : {}) },
+    },
   );
   return r !== undefined;
 }
 
 /** Adds a pending run to the waiting set (idempotent). */
 export async function enqueueWaiting(db: Db, workflow: string, entry: string): Promise<void> {
-  await db.updateRaw(
+  await db.update(
     scheduleKeys.gate(workflow),
-    'SET #kind = :kind, #wf = :wf ADD #w :e',
-    'attribute_not_exists(pk) OR #kind = :kind',
-    { '#kind': 'kind', '#wf': 'workflow', '#w': 'waiting' },
-    { ':kind': 'gate', ':wf': workflow, ':e': new Set([entry]) },
+    { set: { kind: 'gate', workflow }, add: { waiting: new Set([entry]) } },
+    { expr: 'attribute_not_exists(#pk) OR #kind = :kind', names: { '#pk': TABLE.pk, '#kind': 'kind' }, values: { ':kind': 'gate' } },
   );
 }
 
 /** Moves the waiting `entry` into `active`, if it is still waiting and there is room. */
 export async function admitWaiting(db: Db, workflow: string, entry: string, limit: number): Promise<boolean> {
-  const r = await db.updateRaw(
+  const r = await db.update(
     scheduleKeys.gate(workflow),
-    'ADD #a :id DELETE #w :e',
-    `contains(#w, :entry) AND ${HAS_ROOM}`,
-    { '#a': 'active', '#w': 'waiting' },
-    { ':id': new Set([runIdOfEntry(entry)]), ':e': new Set([entry]), ':entry': entry, ':limit': limit },
+    { add: { active: new Set([runIdOfEntry(entry)]) }, delete: { waiting: new Set([entry]) } },
+    {
+      expr: `contains(#w, :entry) AND ${HAS_ROOM}`,
+      names: { '#a': 'active', '#w': 'waiting' },
+      values: { ':entry': entry, ':limit': limit },
+    },
   );
   return r !== undefined;
 }
 
 /** Frees the slot of a run (and drops it from waiting): idempotent, conditional on the run holding or awaiting one. */
 export async function releaseSlot(db: Db, workflow: string, runId: string, entry: string): Promise<boolean> {
-  const r = await db.updateRaw(
+  const r = await db.update(
     scheduleKeys.gate(workflow),
-    'DELETE #a :id, #w :e',
-    'contains(#a, :rid) OR contains(#w, :entry)',
-    { '#a': 'active', '#w': 'waiting' },
-    { ':id': new Set([runId]), ':e': new Set([entry]), ':rid': runId, ':entry': entry },
+    { delete: { active: new Set([runId]), waiting: new Set([entry]) } },
+    {
+      expr: 'contains(#a, :rid) OR contains(#w, :entry)',
+      names: { '#a': 'active', '#w': 'waiting' },
+      values: { ':rid': runId, ':entry': entry },
+    },
   );
   return r !== undefined;
 }
@@ -268,7 +264,7 @@ export function bumpPending(db: Db, run: RunItem, recheckAt: number) {
 export function markSkipped(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status: 'skipped', endedAt: now, skipReason: reason, ...db.expiry(now) }, remove: ['dueAt', 'dueShard'] },
+    { set: { status: 'skipped', endedAt: now, skipReason: reason, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
     whereEquals({ status: 'queued' }),
   );
 }

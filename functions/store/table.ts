@@ -22,6 +22,9 @@ export const TABLE = {
   ttl: 'expiresAt',
 } as const;
 
+/** The attributes that put an item in the due index: removed together when it leaves. */
+export const DUE_ATTRIBUTES: readonly string[] = [TABLE.dueAt, TABLE.dueShard];
+
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,

@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { and, type Condition, whereEquals } from './expr.js';
 import { type AttemptRecord, keys, type TaskError, type TaskItem } from './items.js';
+import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /**
  * Task transitions. Each is one conditional write on one task item, guarded by the state it moves
@@ -87,7 +88,7 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
   const key = keys.task(runId, name);
   const spec = { set: { status: 'running', owner }, setIfMissing: { attemptStartedAt: now, startedAt: now }, add: { fence: 1 } };
   const queued = whereEquals({ status: 'queued', attempt });
-  const fresh = { expr: '#d > :t', names: { '#d': 'dueAt' }, values: { ':t': now + db.config.leaseMs / 2 } };
+  const fresh = { expr: '#d > :t', names: { '#d': TABLE.dueAt }, values: { ':t': now + db.config.leaseMs / 2 } };
   const kept = await db.update<TaskItem>(key, spec, and(queued, fresh));
   if (kept) return kept;
   return db.update<TaskItem>(key, { ...spec, set: { ...spec.set, ...db.due(key, now + db.config.leaseMs) } }, queued);
@@ -125,7 +126,7 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
   const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [
     { attempt: t.attempt, status, fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
   ];
-  const leaseless = ['owner', 'dueAt', 'dueShard', 'wake', 'wakeRequested'];
+  const leaseless = ['owner', ...DUE_ATTRIBUTES, 'wake', 'wakeRequested'];
   switch (ending.kind) {
     case 'succeeded':
       return db.update<TaskItem>(
@@ -209,7 +210,7 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
   const rec: AttemptRecord[] = [
     { attempt: t.attempt, status: 'lost', fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
   ];
-  const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': 'dueAt' }, values: { ':now': now } });
+  const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': TABLE.dueAt }, values: { ':now': now } });
   if (lost >= db.config.maxLost) {
     return db.update<TaskItem>(
       key,
@@ -217,7 +218,7 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
         set: { status: 'failed', endedAt: now, error: { ...error, message: `${error.message}; lost ${lost} times` }, ...db.expiry(now) },
         add: { lost: 1 },
         append: { attempts: rec },
-        remove: ['owner', 'dueAt', 'dueShard', 'state', 'wakeRequested'],
+        remove: ['owner', ...DUE_ATTRIBUTES, 'state', 'wakeRequested'],
       },
       guard,
     );
@@ -257,7 +258,7 @@ export async function addSinkDone(db: Db, runId: string, sink: string): Promise<
 export function abandon(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'attempt'>, now: number, error: TaskError) {
   return db.update<TaskItem>(
     keys.task(t.runId, t.name),
-    { set: { status: 'skipped', endedAt: now, error, ...db.expiry(now) }, remove: ['dueAt', 'dueShard', 'owner', 'wake', 'wakeRequested'] },
+    { set: { status: 'skipped', endedAt: now, error, ...db.expiry(now) }, remove: [...DUE_ATTRIBUTES, 'owner', 'wake', 'wakeRequested'] },
     whereEquals({ status: 'queued', attempt: t.attempt }),
   );
 }

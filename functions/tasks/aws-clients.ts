@@ -2,33 +2,32 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 
 /**
- * The AWS SDK clients the `lambda` and `stepfunctions` task types call, created on first use (a
- * worker that never runs those types never builds them). Endpoints follow the SDK's own
- * environment variables: `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL_SFN` (e.g. LocalStack).
- * Tests replace them with `setAwsClients`.
+ * The AWS SDK clients the `lambda` and `stepfunctions` task types call. Executors get them through
+ * their context (`ctx.aws`), from `Deps.aws`; tests hand in clients of their own there.
  */
 export interface AwsClients {
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
 }
 
-let lambda: LambdaClient | undefined;
-let sfn: SFNClient | undefined;
-
-export function lambdaClient(): LambdaClient {
-  lambda ??= new LambdaClient({});
-  return lambda;
-}
-
-export function sfnClient(): SFNClient {
-  sfn ??= new SFNClient({});
-  return sfn;
-}
-
-/** Injects clients (tests); `undefined` for one of them drops it so the next use builds a default one. */
-export function setAwsClients(clients: Partial<AwsClients>): void {
-  if ('lambda' in clients) lambda = clients.lambda;
-  if ('sfn' in clients) sfn = clients.sfn;
+/**
+ * Clients created on first use (a worker that never runs those types never builds them), unless given.
+ * Endpoints follow the SDK's own environment variables: `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL_SFN`
+ * (e.g. LocalStack).
+ */
+export function lazyAwsClients(given: Partial<AwsClients> = {}): AwsClients {
+  let lambda = given.lambda;
+  let sfn = given.sfn;
+  return {
+    get lambda() {
+      lambda ??= new LambdaClient({});
+      return lambda;
+    },
+    get sfn() {
+      sfn ??= new SFNClient({});
+      return sfn;
+    },
+  };
 }
 
 /** What the task types need to know about an error the SDK threw. */

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AwsClients } from './aws-clients.js';
+import type { LocalFunctions } from './local-function.js';
 
 /** What a task attempt ended with, as reported by its executor. */
 export type Outcome =
@@ -35,6 +37,18 @@ export interface ExecContext<C> {
   readonly now: () => number;
   /** Starts or adopts this attempt's one child run (for the `subworkflow` type). */
   readonly children: ChildService;
+  /** Mints this attempt's callback token (for types an external system completes, `lambda` async). */
+  readonly callbacks: CallbackMinter;
+  /** The AWS SDK clients (for the `lambda` and `stepfunctions` types). */
+  readonly aws: AwsClients;
+  /** In-process stand-ins for Lambda functions: the local runtime's; absent in AWS. */
+  readonly localFunctions?: LocalFunctions;
+}
+
+/** Mints the token an external system completes one attempt with (`POST /callbacks/{token}`). */
+export interface CallbackMinter {
+  /** A new token, and the hash of it that the attempt's state keeps (never the token itself). */
+  mint(): { readonly token: string; readonly tokenHash: string };
 }
 
 /** What a parent task sees of its child run. */

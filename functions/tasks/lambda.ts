@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { ensureError } from '../common/errors.js';
 import { log } from '../common/logger.js';
-import { LambdaMapError, type LocalFunction, localContext, resolveLocalFunction } from '../local/lambda-mapping.js';
-import { mintCallbackToken } from '../orchestrator/callback.js';
 import type { CallbackState } from '../store/callbacks.js';
-import { classifyAwsError, lambdaClient } from './aws-clients.js';
+import { classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
+import { LambdaMapError, type LocalFunction } from './local-function.js';
 
 /** Lambda's payload limits: 6 MB for a synchronous (RequestResponse) invocation, 1 MB for an asynchronous (Event) one. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -72,7 +72,7 @@ const PERMANENT = new Set([
  * function error fails the attempt. `async` (Event): the attempt suspends until the function reports
  * back through `POST /callbacks/{token}` (see orchestrator/callback.ts), so it may outlive 15 minutes.
  * The event carries `baton` (run, task, attempt, idempotency key, and the token in async mode).
- * Functions named in the `BATON_LAMBDA_MAP` file run in-process instead (local/lambda-mapping.ts).
+ * Locally, functions named in the `BATON_LAMBDA_MAP` file run in-process instead (`ctx.localFunctions`).
  */
 export const lambda: Executor<LambdaConfig> = {
   type: 'lambda',
@@ -100,7 +100,7 @@ export const lambda: Executor<LambdaConfig> = {
     }
     let local: LocalFunction | undefined;
     try {
-      local = await resolveLocalFunction(ctx.config.function, ctx.config.qualifier);
+      local = await ctx.localFunctions?.resolve(ctx.config.function, ctx.config.qualifier);
     } catch (err) {
       if (err instanceof LambdaMapError) return { status: 'failed', reason: 'lambda_map', message: err.message, retryable: false };
       throw err;
@@ -108,6 +108,16 @@ export const lambda: Executor<LambdaConfig> = {
     return ctx.config.mode === 'async' ? invokeAsync(ctx, local) : invokeSync(ctx, local);
   },
 };
+
+/** The Lambda context for a local invocation (only called once `localFunctions` resolved the function). */
+function localContextOf(ctx: ExecContext<LambdaConfig>, requestId: string, deadline: number) {
+  return (ctx.localFunctions as NonNullable<typeof ctx.localFunctions>).context(
+    ctx.config.function,
+    ctx.config.qualifier,
+    requestId,
+    deadline,
+  );
+}
 
 function batonContext(ctx: ExecContext<LambdaConfig>, extra: Partial<BatonContext> = {}): BatonContext {
   return { runId: ctx.runId, task: ctx.task, attempt: ctx.attempt, idempotencyKey: ctx.idempotencyKey, ...extra };
@@ -139,20 +149,20 @@ async function invokeSync(ctx: ExecContext<LambdaConfig>, local: LocalFunction |
   const { body, failure } = tooLarge(event, MAX_SYNC_PAYLOAD_BYTES, 'synchronous');
   if (failure) return failure;
   if (local) {
-    const context = localContext(config.function, config.qualifier, randomUUID(), ctx.startedAt + 15 * 60_000);
+    const context = localContextOf(ctx, randomUUID(), ctx.startedAt + 15 * 60_000);
     try {
       // The same bytes Lambda would deliver: a JSON round trip, so the function cannot alias Baton's objects.
       const result = await untilAborted(Promise.resolve(local.handler(JSON.parse(body), context)), signal);
       return { status: 'succeeded', output: result === undefined ? null : JSON.parse(JSON.stringify(result)) };
     } catch (err) {
       if (signal.aborted) return aborted(signal);
-      const e = err as Error;
-      return { status: 'failed', reason: 'function_error', message: `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
+      const e = ensureError(err);
+      return { status: 'failed', reason: 'function_error', message: `${e.name}: ${e.message}` };
     }
   }
   let r: InvokeCommandOutput;
   try {
-    r = await lambdaClient().send(
+    r = await ctx.aws.lambda.send(
       new InvokeCommand({
         FunctionName: config.function,
         Qualifier: config.qualifier,
@@ -177,7 +187,7 @@ async function invokeSync(ctx: ExecContext<LambdaConfig>, local: LocalFunction |
 
 async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction | undefined): Promise<Outcome> {
   const { config, signal } = ctx;
-  const { token, tokenHash } = mintCallbackToken(ctx.runId, ctx.task, ctx.attempt);
+  const { token, tokenHash } = ctx.callbacks.mint();
   const api = process.env.BATON_API_URL?.replace(/\/+$/, '');
   const baton = batonContext(ctx, { callbackToken: token, callbackUrl: api ? `${api}/callbacks/${token}` : undefined });
   const event = { ...payloadOf(config), baton };
@@ -186,18 +196,21 @@ async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction 
   const state: AsyncState = { mode: 'async', tokenHash, invokedAt: ctx.now() };
   if (local) {
     // Like an Event invocation: accepted at once, run in the background; only the callback counts.
-    const context = localContext(config.function, config.qualifier, randomUUID(), Date.now() + 15 * 60_000);
+    const context = localContextOf(ctx, randomUUID(), ctx.now() + 15 * 60_000);
     setImmediate(() => {
       Promise.resolve()
         .then(() => local.handler(JSON.parse(body), context))
         .catch((err) =>
-          log.warn({ fn: local.target, key: ctx.idempotencyKey, err: String(err) }, 'local async function failed; no callback'),
+          log.warn(
+            { fn: local.target, run: ctx.runId, task: ctx.task, attempt: ctx.attempt, err },
+            'local async function failed; no callback',
+          ),
         );
     });
     return { status: 'suspended', state };
   }
   try {
-    await lambdaClient().send(
+    await ctx.aws.lambda.send(
       new InvokeCommand({
         FunctionName: config.function,
         Qualifier: config.qualifier,

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseDuration } from '../engine/definition/duration.js';
-import { classifyAwsError, sfnClient } from './aws-clients.js';
+import { type AwsClients, classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
 
 /** Standard state machine ARN, optionally qualified by a version or alias. */
@@ -88,7 +88,7 @@ export const stepfunctions: Executor<StepFunctionsConfig> = {
       arn ??= executionArn(ctx.config.stateMachine, executionName(ctx.runId, ctx.task, ctx.attempt));
     }
     if (ctx.signal.aborted && outcome.status !== 'succeeded' && arn && !leaseLost(ctx.signal)) {
-      await stop(arn, `Baton task ${ctx.task} (run ${ctx.runId}, attempt ${ctx.attempt}) timed out`);
+      await stop(ctx.aws, arn, `Baton task ${ctx.task} (run ${ctx.runId}, attempt ${ctx.attempt}) timed out`);
       return { status: 'failed', reason: 'timeout', message: `attempt timed out; execution ${arn} stopped` };
     }
     return outcome;
@@ -113,7 +113,7 @@ async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ execution
   if (ctx.attempt > 1) await stopPredecessor(ctx);
   const name = executionName(ctx.runId, ctx.task, ctx.attempt);
   try {
-    const r = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: config.stateMachine, name, input }), {
+    const r = await ctx.aws.sfn.send(new StartExecutionCommand({ stateMachineArn: config.stateMachine, name, input }), {
       abortSignal: signal,
     });
     const arn = r.executionArn as string;
@@ -135,7 +135,7 @@ async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ execution
     // Started before under this name (by this attempt, before a crash or a retried request): adopt it.
     const arn = executionArn(config.stateMachine, name);
     try {
-      const d = await describe(arn, signal);
+      const d = await describe(ctx.aws, arn, signal);
       return { executionArn: arn, outcome: fromDescription(ctx, d) };
     } catch (e) {
       if (signal.aborted) throw e;
@@ -152,9 +152,10 @@ async function begin(ctx: ExecContext<StepFunctionsConfig>): Promise<{ execution
 async function stopPredecessor(ctx: ExecContext<StepFunctionsConfig>): Promise<void> {
   const arn = executionArn(ctx.config.stateMachine, executionName(ctx.runId, ctx.task, ctx.attempt - 1));
   try {
-    const d = await describe(arn, ctx.signal);
+    const d = await describe(ctx.aws, arn, ctx.signal);
     if (ACTIVE.has(d.status ?? ''))
       await stop(
+        ctx.aws,
         arn,
         `Baton task ${ctx.task} (run ${ctx.runId}): attempt ${ctx.attempt - 1} is over; attempt ${ctx.attempt} starts`,
         'Baton.Superseded',
@@ -168,7 +169,7 @@ async function stopPredecessor(ctx: ExecContext<StepFunctionsConfig>): Promise<v
 /** A resumed attempt: read the execution's status. */
 async function check(ctx: ExecContext<StepFunctionsConfig>, arn: string): Promise<Outcome> {
   try {
-    return fromDescription(ctx, await describe(arn, ctx.signal));
+    return fromDescription(ctx, await describe(ctx.aws, arn, ctx.signal));
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     const f = classifyAwsError(err, PERMANENT);
@@ -198,14 +199,14 @@ function suspend(ctx: ExecContext<StepFunctionsConfig>, arn: string): Outcome {
   return { status: 'suspended', until: ctx.now() + Math.max(MIN_POLL_MS, poll), state: { executionArn: arn } satisfies SfnState };
 }
 
-function describe(arn: string, signal: AbortSignal) {
-  return sfnClient().send(new DescribeExecutionCommand({ executionArn: arn }), { abortSignal: signal });
+function describe(aws: AwsClients, arn: string, signal: AbortSignal) {
+  return aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }), { abortSignal: signal });
 }
 
 /** Stops an execution; best effort (it may have ended meanwhile, or never started). */
-async function stop(arn: string, cause: string, error = 'Baton.Timeout'): Promise<void> {
+async function stop(aws: AwsClients, arn: string, cause: string, error = 'Baton.Timeout'): Promise<void> {
   try {
-    await sfnClient().send(new StopExecutionCommand({ executionArn: arn, error, cause }), {
+    await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error, cause }), {
       abortSignal: AbortSignal.timeout(10_000),
     });
   } catch {

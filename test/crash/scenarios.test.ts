@@ -9,6 +9,7 @@ import { sweep } from '../../functions/orchestrator/sweeper.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
 import { claim, getTask, queueNew } from '../../functions/store/tasks.js';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
 import {
   api,
@@ -275,6 +276,7 @@ describe('crash scenarios with real processes', () => {
       },
       timer: async () => {},
       executors,
+      aws: lazyAwsClients(),
       now: Date.now,
       log,
       workerId: `sweeper-${i}`,

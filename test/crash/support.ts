@@ -14,6 +14,7 @@ import type { Deps } from '../../functions/orchestrator/deps.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
 import { ensureTable } from '../../functions/store/table.js';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
 
 /**
@@ -67,6 +68,7 @@ export function testDeps(config: BatonConfig): Deps {
     dispatch: async () => {},
     timer: async () => {},
     executors,
+    aws: lazyAwsClients(),
     now: Date.now,
     log,
     workerId: 'test',

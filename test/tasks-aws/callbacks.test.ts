@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completeByCallback, hashToken, mintCallbackToken, parseCallbackToken } from '../../functions/orchestrator/callback.js';
+import { completeByCallback } from '../../functions/orchestrator/callback.js';
+import { hashToken, mintCallbackToken, parseCallbackToken } from '../../functions/orchestrator/callback-token.js';
 import type { Deps, Job } from '../../functions/orchestrator/deps.js';
 import { type Harness, startHarness } from '../support/harness.js';
 

@@ -1,3 +1,5 @@
+import { mintCallbackToken } from '../../functions/orchestrator/callback-token.js';
+import { type AwsClients, lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import type { ExecContext, Executor, Outcome } from '../../functions/tasks/executor.js';
 
 export interface CtxOptions {
@@ -7,6 +9,8 @@ export interface CtxOptions {
   state?: unknown;
   signal?: AbortSignal;
   now?: number;
+  /** The AWS clients the executor calls (tests pass mocked ones). */
+  aws?: AwsClients;
 }
 
 /**
@@ -33,6 +37,14 @@ export async function runExecutor<C>(ex: Executor<C>, config: unknown, o: CtxOpt
     children: {
       ensure: () => Promise.reject(new Error('no children for this task type')),
     },
+    callbacks: { mint: () => mintCallbackToken(runId, task, attempt) },
+    aws: o.aws ?? lazyAwsClients(),
   };
   return ex.execute(ctx);
 }
+
+/** `runExecutor` with these AWS clients in every context. */
+export const withAws =
+  (aws: AwsClients) =>
+  <C>(ex: Executor<C>, config: unknown, o: CtxOptions = {}): Promise<Outcome> =>
+    runExecutor(ex, config, { aws, ...o });

@@ -7,19 +7,18 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseCallbackToken } from '../../functions/orchestrator/callback.js';
-import { setAwsClients } from '../../functions/tasks/aws-clients.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseCallbackToken } from '../../functions/orchestrator/callback-token.js';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { lambda } from '../../functions/tasks/lambda.js';
-import { runExecutor } from './ctx.js';
+import { withAws } from './ctx.js';
 
 // No local mapping: every call goes to the (mocked) Lambda API. Only request shapes and error
 // handling are checked here; behaviour runs for real in lambda-local.test.ts.
 delete process.env.BATON_LAMBDA_MAP;
 const client = new LambdaClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-setAwsClients({ lambda: client });
+const runExecutor = withAws(lazyAwsClients({ lambda: client }));
 const mock = mockClient(client);
-afterAll(() => setAwsClients({ lambda: undefined }));
 
 // The SDK types the payload as its blob adapter; a plain Uint8Array is what the executor reads.
 const bytes = (s: string) => new Uint8Array(Buffer.from(s)) as InvokeCommandOutput['Payload'];

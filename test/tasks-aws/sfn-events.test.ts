@@ -2,7 +2,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SFNClien
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SfnStatusEvent, sfnEventsHandler } from '../../functions/handlers/sfn-events.js';
-import { setAwsClients } from '../../functions/tasks/aws-clients.js';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executionArn, executionName } from '../../functions/tasks/stepfunctions.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -10,9 +10,7 @@ import { type Harness, startHarness } from '../support/harness.js';
 // shapes only). Everything on Baton's side — DynamoDB Local, worker, master, sweeper, the event
 // handler — is real.
 const client = new SFNClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-setAwsClients({ sfn: client });
 const sfn = mockClient(client);
-afterAll(() => setAwsClients({ sfn: undefined }));
 
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 /** What DescribeExecution answers, per execution ARN; the test moves executions along. */
@@ -62,7 +60,7 @@ describe('Step Functions status-change events wake the waiting attempt (DynamoDB
   let h: Harness;
   let handle: ReturnType<typeof sfnEventsHandler>;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({}, { deps: { aws: lazyAwsClients({ sfn: client }) } });
     handle = sfnEventsHandler(() => h.runtime.deps);
   });
   afterAll(() => h.stop());

@@ -10,15 +10,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { setAwsClients } from '../../functions/tasks/aws-clients.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executionArn, executionName, parseExecutionName, stepfunctions } from '../../functions/tasks/stepfunctions.js';
-import { runExecutor } from './ctx.js';
+import { withAws } from './ctx.js';
 
 const client = new SFNClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-setAwsClients({ sfn: client });
+const runExecutor = withAws(lazyAwsClients({ sfn: client }));
 const mock = mockClient(client);
-afterAll(() => setAwsClients({ sfn: undefined }));
 
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 const RUN = 'r0abcdefgh0123456789abcdef';
