@@ -6,6 +6,7 @@ import { and } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
 import { getRun } from '../store/runs.js';
 import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
+import { AttemptTimeout, LeaseLost } from '../tasks/abort.js';
 import type { Outcome } from '../tasks/executor.js';
 import { defaultSecretSource } from '../tasks/secrets/from-env.js';
 import { redactOutcome, renderWithSecrets } from '../tasks/secrets/resolve.js';
@@ -64,14 +65,14 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
 /** Runs the executor under the lease and the deadline; undefined means the lease was lost. */
 async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): Promise<Ending | undefined> {
   const aborter = new AbortController();
-  const lease = new Lease(deps, t, () => aborter.abort(new Error('lease lost')));
+  const lease = new Lease(deps, t, () => aborter.abort(new LeaseLost()));
   let timedOut = false;
   const deadlineTimer =
     t.deadline !== undefined
       ? setTimeout(
           () => {
             timedOut = true;
-            aborter.abort(new Error('timeout'));
+            aborter.abort(new AttemptTimeout());
           },
           Math.max(0, t.deadline - deps.now()),
         )

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseDuration } from '../engine/definition/duration.js';
+import { abortReason, LeaseLost } from './abort.js';
 import { type AwsClients, classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
 
@@ -220,12 +221,11 @@ function awsFailure(what: string, err: unknown): Outcome {
 }
 
 /**
- * The worker aborts with `lease lost` when the attempt was reclaimed: its new holder continues the same
+ * The worker aborts with `LeaseLost` when the attempt was reclaimed: its new holder continues the same
  * attempt and adopts the execution, so it is not ours to stop. Any other abort (the timeout) stops it.
  */
 function leaseLost(signal: AbortSignal): boolean {
-  const r = signal.reason as { message?: unknown } | undefined;
-  return r?.message === 'lease lost';
+  return abortReason(signal) instanceof LeaseLost;
 }
 
 function parseOutput(output: string | undefined): unknown {

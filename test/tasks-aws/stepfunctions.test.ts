@@ -11,6 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { AttemptTimeout, LeaseLost } from '../../functions/tasks/abort.js';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executionArn, executionName, parseExecutionName, stepfunctions } from '../../functions/tasks/stepfunctions.js';
 import { withAws } from './ctx.js';
@@ -140,7 +141,7 @@ describe('stepfunctions executor against the Step Functions API', () => {
     const state = { executionArn: arnOf(1) };
     let ac = new AbortController();
     mock.on(DescribeExecutionCommand).callsFake(() => {
-      ac.abort(new Error('timeout'));
+      ac.abort(new AttemptTimeout());
       throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
     });
     mock.on(StopExecutionCommand).resolves({ stopDate: new Date() });
@@ -153,14 +154,14 @@ describe('stepfunctions executor against the Step Functions API', () => {
     // Resumed after the deadline: the signal is already aborted when the attempt starts.
     mock.resetHistory();
     ac = new AbortController();
-    ac.abort(new Error('timeout'));
+    ac.abort(new AttemptTimeout());
     await runExecutor(stepfunctions, { stateMachine: SM }, { state, signal: ac.signal });
     expect(mock.commandCalls(StopExecutionCommand)).toHaveLength(1);
     expect(mock.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
 
     mock.resetHistory();
     ac = new AbortController();
-    ac.abort(new Error('lease lost'));
+    ac.abort(new LeaseLost());
     await runExecutor(stepfunctions, { stateMachine: SM }, { state, signal: ac.signal });
     expect(mock.commandCalls(StopExecutionCommand)).toHaveLength(0);
   });
