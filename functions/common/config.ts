@@ -3,8 +3,9 @@
  * "Configuration"); bad values fail loudly at cold start rather than misbehave later.
  */
 
-function int(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
+/** An integer setting from `env`: `fallback` when unset or empty; anything but an integer >= `min` throws. */
+export function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
@@ -36,24 +37,20 @@ export interface BatonConfig {
   readonly retentionDays: number;
 }
 
+/** Reads the configuration from `env` (never from, or into, the global `process.env` unless it is passed). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
-  const saved = process.env;
-  process.env = env;
-  try {
-    const leaseMs = int('BATON_LEASE_MS', 30_000, 100);
-    return {
-      table: env.BATON_TABLE || 'baton',
-      leaseMs,
-      heartbeatMs: int('BATON_HEARTBEAT_MS', Math.max(50, Math.floor(leaseMs / 3)), 10),
-      maxLost: int('BATON_MAX_LOST', 3, 1),
-      dueShards: int('BATON_DUE_SHARDS', 4, 1),
-      watchdogMs: int('BATON_WATCHDOG_MS', 300_000, 100),
-      recheckMs: int('BATON_RECHECK_MS', 300_000, 100),
-      maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
-      maxDepth: int('BATON_MAX_DEPTH', 10, 1),
-      retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),
-    };
-  } finally {
-    process.env = saved;
-  }
+  const int = (name: string, fallback: number, min?: number) => intSetting(env, name, fallback, min);
+  const leaseMs = int('BATON_LEASE_MS', 30_000, 100);
+  return {
+    table: env.BATON_TABLE || 'baton',
+    leaseMs,
+    heartbeatMs: int('BATON_HEARTBEAT_MS', Math.max(50, Math.floor(leaseMs / 3)), 10),
+    maxLost: int('BATON_MAX_LOST', 3, 1),
+    dueShards: int('BATON_DUE_SHARDS', 4, 1),
+    watchdogMs: int('BATON_WATCHDOG_MS', 300_000, 100),
+    recheckMs: int('BATON_RECHECK_MS', 300_000, 100),
+    maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
+    maxDepth: int('BATON_MAX_DEPTH', 10, 1),
+    retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),
+  };
 }

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import { type BatonConfig, loadConfig } from '../common/config.js';
+import { type BatonConfig, intSetting, loadConfig } from '../common/config.js';
 import { log as rootLog } from '../common/logger.js';
 import type { Deps, Job } from '../orchestrator/deps.js';
 import { schedulerTick } from '../orchestrator/scheduler.js';
@@ -85,7 +85,7 @@ export class LocalRuntime {
   start(): this {
     this.poller?.start();
     if (this.roles.sweeper) {
-      const every = this.opts.sweepIntervalMs ?? Number(process.env.BATON_SWEEP_INTERVAL_MS ?? 1000);
+      const every = this.opts.sweepIntervalMs ?? intSetting(process.env, 'BATON_SWEEP_INTERVAL_MS', 1000, 1);
       const tick = () => {
         this.sweeping = sweep(this.deps).catch((err) => this.deps.log.error({ err }, 'sweep failed'));
         void this.sweeping.then(() => {
@@ -95,7 +95,7 @@ export class LocalRuntime {
       tick();
     }
     if (this.roles.scheduler) {
-      const every = this.opts.schedulerIntervalMs ?? Number(process.env.BATON_SCHEDULER_INTERVAL_MS ?? 1000);
+      const every = this.opts.schedulerIntervalMs ?? intSetting(process.env, 'BATON_SCHEDULER_INTERVAL_MS', 1000, 1);
       const schedTick = () => {
         this.ticking = schedulerTick(this.deps).catch((err) => this.deps.log.error({ err }, 'scheduler tick failed'));
         void this.ticking.then(() => {

@@ -116,10 +116,13 @@ export async function startBackfill(deps: Deps, req: BackfillRequest): Promise<{
   return { backfill: (await getBackfill(deps.db, backfillId)) as BackfillItem, created: true };
 }
 
+/** Most rounds of one pump: one reservation per fire time, plus lost races. */
+const MAX_BACKFILL_PUMP_ROUNDS = 2 * MAX_BACKFILL_TIMES + 10;
+
 /** Reserves and starts fire times while the mode allows; completes the backfill when all ended. */
 export async function pumpBackfill(deps: Deps, backfillId: string): Promise<void> {
   const { db } = deps;
-  for (let round = 0; round < 2 * MAX_BACKFILL_TIMES + 10; round++) {
+  for (let round = 0; round < MAX_BACKFILL_PUMP_ROUNDS; round++) {
     const b = await getBackfill(db, backfillId);
     if (b?.status !== 'running') return;
     const inflight = b.inflight?.size ?? 0;
@@ -135,6 +138,10 @@ export async function pumpBackfill(deps: Deps, backfillId: string): Promise<void
     if (!reserved) continue; // another pump moved the cursor first: look again
     await startFor(deps, reserved, n, runId);
   }
+  deps.log.warn(
+    { backfill: backfillId, rounds: MAX_BACKFILL_PUMP_ROUNDS },
+    'backfill pump reached its round limit; the sweeper drives it on',
+  );
 }
 
 function outcomeOf(run: RunItem, b: BackfillItem): BackfillOutcome {

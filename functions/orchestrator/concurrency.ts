@@ -66,6 +66,9 @@ export async function releaseRun(deps: Deps, run: RunItem): Promise<void> {
   if (cc.policy === 'queue') await pump(deps, run.workflow);
 }
 
+/** Most gate reads in one pump (admissions, lost races and cleanups together); the rest waits for the next pump. */
+const MAX_PUMP_ROUNDS = 200;
+
 /**
  * Admits waiting runs, oldest first, while there is room. Safe to run concurrently: each admission is
  * a conditional move of one entry from `waiting` to `active`; the loser re-reads and goes on.
@@ -73,7 +76,7 @@ export async function releaseRun(deps: Deps, run: RunItem): Promise<void> {
 export async function pump(deps: Deps, workflow: string, heal = false): Promise<number> {
   const { db } = deps;
   let admitted = 0;
-  for (let round = 0; round < 200; round++) {
+  for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
     const gate = await getGate(db, workflow);
     const waiting = [...(gate?.waiting ?? [])].sort();
     const entry = waiting[0];
@@ -99,6 +102,10 @@ export async function pump(deps: Deps, workflow: string, heal = false): Promise<
       await deps.timer(keys.run(run.runId), deps.now());
     }
   }
+  deps.log.warn(
+    { workflow, admitted, rounds: MAX_PUMP_ROUNDS },
+    'concurrency pump reached its round limit; the sweeper re-checks the pending runs',
+  );
   return admitted;
 }
 

@@ -109,7 +109,7 @@ async function skipDownstream(deps: Deps, run: RunItem, wf: LoadedWorkflow, firs
 
 /** Records a finished sink; the last one finishes the run. */
 async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string) {
-  const done = await addSinkDone(deps.db, run.runId, sink);
+  const done = await addSinkDone(deps.db, run.runId, sink, deps.now());
   if (wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
 }
 

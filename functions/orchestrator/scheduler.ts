@@ -138,9 +138,12 @@ function cappedMark(s: ScheduleItem, now: number): { mark: number; dropped: numb
   return { mark: hi, dropped: countFireTimes(s.spec, new Date(lower), new Date(hi), 100_000).count };
 }
 
+/** Most rounds of one firing: each follows a lost race or fires the next batch of a capped backlog. */
+const MAX_FIRE_ROUNDS = 20;
+
 /** Fires one schedule if it is due: creates its runs, then advances it. Re-reads and retries on a lost race. */
 export async function fireSchedule(deps: Deps, key: Key, report: TickReport = emptyReport(), seed?: ScheduleItem): Promise<void> {
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < MAX_FIRE_ROUNDS; round++) {
     const s = round === 0 && seed ? seed : await deps.db.get<ScheduleItem>(key);
     const now = deps.now();
     if (s?.kind !== 'schedule' || !s.enabled || s.dueAt === undefined || s.dueAt > now) return;
@@ -197,6 +200,7 @@ export async function fireSchedule(deps: Deps, key: Key, report: TickReport = em
     }
     if (!due.truncated) return;
   }
+  deps.log.warn({ key, rounds: MAX_FIRE_ROUNDS }, 'schedule firing reached its round limit; the next tick goes on');
 }
 
 async function fireOne(deps: Deps, s: ScheduleItem, ft: DueFireTime): Promise<LastFire> {

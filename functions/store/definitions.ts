@@ -32,13 +32,16 @@ export async function latestDefinition(db: Db, name: string): Promise<Definition
 
 export const getDefinition = (db: Db, name: string, version: number) => db.get<DefinitionItem>(keys.definition(name, version), false);
 
+/** Most version numbers one save tries before giving up (each try lost to a concurrent save). */
+const MAX_SAVE_TRIES = 20;
+
 /**
  * Stores a definition as a new immutable version. Saving the same definition as the latest is a
  * no-op that returns the latest version. Concurrent saves each get their own version number.
  */
 export async function saveDefinition(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
   const d = digest(definition);
-  for (let tries = 0; tries < 20; tries++) {
+  for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
     const latest = await latestDefinition(db, definition.name);
     if (latest?.digest === d) return { version: latest.version, created: false };
     const version = (latest?.version ?? 0) + 1;
@@ -55,7 +58,7 @@ export async function saveDefinition(db: Db, definition: WorkflowDefinition, now
       return { version, created: true };
     }
   }
-  throw new Error(`could not store a new version of ${definition.name}: too much contention`);
+  throw new Error(`could not store a new version of ${definition.name}: ${MAX_SAVE_TRIES} concurrent saves won first`);
 }
 
 export async function listWorkflows(db: Db): Promise<WorkflowSummary[]> {

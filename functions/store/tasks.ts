@@ -246,9 +246,9 @@ export function requestWake(db: Db, runId: string, name: string, attempt: number
 export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));
 
 /** Records a finished sink on the run's join item; returns the set of sinks finished so far. */
-export async function addSinkDone(db: Db, runId: string, sink: string): Promise<Set<string>> {
+export async function addSinkDone(db: Db, runId: string, sink: string, now: number): Promise<Set<string>> {
   const r = await db.update<{ doneDeps?: Set<string> }>(keys.end(runId), {
-    set: { kind: 'end', runId, ...db.expiry(Date.now()) },
+    set: { kind: 'end', runId, ...db.expiry(now) },
     add: { doneDeps: new Set([sink]) },
   });
   return r?.doneDeps ?? new Set();
