@@ -41,15 +41,13 @@ export async function advance(deps: Deps, task: TaskItem): Promise<void> {
   const succeeded = task.status === 'succeeded';
   await Promise.all(
     (wf.graph.successors[task.name] ?? []).map((s) =>
-      succeeded && !ending
-        ? satisfy(deps, run, wf, s, task.name)
-        : skipDownstream(deps, run, wf, s, task.name, skipReason(task, failure, ending)),
+      succeeded && !ending ? satisfy(deps, run, wf, s, task.name) : skipDownstream(deps, run, wf, s, task.name, skipReason(task, failure)),
     ),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
 }
 
-function skipReason(task: TaskItem, failure: RunItem['failure'], _ending: boolean): TaskError {
+function skipReason(task: TaskItem, failure: RunItem['failure']): TaskError {
   if (task.status !== 'succeeded') return { reason: 'upstream', message: `upstream task ${task.name} ${task.status}` };
   return {
     reason: 'run_failed',

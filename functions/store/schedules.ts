@@ -144,15 +144,6 @@ export function advanceSchedule(
   );
 }
 
-/** Records a permanent failure to start a run for a fire time, without advancing. */
-export function recordScheduleError(db: Db, prev: ScheduleItem, error: NonNullable<ScheduleItem['lastError']>) {
-  return db.update<ScheduleItem>(
-    scheduleKeys.schedule(prev.workflow, prev.scheduleId),
-    { set: { lastError: error } },
-    whereEquals({ generation: prev.generation }),
-  );
-}
-
 /** Deletes a schedule. False when there was none. */
 export const deleteSchedule = (db: Db, workflow: string, id: string): Promise<boolean> => db.remove(scheduleKeys.schedule(workflow, id));
 

@@ -16,6 +16,7 @@ import { Db } from '../../functions/store/db.js';
 import { ensureTable } from '../../functions/store/table.js';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
+import { sleep, until } from '../support/wait.js';
 
 /**
  * Support for crash tests with real OS processes: each Baton process runs
@@ -371,17 +372,10 @@ export async function scanTable(deps: Deps): Promise<Item[]> {
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> =>
+  until(what, fn, timeoutMs, everyMs);
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 export interface InvariantReport {
   readonly violations: string[];

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, heartbeat, holds, queueNew } from '../../functions/store/tasks.js';
 import { type Harness, startHarness } from '../support/harness.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait.js';
 
 describe('lease loss and fencing', () => {
   let h: Harness;

@@ -1,19 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { attachHarness, type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
+import { sleep, until } from '../support/wait.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(30);
-  }
-}
 
 describe('restarting the local runtime in the middle of a run', () => {
   const open: Harness[] = [];

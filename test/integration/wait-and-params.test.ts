@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
+import { sleep } from '../support/wait.js';
 
 const task = (run: any, name: string) => run.tasks.find((x: any) => x.name === name);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('wait tasks and parameter / output passing', () => {
   let h: Harness;

@@ -3,18 +3,7 @@ import type { RunItem } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { addDoneDep, getTask } from '../../functions/store/tasks.js';
 import { type Harness, startHarness } from '../support/harness.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { until } from '../support/wait.js';
 
 /**
  * The run watchdog (reconcile) is what finishes a run whose stream events were lost. Here no master
@@ -39,12 +28,16 @@ describe('the run watchdog re-drives runs whose events were lost', () => {
     const runId = start.body.runId as string;
 
     // No stream: the sweeper starts the queued run once its start is overdue.
-    await sleep(600);
-    await h.runtime.sweepNow();
-    await until('a and b to succeed', async () => {
-      const [a, b] = await Promise.all([getTask(db, runId, 'a'), getTask(db, runId, 'b')]);
-      return a?.status === 'succeeded' && b?.status === 'succeeded';
-    });
+    await until(
+      'the sweeper to start the run, and a and b to succeed',
+      async () => {
+        await h.runtime.sweepNow();
+        const [a, b] = await Promise.all([getTask(db, runId, 'a'), getTask(db, runId, 'b')]);
+        return a?.status === 'succeeded' && b?.status === 'succeeded';
+      },
+      15_000,
+      100,
+    );
     // The master that handled a's and b's events recorded both on join, then died before promoting it.
     await addDoneDep(db, runId, 'join', 'a');
     await addDoneDep(db, runId, 'join', 'b');
@@ -54,12 +47,12 @@ describe('the run watchdog re-drives runs whose events were lost', () => {
     const run = await until(
       'the watchdog to finish the run',
       async () => {
-        await sleep(350);
         await h.runtime.sweepNow();
         const r = await getRun(db, runId);
         return r && ['succeeded', 'failed'].includes(r.status) ? (r as RunItem) : undefined;
       },
       15_000,
+      100,
     );
     expect(run.status).toBe('succeeded');
     expect(run.output).toEqual({ join: 'joined' });
@@ -81,16 +74,15 @@ describe('the run watchdog re-drives runs whose events were lost', () => {
     });
     const start = await h.request('POST', '/workflows/lost-skip/runs', {});
     const runId = start.body.runId as string;
-    await sleep(600);
     const run = await until(
       'the watchdog to finish the run',
       async () => {
         await h.runtime.sweepNow();
-        await sleep(350);
         const r = await getRun(db, runId);
         return r && ['succeeded', 'failed'].includes(r.status) ? (r as RunItem) : undefined;
       },
       20_000,
+      100,
     );
     expect(run.status).toBe('failed');
     expect(run.failure).toMatchObject({ task: 'bad', reason: 'fail' });

@@ -61,21 +61,7 @@ export async function runsOf(h: Harness, workflow: string): Promise<any[]> {
 
 export const fireTimesOf = (runs: any[]) => runs.map((r) => r.trigger?.fireTime as string).sort();
 
-/** Polls until `check` returns a value (not undefined) or throws after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from '../support/wait.js';
 
 /** Runs a script in a separate `npx tsx` process; resolves with how it ended. */
 export function runScript(

@@ -114,20 +114,34 @@ export function compile(def: WorkflowDefinition): CompiledWorkflow {
     const cached = memo.get(task);
     if (cached) return cached;
     if (!Object.hasOwn(def.tasks, task)) throw new Error(`unknown task "${task}"`);
-    const found = new Set<string>();
-    const todo = [task];
-    while (todo.length > 0) {
-      for (const dep of (def.tasks[todo.pop() as string] as { after: readonly string[] }).after) {
-        if (found.has(dep)) continue;
-        const known = memo.get(dep);
-        found.add(dep);
-        if (known) for (const a of known) found.add(a);
-        else todo.push(dep);
-      }
-    }
+    const found = upstreamOf(task, (t) => def.tasks[t]?.after, memo);
     memo.set(task, found);
     return found;
   };
 
   return { definition: def, successors, roots, sinks, order, ancestors };
+}
+
+/**
+ * Every task that `task` depends on, directly or through others. `after` gives a task's direct
+ * dependencies (undefined for an unknown one). Terminates on cycles, so validation can use it on a
+ * draft; `memo` (ancestor sets already known) saves walking shared upstream twice.
+ */
+export function upstreamOf(
+  task: string,
+  after: (task: string) => readonly string[] | undefined,
+  memo?: ReadonlyMap<string, ReadonlySet<string>>,
+): Set<string> {
+  const found = new Set<string>();
+  const todo = [task];
+  while (todo.length > 0) {
+    for (const dep of after(todo.pop() as string) ?? []) {
+      if (found.has(dep)) continue;
+      found.add(dep);
+      const known = memo?.get(dep);
+      if (known) for (const a of known) found.add(a);
+      else todo.push(dep);
+    }
+  }
+  return found;
 }

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { decodeDefinition } from './decode.js';
-import { findCycles } from './graph.js';
+import { findCycles, upstreamOf } from './graph.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
 import {
@@ -205,21 +205,6 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
   return { spec, afterPaths, references: scan.references };
 }
 
-/** Every task `task` transitively depends on. Cycle-safe. */
-function upstream(task: string, drafts: ReadonlyMap<string, TaskDraft>): Set<string> {
-  const found = new Set<string>();
-  const todo = [task];
-  while (todo.length > 0) {
-    for (const dep of drafts.get(todo.pop() as string)?.spec.after ?? []) {
-      if (!found.has(dep)) {
-        found.add(dep);
-        todo.push(dep);
-      }
-    }
-  }
-  return found;
-}
-
 function checkReferences(
   c: Checker,
   drafts: ReadonlyMap<string, TaskDraft>,
@@ -236,7 +221,7 @@ function checkReferences(
       if (name === task) c.add(path, `${ref.raw}: a task cannot use its own output`);
       else if (!names.has(name)) c.add(path, `${ref.raw}: unknown task "${name}"`);
       else {
-        ancestors ??= upstream(task, drafts);
+        ancestors ??= upstreamOf(task, (t) => drafts.get(t)?.spec.after);
         if (!ancestors.has(name)) {
           c.add(path, `${ref.raw}: task "${name}" is not upstream of "${task}" (add it to after, directly or through another task)`);
         }
