@@ -1,6 +1,7 @@
 import { crashEnabled, crashPoint } from '../common/crash.js';
 import { notFound, RequestError } from '../common/errors.js';
 import { derivedRunId, newRunId } from '../common/ids.js';
+import { iso } from '../common/iso.js';
 import { type CronSpec, deterministicRunId, fireTimesBetween, renderScheduleParams } from '../engine/schedule/index.js';
 import {
   type BackfillItem,
@@ -230,8 +231,6 @@ export async function cancelBackfill(deps: Deps, backfillId: string): Promise<Ba
   if (!b) throw notFound(`backfill ${backfillId}`);
   return b;
 }
-
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /** The public view: progress counts and one line per fire time started so far. */
 export function backfillView(b: BackfillItem) {

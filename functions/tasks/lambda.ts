@@ -6,6 +6,7 @@ import { log } from '../common/logger.js';
 import type { CallbackState } from '../store/callbacks.js';
 import { classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
+import { jsonOrText } from './json-text.js';
 import { LambdaMapError, type LocalFunction } from './local-function.js';
 
 /** Lambda's payload limits: 6 MB for a synchronous (RequestResponse) invocation, 1 MB for an asynchronous (Event) one. */
@@ -177,12 +178,12 @@ async function invokeSync(ctx: ExecContext<LambdaConfig>, local: LocalFunction |
   }
   const text = r.Payload ? Buffer.from(r.Payload).toString('utf8') : '';
   if (r.FunctionError) {
-    const p = parse(text) as { errorType?: string; errorMessage?: string } | string | null;
+    const p = jsonOrText(text) as { errorType?: string; errorMessage?: string } | string | null;
     const type = (typeof p === 'object' && p?.errorType) || r.FunctionError;
     const message = (typeof p === 'object' && p?.errorMessage) || (typeof p === 'string' ? p : text);
     return { status: 'failed', reason: 'function_error', message: `${type}: ${message}` };
   }
-  return { status: 'succeeded', output: parse(text) };
+  return { status: 'succeeded', output: jsonOrText(text) };
 }
 
 async function invokeAsync(ctx: ExecContext<LambdaConfig>, local: LocalFunction | undefined): Promise<Outcome> {
@@ -245,13 +246,4 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-function parse(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
