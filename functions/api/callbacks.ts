@@ -1,15 +1,20 @@
-import { Hono } from 'hono';
 import { z } from 'zod';
 import { RequestError } from '../common/errors.js';
+import { MAX_OUTPUT_DEPTH } from '../engine/limits.js';
 import { type CallbackBody, completeByCallback } from '../orchestrator/callback.js';
 import type { Deps } from '../orchestrator/deps.js';
+import type { Routes } from './route.js';
+import { callbackToken, limitedJson } from './schemas.js';
 
-const body = z.union([
-  z.object({ output: z.unknown() }).strict(),
-  z
-    .object({
+const SHAPE = 'the body must be {"output": ...} or {"error": {"message": "...", "reason"?: "...", "retryable"?: bool}}';
+
+/** A callback report; `output` within the output depth and key limits (its size is checked against the config: 413). */
+export const callbackBody = z
+  .strictObject(
+    {
+      output: limitedJson({ maxDepth: MAX_OUTPUT_DEPTH }).optional(),
       error: z
-        .object({
+        .strictObject({
           message: z.string().min(1).max(4096),
           reason: z
             .string()
@@ -17,10 +22,11 @@ const body = z.union([
             .optional(),
           retryable: z.boolean().optional(),
         })
-        .strict(),
-    })
-    .strict(),
-]);
+        .optional(),
+    },
+    { error: SHAPE },
+  )
+  .refine((b) => Object.hasOwn(b, 'output') !== Object.hasOwn(b, 'error'), { error: SHAPE });
 
 /**
  * `POST /callbacks/{token}`: an asynchronous `lambda` task's function reports its end with
@@ -29,45 +35,47 @@ const body = z.union([
  * 403 token does not match the attempt; 409 already reported, or the attempt is over; 413 output too
  * large; 503 (Retry-After) the attempt is not ready for its report yet — retry.
  */
-export function callbackRoutes(deps: Deps) {
-  const app = new Hono();
-  app.post('/callbacks/:token', async (c) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(await c.req.text());
-    } catch (err) {
-      throw new RequestError(400, 'bad_json', `the body is not valid JSON: ${(err as Error).message}`);
-    }
-    const parsed = body.safeParse(json);
-    if (!parsed.success || !('output' in (json as object) || 'error' in (json as object))) {
-      throw new RequestError(
-        400,
-        'invalid_body',
-        'the body must be {"output": ...} or {"error": {"message": "...", "reason"?: "...", "retryable"?: bool}}',
-      );
-    }
-    const report = parsed.data as CallbackBody;
-    if ('output' in report) {
-      const size = Buffer.byteLength(JSON.stringify(report.output ?? null));
-      if (size > deps.db.config.maxOutputBytes) {
-        throw new RequestError(413, 'output_too_large', `output is ${size} bytes; the limit is ${deps.db.config.maxOutputBytes}`);
+export function callbackRoutes(routes: Routes, deps: Deps): void {
+  routes.add(
+    {
+      method: 'post',
+      path: '/callbacks/:token',
+      summary: "An asynchronous lambda task's function reports its end",
+      params: z.object({ token: callbackToken }),
+      body: callbackBody,
+      responses: {
+        202: 'recorded',
+        400: 'bad body',
+        403: 'the token does not match the attempt',
+        404: 'unknown token',
+        409: 'already reported, or the attempt is over',
+        413: 'output too large',
+        503: 'the attempt is not ready for its report yet; retry (Retry-After)',
+      },
+    },
+    async (c, { params, body }) => {
+      const report = body as CallbackBody;
+      if ('output' in report) {
+        const size = Buffer.byteLength(JSON.stringify(report.output ?? null));
+        if (size > deps.db.config.maxOutputBytes) {
+          throw new RequestError(413, 'output_too_large', `output is ${size} bytes; the limit is ${deps.db.config.maxOutputBytes}`);
+        }
       }
-    }
-    const r = await completeByCallback(deps, c.req.param('token'), report);
-    switch (r.kind) {
-      case 'accepted':
-        return c.json({ status: 'accepted', runId: r.runId, task: r.task, attempt: r.attempt }, 202);
-      case 'not_found':
-        throw new RequestError(404, 'not_found', 'callback token not found');
-      case 'forbidden':
-        throw new RequestError(403, 'forbidden', 'the callback token does not match this attempt');
-      case 'conflict':
-        throw new RequestError(409, r.code, r.message);
-      case 'not_ready': {
-        const e = new RequestError(503, 'not_ready', 'the attempt is not waiting for its report yet; retry shortly');
-        return c.json(e.toJSON(), 503, { 'Retry-After': '1' });
+      const r = await completeByCallback(deps, params.token, report);
+      switch (r.kind) {
+        case 'accepted':
+          return c.json({ status: 'accepted', runId: r.runId, task: r.task, attempt: r.attempt }, 202);
+        case 'not_found':
+          throw new RequestError(404, 'not_found', 'callback token not found');
+        case 'forbidden':
+          throw new RequestError(403, 'forbidden', 'the callback token does not match this attempt');
+        case 'conflict':
+          throw new RequestError(409, r.code, r.message);
+        case 'not_ready': {
+          const e = new RequestError(503, 'not_ready', 'the attempt is not waiting for its report yet; retry shortly');
+          return c.json(e.toJSON(), 503, { 'Retry-After': '1' });
+        }
       }
-    }
-  });
-  return app;
+    },
+  );
 }

@@ -1,33 +1,26 @@
-import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import { notFound, RequestError } from '../common/errors.js';
 import { digest } from '../common/ids.js';
-import { isPlainObject, resolveParams, typeName } from '../engine/definition/params.js';
-import { NAME_PATTERN } from '../engine/definition/schema.js';
+import { resolveParams } from '../engine/definition/params.js';
+import { PARAMS_LIMITS } from '../engine/limits.js';
 import {
   type CronSpec,
   checkScheduleParams,
   formatFireTime,
   MISFIRE_POLICIES,
-  type MisfirePolicy,
   nextFireTimes,
   parseCron,
   renderScheduleParams,
 } from '../engine/schedule/index.js';
 import { backfillView, cancelBackfill, MAX_PARALLELISM, startBackfill } from '../orchestrator/backfill.js';
 import type { Deps } from '../orchestrator/deps.js';
+import { putSchedule, setScheduleEnabled } from '../orchestrator/schedule-writes.js';
 import { DEFAULT_MISFIRE_CAP, MAX_MISFIRE_CAP, nextFireAfter, scheduleRunKey } from '../orchestrator/scheduler.js';
 import { getBackfill } from '../store/backfills.js';
 import { type DefinitionItem, getDefinition, latestDefinition } from '../store/definitions.js';
-import {
-  createSchedule,
-  deleteSchedule,
-  getSchedule,
-  listSchedules,
-  replaceSchedule,
-  type ScheduleFields,
-  type ScheduleItem,
-  setEnabled,
-} from '../store/schedules.js';
+import { deleteSchedule, getSchedule, listSchedules, type ScheduleFields, type ScheduleItem } from '../store/schedules.js';
+import type { Routes } from './route.js';
+import { entityId, idempotencyHeaders, limitedJson, positiveIntString, schedulePath, workflowPath } from './schemas.js';
 
 /**
  * Schedules and backfills:
@@ -39,59 +32,70 @@ import {
  * Every 400 names the offending field in `error.details[].path` (and in the message).
  */
 
-const SCHEDULE_FIELDS = ['cron', 'timezone', 'start', 'end', 'enabled', 'misfirePolicy', 'misfireCap', 'params', 'version'] as const;
-const BACKFILL_FIELDS = ['start', 'end', 'scheduleId', 'cron', 'timezone', 'mode', 'parallelism', 'rerun', 'params', 'version'] as const;
 const MAX_NEXT = 100;
 
 const bad = (code: string, path: string, message: string) => new RequestError(400, code, `${path}: ${message}`, [{ path, message }]);
 
-async function jsonObject(req: Request, code: string): Promise<Record<string, unknown>> {
-  const text = await req.text();
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new RequestError(400, 'bad_json', `the body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isPlainObject(body)) throw new RequestError(400, code, `the body must be a JSON object, got ${typeName(body)}`);
-  return body;
-}
+/** An empty body is `{}`; anything else must be a JSON object. */
+const objectBody = <S extends z.ZodType>(schema: S) => z.preprocess((v) => v ?? {}, schema);
+const BODY_OBJECT = { error: 'the body must be a JSON object' };
 
-function unknownFields(body: Record<string, unknown>, known: readonly string[], code: string) {
-  const extra = Object.keys(body).filter((k) => !known.includes(k));
-  if (extra.length) {
-    throw new RequestError(
-      400,
-      code,
-      `unknown field(s): ${extra.join(', ')}`,
-      extra.map((k) => ({ path: k, message: 'unknown field' })),
-    );
-  }
-}
+const instant = z
+  .string({ error: 'expected an ISO-8601 date-time such as 2026-01-31T00:00:00Z' })
+  .regex(/^\d{4}-\d{2}-\d{2}/, { error: 'expected an ISO-8601 date-time such as 2026-01-31T00:00:00Z' })
+  .transform((v, ctx) => {
+    const ms = Date.parse(v);
+    if (Number.isFinite(ms)) return ms;
+    ctx.addIssue({ code: 'custom', message: `expected an ISO-8601 date-time such as 2026-01-31T00:00:00Z, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  })
+  .nullish();
+const intIn = (min: number, max: number) =>
+  z
+    .int({ error: `expected an integer from ${min} to ${max}` })
+    .min(min, { error: `expected an integer from ${min} to ${max}` })
+    .max(max, { error: `expected an integer from ${min} to ${max}` })
+    .nullish();
+const cron = z.string({ error: (i) => (i.input === undefined ? 'required' : 'expected a string') });
+const timezone = z.string({ error: 'expected an IANA time zone name' }).optional();
+/** Schedule params: values or `${schedule.*}` templates, within the run-params limits. */
+const scheduleParams = limitedJson(PARAMS_LIMITS)
+  .pipe(z.record(z.string(), z.unknown(), { error: 'expected an object' }))
+  .optional();
 
-function instant(body: Record<string, unknown>, field: string, code: string): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
-  if (!Number.isFinite(ms)) throw bad(code, field, `expected an ISO-8601 date-time such as 2026-01-31T00:00:00Z, got ${JSON.stringify(v)}`);
-  return ms;
-}
+/** `PUT /workflows/{name}/schedules/{id}`. */
+export const scheduleBody = objectBody(
+  z.strictObject({
+    cron,
+    timezone,
+    start: instant,
+    end: instant,
+    enabled: z.boolean({ error: 'expected a boolean' }).optional(),
+    misfirePolicy: z.enum(MISFIRE_POLICIES, { error: `expected one of ${MISFIRE_POLICIES.join(', ')}` }).optional(),
+    misfireCap: intIn(1, MAX_MISFIRE_CAP),
+    params: scheduleParams,
+    version: intIn(1, Number.MAX_SAFE_INTEGER),
+  }, BODY_OBJECT),
+);
 
-function optionalInt(body: Record<string, unknown>, field: string, code: string, min: number, max: number): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw bad(code, field, `expected an integer from ${min} to ${max}`);
-  return v;
-}
+/** `POST /workflows/{name}/backfills`. */
+export const backfillBody = objectBody(
+  z.strictObject({
+    start: instant,
+    end: instant,
+    scheduleId: z.string({ error: 'expected a string' }).max(64).optional(),
+    cron: cron.optional(),
+    timezone,
+    mode: z.enum(['serial', 'parallel'], { error: 'expected serial or parallel' }).optional(),
+    parallelism: intIn(1, MAX_PARALLELISM),
+    rerun: z.boolean({ error: 'expected a boolean' }).optional(),
+    params: scheduleParams,
+    version: intIn(1, Number.MAX_SAFE_INTEGER),
+  }, BODY_OBJECT),
+);
 
-function cronOf(body: Record<string, unknown>, code: string, tzDefault = 'UTC'): CronSpec {
-  if (typeof body.cron !== 'string')
-    throw bad(code, 'cron', body.cron === undefined ? 'required' : `expected a string, got ${typeName(body.cron)}`);
-  const tz = body.timezone ?? tzDefault;
-  if (typeof tz !== 'string') throw bad(code, 'timezone', `expected an IANA time zone name, got ${typeName(tz)}`);
-  const parsed = parseCron(body.cron, tz);
+function cronOf(code: string, expression: string, tz: string | undefined): CronSpec {
+  const parsed = parseCron(expression, tz ?? 'UTC');
   if (!parsed.ok) throw bad(code, parsed.field, parsed.message);
   return parsed.cron;
 }
@@ -110,12 +114,6 @@ function checkParams(code: string, def: DefinitionItem, params: Record<string, u
   if (!resolved.ok) {
     throw new RequestError(400, code, `params: ${resolved.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, resolved.errors);
   }
-}
-
-function idParam(value: string, what: string): string {
-  if (!NAME_PATTERN.test(value))
-    throw bad('invalid_path', what, 'must start with a letter and contain only letters, digits, _ and - (at most 64 characters)');
-  return value;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -143,193 +141,200 @@ export function scheduleView(s: ScheduleItem) {
   };
 }
 
-function idempotencyKey(header: string | undefined): string | undefined {
-  if (header !== undefined && (header.length === 0 || header.length > 255)) {
-    throw new RequestError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 characters', [
-      { path: 'Idempotency-Key', message: 'length' },
-    ]);
-  }
-  return header;
-}
 
-export function scheduleRoutes(deps: Deps) {
-  const app = new Hono();
+/** Registers the schedule and backfill routes. */
+export function scheduleRoutes(routes: Routes, deps: Deps): void {
   const code = 'invalid_schedule';
-
   const mustGet = async (workflow: string, id: string) => {
     const s = await getSchedule(deps.db, workflow, id);
     if (!s) throw notFound(`schedule ${id} of workflow ${workflow}`);
     return s;
   };
+  const view = { 200: 'the schedule' } as const;
 
-  app.put('/workflows/:name/schedules/:id', async (c) => {
-    const workflow = c.req.param('name');
-    const scheduleId = idParam(c.req.param('id'), 'id');
-    const body = await jsonObject(c.req.raw, code);
-    unknownFields(body, SCHEDULE_FIELDS, code);
-    const spec = cronOf(body, code);
-    const start = instant(body, 'start', code);
-    const end = instant(body, 'end', code);
-    if (start !== undefined && end !== undefined && end < start) throw bad(code, 'end', 'must not be before start');
-    if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
-      throw bad(code, 'enabled', `expected a boolean, got ${typeName(body.enabled)}`);
-    const policy = body.misfirePolicy ?? 'skip';
-    if (!MISFIRE_POLICIES.includes(policy as MisfirePolicy))
-      throw bad(code, 'misfirePolicy', `expected one of ${MISFIRE_POLICIES.join(', ')}`);
-    const misfireCap = optionalInt(body, 'misfireCap', code, 1, MAX_MISFIRE_CAP) ?? DEFAULT_MISFIRE_CAP;
-    const version = optionalInt(body, 'version', code, 1, Number.MAX_SAFE_INTEGER);
-    const params = body.params ?? {};
-    if (!isPlainObject(params)) throw bad(code, 'params', `expected an object, got ${typeName(params)}`);
-    const def = await definitionFor(deps, workflow, version);
-    const now = deps.now();
-    const sample = nextFireAfter(spec, now, start, end) ?? now;
-    checkParams(code, def, params, spec, sample, scheduleId);
-    const fields: ScheduleFields = {
-      workflow,
-      scheduleId,
-      cron: spec.expression,
-      timezone: spec.timezone,
-      spec,
-      ...(start !== undefined && { start }),
-      ...(end !== undefined && { end }),
-      enabled: body.enabled !== false,
-      misfirePolicy: policy as MisfirePolicy,
-      misfireCap,
-      params,
-      ...(version !== undefined && { version }),
-    };
-    for (let tries = 0; tries < 20; tries++) {
-      const existing = await getSchedule(deps.db, workflow, scheduleId);
-      if (!existing) {
-        if (await createSchedule(deps.db, fields, now, nextFireAfter(spec, now, start, end))) {
-          deps.log.info({ workflow, schedule: scheduleId, cron: spec.expression, timezone: spec.timezone }, 'schedule created');
-          return c.json(scheduleView((await getSchedule(deps.db, workflow, scheduleId)) as ScheduleItem), 201);
-        }
-        continue;
-      }
+  routes.add(
+    {
+      method: 'put',
+      path: '/workflows/:name/schedules/:id',
+      summary: 'Create or replace a schedule (replacing keeps its fire-time mark)',
+      params: schedulePath,
+      body: scheduleBody,
+      bodyCode: code,
+      responses: { 200: 'replaced', 201: 'created', 400: 'invalid schedule', 404: 'unknown workflow or version', 503: 'contention; retry' },
+    },
+    async (c, { params: { name: workflow, id: scheduleId }, body }) => {
+      const spec = cronOf(code, body.cron, body.timezone);
+      const start = body.start ?? undefined;
+      const end = body.end ?? undefined;
+      if (start !== undefined && end !== undefined && end < start) throw bad(code, 'end', 'must not be before start');
+      const version = body.version ?? undefined;
+      const params = body.params ?? {};
+      const def = await definitionFor(deps, workflow, version);
+      const now = deps.now();
+      checkParams(code, def, params, spec, nextFireAfter(spec, now, start, end) ?? now, scheduleId);
+      const fields: ScheduleFields = {
+        workflow,
+        scheduleId,
+        cron: spec.expression,
+        timezone: spec.timezone,
+        spec,
+        ...(start !== undefined && { start }),
+        ...(end !== undefined && { end }),
+        enabled: body.enabled !== false,
+        misfirePolicy: body.misfirePolicy ?? 'skip',
+        misfireCap: body.misfireCap ?? DEFAULT_MISFIRE_CAP,
+        params,
+        ...(version !== undefined && { version }),
+      };
       // `enabled` left out keeps a paused schedule paused (pause/resume are the way to toggle it).
-      const kept = body.enabled === undefined ? { ...fields, enabled: existing.enabled } : fields;
-      const next = nextFireAfter(spec, existing.lastFireTime, start, end);
-      const updated = await replaceSchedule(deps.db, existing, kept, deps.now(), next);
-      if (updated) {
-        deps.log.info({ workflow, schedule: scheduleId, cron: spec.expression, timezone: spec.timezone }, 'schedule updated');
-        return c.json(scheduleView(updated), 200);
+      const put = await putSchedule(deps, fields, body.enabled === undefined);
+      return c.json(scheduleView(put.schedule), put.created ? 201 : 200);
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/workflows/:name/schedules', summary: 'List the schedules of a workflow', params: workflowPath, responses: { 200: 'schedules' } },
+    async (c, { params }) => c.json({ schedules: (await listSchedules(deps.db, params.name)).map(scheduleView) }),
+  );
+
+  routes.add(
+    { method: 'get', path: '/workflows/:name/schedules/:id', summary: 'One schedule', params: schedulePath, responses: { ...view, 404: 'not found' } },
+    async (c, { params }) => c.json(scheduleView(await mustGet(params.name, params.id))),
+  );
+
+  routes.add(
+    {
+      method: 'delete',
+      path: '/workflows/:name/schedules/:id',
+      summary: 'Delete a schedule',
+      params: schedulePath,
+      responses: { 204: 'deleted', 404: 'not found' },
+    },
+    async (c, { params: { name: workflow, id } }) => {
+      if (!(await deleteSchedule(deps.db, workflow, id))) throw notFound(`schedule ${id} of workflow ${workflow}`);
+      deps.log.info({ workflow, schedule: id }, 'schedule deleted');
+      return c.body(null, 204);
+    },
+  );
+
+  for (const [action, enabled] of [
+    ['pause', false],
+    ['resume', true],
+  ] as const) {
+    routes.add(
+      {
+        method: 'post',
+        path: `/workflows/:name/schedules/:id/${action}`,
+        summary: enabled ? 'Resume a schedule (missed fire times follow its misfire policy)' : 'Pause a schedule',
+        params: schedulePath,
+        responses: { ...view, 404: 'not found', 503: 'contention; retry' },
+      },
+      async (c, { params: { name: workflow, id } }) => {
+        const s = await setScheduleEnabled(deps, workflow, id, enabled);
+        if (!s) throw notFound(`schedule ${id} of workflow ${workflow}`);
+        return c.json(scheduleView(s));
+      },
+    );
+  }
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/workflows/:name/schedules/:id/next',
+      summary: 'The next fire times, in the schedule zone and in UTC',
+      params: schedulePath,
+      query: z.object({ count: z.optional(positiveIntString.refine((n) => n <= MAX_NEXT, { error: `expected an integer from 1 to ${MAX_NEXT}` })) }),
+      responses: { 200: 'fire times', 404: 'not found' },
+    },
+    async (c, { params, query }) => {
+      const s = await mustGet(params.name, params.id);
+      const count = query.count ?? 5;
+      const now = deps.now();
+      const lower = s.start === undefined ? now : Math.max(now, s.start - 1);
+      const times = nextFireTimes(s.spec, new Date(lower), count, s.end === undefined ? undefined : { until: new Date(s.end) });
+      return c.json({
+        scheduleId: s.scheduleId,
+        enabled: s.enabled,
+        timezone: s.timezone,
+        fireTimes: times.map((t) => ({ utc: t.toISOString(), local: formatFireTime(t, s.timezone, 'local') })),
+      });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/workflows/:name/backfills',
+      summary: 'Start a backfill over past fire times (Idempotency-Key honoured)',
+      params: workflowPath,
+      headers: idempotencyHeaders,
+      body: backfillBody,
+      bodyCode: 'invalid_backfill',
+      responses: { 200: 'the backfill this key made before', 201: 'created', 400: 'invalid backfill', 404: 'unknown workflow or schedule' },
+    },
+    async (c, { params: { name: workflow }, headers, body }) => {
+      const bcode = 'invalid_backfill';
+      const start = body.start ?? undefined;
+      const end = body.end ?? undefined;
+      if (start === undefined) throw bad(bcode, 'start', 'required');
+      if (end === undefined) throw bad(bcode, 'end', 'required');
+      if (end < start) throw bad(bcode, 'end', 'must not be before start');
+      if (end > deps.now()) throw bad(bcode, 'end', 'must not be in the future (a backfill runs past fire times)');
+      let schedule: ScheduleItem | undefined;
+      let spec: CronSpec;
+      if (body.scheduleId !== undefined) {
+        if (body.cron !== undefined || body.timezone !== undefined)
+          throw bad(bcode, 'cron', 'give either scheduleId or cron (with timezone), not both');
+        schedule = await mustGet(workflow, body.scheduleId);
+        spec = schedule.spec;
+      } else {
+        if (body.cron === undefined) throw bad(bcode, 'cron', 'required: give scheduleId, or cron (with timezone)');
+        spec = cronOf(bcode, body.cron, body.timezone);
       }
-    }
-    throw new RequestError(409, 'conflict', `schedule ${scheduleId} is being changed concurrently; retry`);
-  });
+      const mode = body.mode ?? 'serial';
+      const parallelism = body.parallelism ?? undefined;
+      if (mode === 'serial' && parallelism !== undefined && parallelism !== 1) throw bad(bcode, 'parallelism', 'only with mode parallel');
+      const version = body.version ?? schedule?.version;
+      const params = body.params ?? schedule?.params ?? {};
+      const def = await definitionFor(deps, workflow, version);
+      const first = nextFireTimes(spec, new Date(start - 1), 1, { until: new Date(end) })[0];
+      checkParams(bcode, def, params, spec, first?.getTime() ?? start, schedule?.scheduleId ?? 'backfill');
+      const { backfill, created } = await startBackfill(deps, {
+        workflow,
+        ...(schedule && { scheduleId: schedule.scheduleId }),
+        spec,
+        start,
+        end,
+        mode,
+        parallelism: parallelism ?? 2,
+        rerun: body.rerun === true,
+        params,
+        version,
+        idempotencyKey: headers['idempotency-key'],
+        requestDigest: digest({ workflow, body }),
+        sourceKey: schedule ? scheduleRunKey(workflow, schedule.scheduleId) : `${workflow}/cron:${spec.expression}@${spec.timezone}`,
+      });
+      return c.json(backfillView(backfill), created ? 201 : 200);
+    },
+  );
 
-  app.get('/workflows/:name/schedules', async (c) => {
-    const items = await listSchedules(deps.db, c.req.param('name'));
-    return c.json({ schedules: items.map(scheduleView) });
-  });
+  routes.add(
+    { method: 'get', path: '/backfills/:id', summary: 'One backfill', params: z.object({ id: entityId }), responses: { 200: 'the backfill', 404: 'not found' } },
+    async (c, { params }) => {
+      const b = await getBackfill(deps.db, params.id);
+      if (!b) throw notFound(`backfill ${params.id}`);
+      return c.json(backfillView(b));
+    },
+  );
 
-  app.get('/workflows/:name/schedules/:id', async (c) => c.json(scheduleView(await mustGet(c.req.param('name'), c.req.param('id')))));
-
-  app.delete('/workflows/:name/schedules/:id', async (c) => {
-    const workflow = c.req.param('name');
-    const id = c.req.param('id');
-    if (!(await deleteSchedule(deps.db, workflow, id))) throw notFound(`schedule ${id} of workflow ${workflow}`);
-    deps.log.info({ workflow, schedule: id }, 'schedule deleted');
-    return c.body(null, 204);
-  });
-
-  const toggle = (enabled: boolean) => async (c: Context) => {
-    const workflow = c.req.param('name') as string;
-    const id = c.req.param('id') as string;
-    for (let tries = 0; tries < 20; tries++) {
-      const s = await mustGet(workflow, id);
-      if (s.enabled === enabled) return c.json(scheduleView(s));
-      // Resuming: due again from the mark, so the time spent paused is handled by the misfire policy.
-      const next = enabled ? nextFireAfter(s.spec, s.lastFireTime, s.start, s.end) : undefined;
-      const done = await setEnabled(deps.db, s, enabled, deps.now(), next);
-      if (done) {
-        deps.log.info({ workflow, schedule: id, enabled }, enabled ? 'schedule resumed' : 'schedule paused');
-        return c.json(scheduleView(done));
-      }
-    }
-    throw new RequestError(409, 'conflict', `schedule ${id} is being changed concurrently; retry`);
-  };
-  app.post('/workflows/:name/schedules/:id/pause', toggle(false));
-  app.post('/workflows/:name/schedules/:id/resume', toggle(true));
-
-  app.get('/workflows/:name/schedules/:id/next', async (c) => {
-    const s = await mustGet(c.req.param('name'), c.req.param('id'));
-    const raw = c.req.query('count') ?? '5';
-    const count = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!(count >= 1 && count <= MAX_NEXT)) throw bad('invalid_query', 'count', `expected an integer from 1 to ${MAX_NEXT}`);
-    const now = deps.now();
-    const lower = s.start === undefined ? now : Math.max(now, s.start - 1);
-    const times = nextFireTimes(s.spec, new Date(lower), count, s.end === undefined ? undefined : { until: new Date(s.end) });
-    return c.json({
-      scheduleId: s.scheduleId,
-      enabled: s.enabled,
-      timezone: s.timezone,
-      fireTimes: times.map((t) => ({ utc: t.toISOString(), local: formatFireTime(t, s.timezone, 'local') })),
-    });
-  });
-
-  app.post('/workflows/:name/backfills', async (c) => {
-    const bcode = 'invalid_backfill';
-    const workflow = c.req.param('name');
-    const key = idempotencyKey(c.req.header('idempotency-key'));
-    const body = await jsonObject(c.req.raw, bcode);
-    unknownFields(body, BACKFILL_FIELDS, bcode);
-    const start = instant(body, 'start', bcode);
-    const end = instant(body, 'end', bcode);
-    if (start === undefined) throw bad(bcode, 'start', 'required');
-    if (end === undefined) throw bad(bcode, 'end', 'required');
-    if (end < start) throw bad(bcode, 'end', 'must not be before start');
-    if (end > deps.now()) throw bad(bcode, 'end', 'must not be in the future (a backfill runs past fire times)');
-    let schedule: ScheduleItem | undefined;
-    let spec: CronSpec;
-    if (body.scheduleId !== undefined) {
-      if (body.cron !== undefined || body.timezone !== undefined)
-        throw bad(bcode, 'cron', 'give either scheduleId or cron (with timezone), not both');
-      if (typeof body.scheduleId !== 'string') throw bad(bcode, 'scheduleId', `expected a string, got ${typeName(body.scheduleId)}`);
-      schedule = await mustGet(workflow, body.scheduleId);
-      spec = schedule.spec;
-    } else {
-      if (body.cron === undefined) throw bad(bcode, 'cron', 'required: give scheduleId, or cron (with timezone)');
-      spec = cronOf(body, bcode);
-    }
-    const mode = body.mode ?? 'serial';
-    if (mode !== 'serial' && mode !== 'parallel') throw bad(bcode, 'mode', 'expected serial or parallel');
-    const parallelism = optionalInt(body, 'parallelism', bcode, 1, MAX_PARALLELISM);
-    if (mode === 'serial' && parallelism !== undefined && parallelism !== 1) throw bad(bcode, 'parallelism', 'only with mode parallel');
-    if (body.rerun !== undefined && typeof body.rerun !== 'boolean')
-      throw bad(bcode, 'rerun', `expected a boolean, got ${typeName(body.rerun)}`);
-    const version = optionalInt(body, 'version', bcode, 1, Number.MAX_SAFE_INTEGER) ?? schedule?.version;
-    const params = body.params ?? schedule?.params ?? {};
-    if (!isPlainObject(params)) throw bad(bcode, 'params', `expected an object, got ${typeName(params)}`);
-    const def = await definitionFor(deps, workflow, version);
-    const first = nextFireTimes(spec, new Date(start - 1), 1, { until: new Date(end) })[0];
-    checkParams(bcode, def, params, spec, first?.getTime() ?? start, schedule?.scheduleId ?? 'backfill');
-    const { backfill, created } = await startBackfill(deps, {
-      workflow,
-      ...(schedule && { scheduleId: schedule.scheduleId }),
-      spec,
-      start,
-      end,
-      mode,
-      parallelism: parallelism ?? 2,
-      rerun: body.rerun === true,
-      params,
-      version,
-      idempotencyKey: key,
-      requestDigest: digest({ workflow, body }),
-      sourceKey: schedule ? scheduleRunKey(workflow, schedule.scheduleId) : `${workflow}/cron:${spec.expression}@${spec.timezone}`,
-    });
-    return c.json(backfillView(backfill), created ? 201 : 200);
-  });
-
-  app.get('/backfills/:id', async (c) => {
-    const b = await getBackfill(deps.db, c.req.param('id'));
-    if (!b) throw notFound(`backfill ${c.req.param('id')}`);
-    return c.json(backfillView(b));
-  });
-
-  app.post('/backfills/:id/cancel', async (c) => c.json(backfillView(await cancelBackfill(deps, c.req.param('id')))));
-
-  return app;
+  routes.add(
+    {
+      method: 'post',
+      path: '/backfills/:id/cancel',
+      summary: 'Cancel a backfill (runs already started finish)',
+      params: z.object({ id: entityId }),
+      responses: { 200: 'the backfill', 404: 'not found' },
+    },
+    async (c, { params }) => c.json(backfillView(await cancelBackfill(deps, params.id))),
+  );
 }

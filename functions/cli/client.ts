@@ -16,11 +16,40 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The API base URL as given to `--api`, made usable: a missing scheme means `http://`
+ * (`127.0.0.1:3000`), and its path is kept (`https://host/prod` is an API under a stage path).
+ * Throws an ApiError (status 0) saying what is wrong with anything else.
+ */
+export function apiBase(given: string): URL {
+  const text = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(given) ? given : `http://${given}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ApiError(0, 'bad_api_url', `--api ${JSON.stringify(given)} is not a URL (expected e.g. http://127.0.0.1:3000 or https://host/prod)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ApiError(0, 'bad_api_url', `--api ${JSON.stringify(given)}: expected an http:// or https:// URL`);
+  if (url.search || url.hash) throw new ApiError(0, 'bad_api_url', `--api ${JSON.stringify(given)}: no query or fragment, please`);
+  return url;
+}
+
 export class BatonClient {
+  readonly base: string;
+  private readonly url: URL;
   constructor(
-    readonly base: string,
+    base: string,
     private readonly token?: string,
-  ) {}
+  ) {
+    this.base = base;
+    this.url = apiBase(base);
+  }
+
+  /** `path` (starting with `/`, query included) under the base URL's own path. */
+  urlOf(path: string): URL {
+    return new URL(`${this.url.origin}${this.url.pathname.replace(/\/+$/, '')}${path}`);
+  }
 
   async call<T = any>(method: string, path: string, body?: string | object, headers: Record<string, string> = {}): Promise<T> {
     const h: Record<string, string> = { ...headers };
@@ -32,7 +61,7 @@ export class BatonClient {
     }
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.base), { method, headers: h, body: payload });
+      res = await fetch(this.urlOf(path), { method, headers: h, body: payload });
     } catch (err) {
       throw new ApiError(
         0,

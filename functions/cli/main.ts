@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { TERMINAL_RUN } from '../store/items.js';
 import { ApiError, BatonClient } from './client.js';
 import { formatRun } from './format.js';
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 function param(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');
@@ -43,7 +42,7 @@ export function program(): Command {
   });
   wf.command('put <file>')
     .description('store a definition (YAML or JSON); prints the version')
-    .option('--name <name>', 'workflow name (default: the name in the file)')
+    .option('--name <name>', 'workflow name (default: the name in the file; never the file name)')
     .action(async (file: string, o: { name?: string }) => {
       let text: string;
       try {
@@ -52,7 +51,8 @@ export function program(): Command {
         throw new ApiError(0, 'file', `cannot read ${file}: ${(err as Error).message}`);
       }
       const yaml = ['.yaml', '.yml'].includes(extname(file));
-      const name = o.name ?? nameIn(text, yaml) ?? file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
+      const name = o.name ?? nameIn(text, yaml);
+      if (name === undefined) throw new ApiError(0, 'no_name', `${file} has no name: field; give one, or --name`);
       const r = await client().call('PUT', `/workflows/${encodeURIComponent(name)}`, text, {
         'content-type': yaml ? 'application/yaml' : 'application/json',
       });
@@ -121,7 +121,8 @@ export function program(): Command {
 function nameIn(text: string, yaml: boolean): string | undefined {
   if (yaml) return /^name:\s*["']?([A-Za-z][\w-]*)/m.exec(text)?.[1];
   try {
-    return JSON.parse(text).name;
+    const name = JSON.parse(text).name;
+    return typeof name === 'string' ? name : undefined;
   } catch {
     return undefined;
   }
@@ -137,7 +138,7 @@ async function watch(client: BatonClient, runId: string, verbose: boolean): Prom
         print(`${new Date().toISOString()}  ${t.name}: ${t.status}${t.error ? ` (${t.error.reason})` : ''}`);
       seen.set(t.name, t.status);
     }
-    if (TERMINAL.has(r.status)) {
+    if (TERMINAL_RUN.has(r.status)) {
       print(`run ${runId} ${r.status}${r.failure ? `: ${r.failure.task}: ${r.failure.reason}: ${r.failure.message}` : ''}`);
       if (r.status !== 'succeeded') process.exitCode = 1;
       return;

@@ -24,6 +24,21 @@ export class RequestError extends BatonError {
   }
 }
 
+/**
+ * A conditional write lost its race more times than its named bound allows. Nothing is wrong with the
+ * request: the API answers 503 with Retry-After, and the caller tries again.
+ */
+export class ContentionError extends BatonError {
+  constructor(
+    message: string,
+    readonly bound: string,
+    readonly attempts: number,
+  ) {
+    super('contention', message);
+    this.name = 'ContentionError';
+  }
+}
+
 export const notFound = (what: string) => new RequestError(404, 'not_found', `${what} not found`);
 
 /** Normalises whatever was thrown into an Error. */

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ContentionError } from '../common/errors.js';
 import { digest } from '../common/ids.js';
 import type { WorkflowDefinition } from '../engine/definition/types.js';
 import type { Db } from './db.js';
@@ -32,16 +34,44 @@ export async function latestDefinition(db: Db, name: string): Promise<Definition
 
 export const getDefinition = (db: Db, name: string, version: number) => db.get<DefinitionItem>(keys.definition(name, version), false);
 
-/** Most version numbers one save tries before giving up (each try lost to a concurrent save). */
-const MAX_SAVE_TRIES = 20;
+/**
+ * Attempts at a new version number before `saveDefinition` gives up with a ContentionError. Each
+ * round of contenders has one winner, so this covers ~this many different definitions saved at once.
+ */
+export const MAX_SAVE_DEFINITION_ATTEMPTS = 64;
+/** Upper bound of the random pause between attempts, in ms (spreads contenders out). */
+const SAVE_BACKOFF_MS = 25;
 
 /**
  * Stores a definition as a new immutable version. Saving the same definition as the latest is a
- * no-op that returns the latest version. Concurrent saves each get their own version number.
+ * no-op that returns the latest version. Concurrent saves each get their own version number; past
+ * `MAX_SAVE_DEFINITION_ATTEMPTS` lost races it throws a ContentionError (the API answers 503).
  */
-export async function saveDefinition(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
+export function saveDefinition(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
+  // Saves of one workflow in this process queue behind each other rather than race for the same
+  // version number (50 concurrent PUTs would otherwise cost ~50 rounds each); other processes still
+  // race, and the conditional create decides.
+  const key = `${db.table}/${definition.name}`;
+  const prev = saving.get(key) ?? Promise.resolve();
+  const mine = prev.then(() => saveVersion(db, definition, now));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  saving.set(key, settled);
+  void settled.then(() => {
+    if (saving.get(key) === settled) saving.delete(key);
+  });
+  return mine;
+}
+
+/** The tail of each workflow's queue of saves in this process. */
+const saving = new Map<string, Promise<void>>();
+
+async function saveVersion(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
   const d = digest(definition);
-  for (let tries = 0; tries < MAX_SAVE_TRIES; tries++) {
+  for (let tries = 0; tries < MAX_SAVE_DEFINITION_ATTEMPTS; tries++) {
+    if (tries > 0) await sleep(Math.random() * SAVE_BACKOFF_MS * Math.min(tries, 4));
     const latest = await latestDefinition(db, definition.name);
     if (latest?.digest === d) return { version: latest.version, created: false };
     const version = (latest?.version ?? 0) + 1;
@@ -58,7 +88,11 @@ export async function saveDefinition(db: Db, definition: WorkflowDefinition, now
       return { version, created: true };
     }
   }
-  throw new Error(`could not store a new version of ${definition.name}: ${MAX_SAVE_TRIES} concurrent saves won first`);
+  throw new ContentionError(
+    `could not store a new version of ${definition.name}: lost ${MAX_SAVE_DEFINITION_ATTEMPTS} races for a version number`,
+    'MAX_SAVE_DEFINITION_ATTEMPTS',
+    MAX_SAVE_DEFINITION_ATTEMPTS,
+  );
 }
 
 export async function listWorkflows(db: Db): Promise<WorkflowSummary[]> {

@@ -13,6 +13,7 @@ import { freePort } from '../../functions/local/dynamodb-local.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
+import { TERMINAL_RUN } from '../../functions/store/items.js';
 import { ensureTable } from '../../functions/store/table.js';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
@@ -370,7 +371,8 @@ export async function scanTable(deps: Deps): Promise<Item[]> {
   return out;
 }
 
-export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** The run statuses that end a run: the store's own list, so a skipped run is not waited for forever. */
+export const TERMINAL = TERMINAL_RUN;
 
 export const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> =>
   until(what, fn, timeoutMs, everyMs);

@@ -30,7 +30,7 @@ function expectError(body: unknown, path: string, message: string | RegExp, o: P
 
 describe('parseDefinition: the documented example', () => {
   it('validates and normalises the YAML example', () => {
-    const r = parseDefinition(EXAMPLE_YAML, { ...opts, contentType: 'application/yaml', nameFromPath: 'flows/nightly-report.yaml' });
+    const r = parseDefinition(EXAMPLE_YAML, { ...opts, contentType: 'application/yaml', name: 'nightly-report' });
     expect(r).toEqual({
       ok: true,
       value: {
@@ -92,18 +92,19 @@ describe('parseDefinition: top level and names', () => {
   it('rejects unknown top-level keys', () => {
     expectError({ ...base(), version: 2 }, 'version', 'unknown field');
   });
-  it('requires a name unless the path gives one', () => {
+  it('requires a name unless the URL gives one, and never derives it from a file name', () => {
     const { name: _, ...rest } = base();
     expectError(rest, 'name', 'required');
-    const r = parseDefinition(rest, { ...opts, nameFromPath: 'dir/from-path.yml' });
-    expect(r.ok && r.value.name).toBe('from-path');
+    const r = parseDefinition(rest, { ...opts, name: 'from-url' });
+    expect(r.ok && r.value.name).toBe('from-url');
+    expectError(rest, 'name', /^invalid name "dir\/from-path.yml"/, { name: 'dir/from-path.yml' });
   });
   it('checks the workflow name pattern and path mismatch', () => {
     expectError({ ...base(), name: '9lives' }, 'name', /^invalid name "9lives"/);
     expectError({ ...base(), name: 'a'.repeat(65) }, 'name', /^invalid name/);
     expectError({ ...base(), name: 7 }, 'name', 'expected a string, got integer');
-    expectError(base(), 'name', 'name "wf" does not match "other" from the path', { nameFromPath: 'other' });
-    expect(parseDefinition(base(), { ...opts, nameFromPath: 'wf.json' }).ok).toBe(true);
+    expectError(base(), 'name', 'name "wf" does not match "other" from the URL', { name: 'other' });
+    expectError(base(), 'name', 'name "wf" does not match "wf.json" from the URL', { name: 'wf.json' });
   });
   it('checks description and failureStrategy', () => {
     expectError({ ...base(), description: 3 }, 'description', 'expected a string, got integer');

@@ -5,6 +5,7 @@ import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
 import { LocalRuntime, type RuntimeOptions } from '../../functions/local/runtime.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
+import { TERMINAL_RUN } from '../../functions/store/items.js';
 import { ensureTable } from '../../functions/store/table.js';
 
 /** Points this test process at the suite's DynamoDB Local. Call at module scope, before anything builds a client. */
@@ -60,7 +61,7 @@ export function attachHarness(config: BatonConfig, opts: RuntimeOptions = {}): H
       const end = Date.now() + timeoutMs;
       for (;;) {
         const r = await request('GET', `/runs/${runId}`);
-        if (r.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(r.body.status)) return r.body;
+        if (r.status === 200 && TERMINAL_RUN.has(r.body.status)) return r.body;
         if (Date.now() > end) throw new Error(`run ${runId} not finished after ${timeoutMs} ms: ${JSON.stringify(r.body)}`);
         await new Promise((res) => setTimeout(res, 50));
       }

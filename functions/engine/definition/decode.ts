@@ -17,11 +17,12 @@ export function decodeDefinition(body: unknown, contentType?: string): Result<un
       if (type.includes('json')) return { ok: false, errors: [{ path: '', message: `invalid JSON: ${(e as Error).message}` }] };
     }
   }
-  const doc = YAML.parseDocument(body, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `invalid YAML: ${e.message}` })) };
-  }
   try {
+    // Inside the try: a hostile document (thousands of nested flow brackets) may exhaust the stack.
+    const doc = YAML.parseDocument(body, { uniqueKeys: true, prettyErrors: true });
+    if (doc.errors.length > 0) {
+      return { ok: false, errors: doc.errors.slice(0, 5).map((e) => ({ path: '', message: `invalid YAML: ${e.message}` })) };
+    }
     return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (e) {
     return { ok: false, errors: [{ path: '', message: `invalid YAML: ${(e as Error).message}` }] };

@@ -3,6 +3,7 @@
  * problem at once with the path of the offending field.
  */
 import type { z } from 'zod';
+import { checkValue, MAX_DEFINITION_DEPTH } from '../limits.js';
 import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
@@ -39,8 +40,8 @@ import { fromZodIssues } from './zod-issues.js';
 export interface ParseOptions {
   /** Content type of a text body; YAML when it contains `yaml`. */
   readonly contentType?: string;
-  /** Where the definition came from (`nightly-report`, `flows/nightly-report.yaml`); its base name must equal `name`, and stands in for a missing `name`. */
-  readonly nameFromPath?: string;
+  /** The name the definition is stored under (the URL's): a `name` in the document must equal it, and a missing one means it. Never derived from a file's base name. */
+  readonly name?: string;
   /** The registered task types; each task's config is checked with its type's schema. */
   readonly executors: Readonly<Record<string, { readonly schema: z.ZodType }>>;
   /** Largest serialized normalised definition accepted, in bytes. Default 350 000. */
@@ -53,11 +54,6 @@ export const NO_RETRY: RetryPolicy = { attempts: 1, delayMs: 0, backoff: 'fixed'
 const NAME_RULE = 'must start with a letter and contain only letters, digits, _ and - (at most 64 characters)';
 const PARAM_NAME_RULE = 'must start with a letter or _ and contain only letters, digits and _ (at most 64 characters)';
 const ENGINE_KEYS: ReadonlySet<string> = new Set(ENGINE_TASK_KEYS);
-
-/** The base name of a definition's path, without a .yaml/.yml/.json extension. */
-function nameOfPath(path: string): string {
-  return (path.split(/[\\/]/).pop() ?? '').replace(/\.(ya?ml|json)$/i, '');
-}
 
 class Checker {
   readonly errors: ValidationIssue[] = [];
@@ -72,8 +68,7 @@ class Checker {
   }
 }
 
-function checkName(c: Checker, doc: Record<string, unknown>, nameFromPath: string | undefined): string {
-  const fromPath = nameFromPath === undefined ? undefined : nameOfPath(nameFromPath);
+function checkName(c: Checker, doc: Record<string, unknown>, fromPath: string | undefined): string {
   let name = fromPath ?? '';
   if (doc.name === undefined) {
     if (fromPath === undefined) c.add('name', 'required');
@@ -81,7 +76,7 @@ function checkName(c: Checker, doc: Record<string, unknown>, nameFromPath: strin
     c.add('name', `expected a string, got ${typeName(doc.name)}`);
   } else {
     name = doc.name;
-    if (fromPath !== undefined && name !== fromPath) c.add('name', `name "${name}" does not match "${fromPath}" from the path`);
+    if (fromPath !== undefined && name !== fromPath) c.add('name', `name "${name}" does not match "${fromPath}" from the URL`);
   }
   if (name !== '' && !NAME_PATTERN.test(name)) c.add('name', `invalid name "${name}": ${NAME_RULE}`);
   return name;
@@ -272,7 +267,7 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
   const known: ReadonlySet<string> = new Set(TOP_LEVEL_KEYS);
   for (const key of Object.keys(doc)) if (!known.has(key)) c.add(formatPath([key]), 'unknown field');
 
-  const name = checkName(c, doc, opts.nameFromPath);
+  const name = checkName(c, doc, opts.name);
   let description: string | undefined;
   if (doc.description !== undefined && doc.description !== null) {
     if (typeof doc.description === 'string') description = doc.description;
@@ -322,5 +317,8 @@ export function parseDefinition(body: string | unknown, opts: ParseOptions): Res
       return { ok: false, errors: [{ path: '', message: `definition text is too large: ${bytes} bytes, at most ${limit}` }] };
   }
   const decoded = decodeDefinition(body, opts.contentType);
-  return decoded.ok ? validateDocument(decoded.value, opts) : decoded;
+  if (!decoded.ok) return decoded;
+  // Shape limits first, without recursion: everything after this walks the document recursively.
+  const shape = checkValue(decoded.value, '', { maxDepth: MAX_DEFINITION_DEPTH });
+  return shape.length > 0 ? { ok: false, errors: shape } : validateDocument(decoded.value, opts);
 }
