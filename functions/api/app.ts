@@ -76,7 +76,13 @@ export function createApp(deps: Deps) {
         contentTypes: ['application/json', 'application/yaml'],
         description: 'the definition, JSON or YAML (docs/definitions.md); a `name` in it must equal the URL name',
       },
-      responses: { 200: 'unchanged', 201: 'stored as a new version', 400: 'invalid definition', 413: 'body too large', 503: 'contention; retry' },
+      responses: {
+        200: 'unchanged',
+        201: 'stored as a new version',
+        400: 'invalid definition',
+        413: 'body too large',
+        503: 'contention; retry',
+      },
     },
     async (c, { params }) => {
       const parsed = parseDefinition(await c.req.text(), {
@@ -168,7 +174,13 @@ export function createApp(deps: Deps) {
   );
 
   routes.add(
-    { method: 'get', path: '/runs/:runId', summary: 'A run and its tasks', params: runPath, responses: { 200: 'the run', 404: 'not found' } },
+    {
+      method: 'get',
+      path: '/runs/:runId',
+      summary: 'A run and its tasks',
+      params: runPath,
+      responses: { 200: 'the run', 404: 'not found' },
+    },
     async (c, { params: { runId } }) => {
       const run = await getRun(deps.db, runId);
       if (!run) throw notFound(`run ${runId}`);

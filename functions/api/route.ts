@@ -17,7 +17,12 @@ type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /** What a route declares. Paths use Hono's `:name` syntax. */
-export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, H extends Schema | undefined, B extends Schema | undefined> {
+export interface RouteSpec<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  H extends Schema | undefined,
+  B extends Schema | undefined,
+> {
   readonly method: 'get' | 'put' | 'post' | 'delete';
   readonly path: string;
   readonly summary: string;

@@ -65,33 +65,39 @@ const scheduleParams = limitedJson(PARAMS_LIMITS)
 
 /** `PUT /workflows/{name}/schedules/{id}`. */
 export const scheduleBody = objectBody(
-  z.strictObject({
-    cron,
-    timezone,
-    start: instant,
-    end: instant,
-    enabled: z.boolean({ error: 'expected a boolean' }).optional(),
-    misfirePolicy: z.enum(MISFIRE_POLICIES, { error: `expected one of ${MISFIRE_POLICIES.join(', ')}` }).optional(),
-    misfireCap: intIn(1, MAX_MISFIRE_CAP),
-    params: scheduleParams,
-    version: intIn(1, Number.MAX_SAFE_INTEGER),
-  }, BODY_OBJECT),
+  z.strictObject(
+    {
+      cron,
+      timezone,
+      start: instant,
+      end: instant,
+      enabled: z.boolean({ error: 'expected a boolean' }).optional(),
+      misfirePolicy: z.enum(MISFIRE_POLICIES, { error: `expected one of ${MISFIRE_POLICIES.join(', ')}` }).optional(),
+      misfireCap: intIn(1, MAX_MISFIRE_CAP),
+      params: scheduleParams,
+      version: intIn(1, Number.MAX_SAFE_INTEGER),
+    },
+    BODY_OBJECT,
+  ),
 );
 
 /** `POST /workflows/{name}/backfills`. */
 export const backfillBody = objectBody(
-  z.strictObject({
-    start: instant,
-    end: instant,
-    scheduleId: z.string({ error: 'expected a string' }).max(64).optional(),
-    cron: cron.optional(),
-    timezone,
-    mode: z.enum(['serial', 'parallel'], { error: 'expected serial or parallel' }).optional(),
-    parallelism: intIn(1, MAX_PARALLELISM),
-    rerun: z.boolean({ error: 'expected a boolean' }).optional(),
-    params: scheduleParams,
-    version: intIn(1, Number.MAX_SAFE_INTEGER),
-  }, BODY_OBJECT),
+  z.strictObject(
+    {
+      start: instant,
+      end: instant,
+      scheduleId: z.string({ error: 'expected a string' }).max(64).optional(),
+      cron: cron.optional(),
+      timezone,
+      mode: z.enum(['serial', 'parallel'], { error: 'expected serial or parallel' }).optional(),
+      parallelism: intIn(1, MAX_PARALLELISM),
+      rerun: z.boolean({ error: 'expected a boolean' }).optional(),
+      params: scheduleParams,
+      version: intIn(1, Number.MAX_SAFE_INTEGER),
+    },
+    BODY_OBJECT,
+  ),
 );
 
 function cronOf(code: string, expression: string, tz: string | undefined): CronSpec {
@@ -140,7 +146,6 @@ export function scheduleView(s: ScheduleItem) {
     updatedAt: iso(s.updatedAt),
   };
 }
-
 
 /** Registers the schedule and backfill routes. */
 export function scheduleRoutes(routes: Routes, deps: Deps): void {
@@ -193,12 +198,24 @@ export function scheduleRoutes(routes: Routes, deps: Deps): void {
   );
 
   routes.add(
-    { method: 'get', path: '/workflows/:name/schedules', summary: 'List the schedules of a workflow', params: workflowPath, responses: { 200: 'schedules' } },
+    {
+      method: 'get',
+      path: '/workflows/:name/schedules',
+      summary: 'List the schedules of a workflow',
+      params: workflowPath,
+      responses: { 200: 'schedules' },
+    },
     async (c, { params }) => c.json({ schedules: (await listSchedules(deps.db, params.name)).map(scheduleView) }),
   );
 
   routes.add(
-    { method: 'get', path: '/workflows/:name/schedules/:id', summary: 'One schedule', params: schedulePath, responses: { ...view, 404: 'not found' } },
+    {
+      method: 'get',
+      path: '/workflows/:name/schedules/:id',
+      summary: 'One schedule',
+      params: schedulePath,
+      responses: { ...view, 404: 'not found' },
+    },
     async (c, { params }) => c.json(scheduleView(await mustGet(params.name, params.id))),
   );
 
@@ -243,7 +260,9 @@ export function scheduleRoutes(routes: Routes, deps: Deps): void {
       path: '/workflows/:name/schedules/:id/next',
       summary: 'The next fire times, in the schedule zone and in UTC',
       params: schedulePath,
-      query: z.object({ count: z.optional(positiveIntString.refine((n) => n <= MAX_NEXT, { error: `expected an integer from 1 to ${MAX_NEXT}` })) }),
+      query: z.object({
+        count: z.optional(positiveIntString.refine((n) => n <= MAX_NEXT, { error: `expected an integer from 1 to ${MAX_NEXT}` })),
+      }),
       responses: { 200: 'fire times', 404: 'not found' },
     },
     async (c, { params, query }) => {
@@ -319,7 +338,13 @@ export function scheduleRoutes(routes: Routes, deps: Deps): void {
   );
 
   routes.add(
-    { method: 'get', path: '/backfills/:id', summary: 'One backfill', params: z.object({ id: entityId }), responses: { 200: 'the backfill', 404: 'not found' } },
+    {
+      method: 'get',
+      path: '/backfills/:id',
+      summary: 'One backfill',
+      params: z.object({ id: entityId }),
+      responses: { 200: 'the backfill', 404: 'not found' },
+    },
     async (c, { params }) => {
       const b = await getBackfill(deps.db, params.id);
       if (!b) throw notFound(`backfill ${params.id}`);

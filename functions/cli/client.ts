@@ -27,7 +27,11 @@ export function apiBase(given: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new ApiError(0, 'bad_api_url', `--api ${JSON.stringify(given)} is not a URL (expected e.g. http://127.0.0.1:3000 or https://host/prod)`);
+    throw new ApiError(
+      0,
+      'bad_api_url',
+      `--api ${JSON.stringify(given)} is not a URL (expected e.g. http://127.0.0.1:3000 or https://host/prod)`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ApiError(0, 'bad_api_url', `--api ${JSON.stringify(given)}: expected an http:// or https:// URL`);

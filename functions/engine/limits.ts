@@ -8,8 +8,9 @@
  *
  * Depth counts containers: `1` and `"x"` have depth 0, `{}` and `[]` depth 1, `{"a": [1]}` depth 2.
  */
-import type { ValidationIssue } from './definition/types.js';
+
 import { joinPath, type PathSegment } from './definition/path.js';
+import type { ValidationIssue } from './definition/types.js';
 
 /** Largest request body, in bytes (413 above it). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -26,6 +27,37 @@ export const MAX_TOKEN_LENGTH = 4096;
 
 /** Deepest definition document accepted (as written); task fields are at depth 4 and below. */
 export const MAX_DEFINITION_DEPTH = 16;
+/**
+ * Most brackets (`[`, `{`) open at once in definition text, counted before the YAML parser sees it:
+ * the parser recurses, and 10 000 nested flow brackets exhaust its stack or memory. Generous next to
+ * `MAX_DEFINITION_DEPTH`, since the count is approximate (a bracket in a plain scalar counts too).
+ */
+export const MAX_TEXT_NESTING = 64;
+
+/**
+ * The deepest bracket nesting in YAML or JSON text, skipping quoted strings and comments, without
+ * parsing it; stops counting once past `limit`.
+ */
+export function textNesting(text: string, limit = MAX_TEXT_NESTING): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === "'") {
+      for (i++; i < text.length && text[i] !== "'"; i++);
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return max;
+}
+
 /** Deepest value of one run param (the params object itself adds one level). */
 export const MAX_PARAM_DEPTH = 12;
 /** Largest serialized run params, in bytes: the run item and a child's copy must stay well under 400 KB. */

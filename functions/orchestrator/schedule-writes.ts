@@ -4,14 +4,7 @@
  * its mark), up to `MAX_SCHEDULE_WRITE_ATTEMPTS`.
  */
 import { ContentionError } from '../common/errors.js';
-import {
-  createSchedule,
-  getSchedule,
-  replaceSchedule,
-  type ScheduleFields,
-  type ScheduleItem,
-  setEnabled,
-} from '../store/schedules.js';
+import { createSchedule, getSchedule, replaceSchedule, type ScheduleFields, type ScheduleItem, setEnabled } from '../store/schedules.js';
 import type { Deps } from './deps.js';
 import { nextFireAfter } from './scheduler.js';
 
@@ -19,7 +12,10 @@ import { nextFireAfter } from './scheduler.js';
 export const MAX_SCHEDULE_WRITE_ATTEMPTS = 20;
 
 function gaveUp(deps: Deps, workflow: string, scheduleId: string, what: string): ContentionError {
-  deps.log.warn({ workflow, schedule: scheduleId, bound: 'MAX_SCHEDULE_WRITE_ATTEMPTS', attempts: MAX_SCHEDULE_WRITE_ATTEMPTS }, `schedule ${what} gave up`);
+  deps.log.warn(
+    { workflow, schedule: scheduleId, bound: 'MAX_SCHEDULE_WRITE_ATTEMPTS', attempts: MAX_SCHEDULE_WRITE_ATTEMPTS },
+    `schedule ${what} gave up`,
+  );
   return new ContentionError(
     `schedule ${scheduleId} is being changed concurrently; retry`,
     'MAX_SCHEDULE_WRITE_ATTEMPTS',

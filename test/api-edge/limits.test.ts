@@ -65,7 +65,13 @@ describe('limits at the edge', () => {
   });
 
   it('__proto__ is refused anywhere, naming its path; constructor is stored as it is', async () => {
-    const e1 = await refused(400, 'PUT', '/workflows/proto', '{"params": {"__proto__": {"type": "string"}}, "tasks": {"a": {"type": "noop"}}}', json);
+    const e1 = await refused(
+      400,
+      'PUT',
+      '/workflows/proto',
+      '{"params": {"__proto__": {"type": "string"}}, "tasks": {"a": {"type": "noop"}}}',
+      json,
+    );
     expect(paths(e1)).toContain('params.__proto__');
     const e2 = await refused(400, 'PUT', '/workflows/proto', '{"tasks": {"a": {"type": "noop", "output": {"__proto__": 1}}}}', json);
     expect(paths(e2)).toContain('tasks.a.output.__proto__');
@@ -84,7 +90,12 @@ describe('limits at the edge', () => {
     const e6 = await refused(400, 'PUT', '/workflows/proto', '{"tasks": {"a": {"type": "noop", "output": {"": 1}}}}', json);
     expect(e6.details).toEqual([{ path: 'tasks.a.output[""]', message: 'empty key' }]);
 
-    const put = await h.request('PUT', '/workflows/ctor', '{"tasks": {"a": {"type": "noop", "output": {"constructor": {"prototype": 1}}}}}', json);
+    const put = await h.request(
+      'PUT',
+      '/workflows/ctor',
+      '{"tasks": {"a": {"type": "noop", "output": {"constructor": {"prototype": 1}}}}}',
+      json,
+    );
     expect(put.status).toBe(201);
     const start = await h.request('POST', '/workflows/pobj/runs', '{"params": {"o": {"constructor": 2}}}', json);
     const [run, ctor] = await Promise.all([
@@ -135,13 +146,19 @@ describe('limits at the edge', () => {
   it('50 concurrent PUTs of one workflow: each stored or told to retry (503, Retry-After), never a 500', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        h.app.request('/workflows/busy', { method: 'PUT', headers: json, body: JSON.stringify({ description: `v${i}`, tasks: { a: { type: 'noop' } } }) }),
+        h.app.request('/workflows/busy', {
+          method: 'PUT',
+          headers: json,
+          body: JSON.stringify({ description: `v${i}`, tasks: { a: { type: 'noop' } } }),
+        }),
       ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s !== 201 && s !== 503)).toEqual([]);
     for (const r of results.filter((x) => x.status === 503)) expect(r.headers.get('retry-after')).toBe('1');
-    const versions = await Promise.all(results.filter((r) => r.status === 201).map(async (r) => ((await r.json()) as { version: number }).version));
+    const versions = await Promise.all(
+      results.filter((r) => r.status === 201).map(async (r) => ((await r.json()) as { version: number }).version),
+    );
     expect(new Set(versions).size).toBe(versions.length);
     const latest = await h.request('GET', '/workflows/busy');
     expect(latest.body.version).toBe(Math.max(...versions));

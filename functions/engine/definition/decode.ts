@@ -1,5 +1,6 @@
 /** Turns definition text (JSON or YAML) into a plain value. */
 import YAML from 'yaml';
+import { MAX_TEXT_NESTING, textNesting } from '../limits.js';
 import type { Result } from './types.js';
 
 /**
@@ -16,6 +17,9 @@ export function decodeDefinition(body: unknown, contentType?: string): Result<un
     } catch (e) {
       if (type.includes('json')) return { ok: false, errors: [{ path: '', message: `invalid JSON: ${(e as Error).message}` }] };
     }
+  }
+  if (textNesting(body) > MAX_TEXT_NESTING) {
+    return { ok: false, errors: [{ path: '', message: `invalid YAML: brackets nested more than ${MAX_TEXT_NESTING} deep` }] };
   }
   try {
     // Inside the try: a hostile document (thousands of nested flow brackets) may exhaust the stack.
