@@ -133,9 +133,6 @@ export const listChildLinks = (db: Db, runId: string) => db.queryAll<ChildLinkIt
 export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
   db.get<ChildLinkItem>(keys.child(runId, task, attempt));
 
-/** Every sub-workflow linkage of a run (one per child-starting attempt). */
-export const listChildLinks = (db: Db, runId: string) => db.queryAll<ChildLinkItem>(keys.run(runId).pk, 'CHILD#');
-
 /** queued | running → cancelled. Tasks already running finish; nothing new starts. */
 export function cancelRun(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
