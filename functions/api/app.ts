@@ -23,6 +23,7 @@ import { findRecursion } from '../orchestrator/recursion.js';
 import { startWorkflow } from '../orchestrator/start.js';
 import { loadWorkflow } from '../orchestrator/workflows.js';
 import { getDefinition, latestDefinition, listWorkflows, saveDefinition } from '../store/definitions.js';
+import { TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { getRun, listChildLinks, listRuns, runItems } from '../store/runs.js';
 import { callbackRoutes } from './callbacks.js';
 import { openApiDocument } from './openapi.js';
@@ -65,6 +66,17 @@ export function createApp(deps: Deps) {
   );
 
   routes.add({ method: 'get', path: '/health', summary: 'Liveness', responses: { 200: 'ok' } }, (c) => c.json({ ok: true }));
+
+  // What clients (the console) must not copy: which statuses are final, so they know when to stop polling.
+  routes.add(
+    {
+      method: 'get',
+      path: '/meta',
+      summary: 'Terminal run and task statuses (when a client stops polling)',
+      responses: { 200: 'statuses' },
+    },
+    (c) => c.json({ terminalRunStatuses: [...TERMINAL_RUN], terminalTaskStatuses: [...TERMINAL_TASK] }),
+  );
 
   routes.add(
     {

@@ -1,5 +1,13 @@
 import type { LoadedWorkflow } from '../orchestrator/workflows.js';
-import type { ChildLinkItem, RunItem, TaskItem } from '../store/items.js';
+import { type ChildLinkItem, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
+
+/**
+ * The operations a client may ask for on a run now (`POST /runs/{id}/<action>`): the console renders a
+ * button for each listed action and for no other. Today only `cancel`, while the run is active.
+ */
+export function runActions(run: RunItem): string[] {
+  return TERMINAL_RUN.has(run.status) ? [] : ['cancel'];
+}
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -25,6 +33,7 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
     failure: run.failure,
     skipReason: run.skipReason,
     output: run.output,
+    actions: runActions(run),
     tasks: wf.graph.order.map((name) => {
       const spec = wf.definition.tasks[name];
       const t = tasks.get(name);
@@ -37,6 +46,9 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
         queuedAt: iso(t?.queuedAt),
         startedAt: iso(t?.startedAt),
         endedAt: iso(t?.endedAt),
+        // The attempt in progress (finished ones are in `attempts`): when it started, and on which worker.
+        attemptStartedAt: iso(t?.attemptStartedAt),
+        worker: t?.owner,
         wakeAt: t?.status === 'waiting' ? iso(t.dueAt) : undefined,
         output: t?.output,
         error: t?.error,

@@ -1,15 +1,11 @@
-import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../common/config.js';
-import { notFound } from '../common/errors.js';
 import { log } from '../common/logger.js';
 import { dynamoClient } from '../store/client.js';
 import { ensureTable } from '../store/table.js';
+import { consoleAndApi } from './console.js';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb-local.js';
 import { LocalRuntime } from './runtime.js';
 
@@ -62,17 +58,6 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-}
-
-/** The web console (static files from `web/`) at /console, in front of the API. */
-function consoleAndApi(api: Hono): Hono {
-  const root = relative(process.cwd(), fileURLToPath(new URL('../../web', import.meta.url))) || '.';
-  const front = new Hono();
-  front.get('/console', (c) => c.redirect('/console/'));
-  front.use('/console/*', serveStatic({ root, rewriteRequestPath: (p) => p.replace(/^\/console/, '') }));
-  front.route('/', api);
-  front.notFound((c) => c.json(notFound('route').toJSON(), 404));
-  return front;
 }
 
 main().catch((err) => {
