@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -69,18 +71,15 @@ describe('console in a real browser', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     chrome = await launchChromium();
     context = chrome.context;
+    page = await context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    errors = collectErrors(page);
   });
 
   afterAll(async () => {
     await chrome?.close();
     server?.close();
     await h?.stop();
-  });
-
-  beforeAll(async () => {
-    page = await context.newPage();
-    await page.setViewportSize({ width: 1280, height: 900 });
-    errors = collectErrors(page);
   });
 
   afterEach(() => {
@@ -111,7 +110,8 @@ describe('console in a real browser', () => {
         for (const n of document.querySelectorAll('svg [data-task]')) {
           const t = n.getAttribute('data-task') as string;
           const s = n.getAttribute('data-status') as string;
-          const list = (seen[t] ??= []);
+          seen[t] = seen[t] ?? [];
+          const list = seen[t];
           if (list.at(-1) !== s) list.push(s);
         }
       };
@@ -158,7 +158,7 @@ describe('console in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/#/runs/${runId}/tasks/bad`);
     const panel = page.locator('[data-error="bad"]');
-    expect(await panel.innerText()).toContain('END-OF-MESSAGE');
+    expect(await panel.textContent()).toContain('END-OF-MESSAGE');
     const clipped = await panel.locator('pre').evaluate((el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight);
     expect(clipped).toBe(false);
     expect(await page.locator('[data-attempt-row]').count()).toBe(2);
@@ -177,7 +177,7 @@ describe('console in a real browser', () => {
     const childUrl = page.url();
     expect(childUrl).not.toContain(runId);
     expect(await page.locator('a[data-parent]').getAttribute('href')).toBe(`#/runs/${runId}/tasks/call`);
-    expect(await page.locator('[data-trigger="parent"]').innerText()).toContain(runId);
+    expect(await page.locator('[data-trigger="parent"]').textContent()).toContain(runId);
     await page.goBack();
     await page.waitForURL(`**/#/runs/${runId}`);
     await page.waitForSelector('[data-task="call"][data-status="succeeded"]');
