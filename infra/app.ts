@@ -14,5 +14,10 @@ function listContext(app: App, key: string): string[] | undefined {
 const app = new App();
 new BatonStack(app, app.node.tryGetContext('stackName') ?? 'Baton', {
   alarmEmail: app.node.tryGetContext('alarmEmail'),
-  baton: { taskFunctions: listContext(app, 'taskFunctions'), taskStateMachines: listContext(app, 'taskStateMachines') },
+  baton: {
+    taskFunctions: listContext(app, 'taskFunctions'),
+    taskStateMachines: listContext(app, 'taskStateMachines'),
+    // The web console (CloudFront + Cognito + its own JWT API): `cdk deploy -c console=true`.
+    console: String(app.node.tryGetContext('console')) === 'true',
+  },
 });

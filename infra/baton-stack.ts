@@ -35,6 +35,7 @@ export class BatonStack extends Stack {
     }
     this.baton = new Baton(this, 'Baton', { ...props.baton, alarmTopic });
     new CfnOutput(this, 'ApiUrl', { value: this.baton.apiUrl, description: 'Base URL of the Baton HTTP API' });
+    if (this.baton.console) new CfnOutput(this, 'ConsoleUrl', { value: this.baton.console.url, description: 'The Baton web console' });
     new CfnOutput(this, 'TableName', { value: this.baton.table.tableName, description: 'The Baton DynamoDB table' });
   }
 }

@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BatonAlarms } from './alarms.js';
 import { BatonFunction } from './baton-function.js';
+import { BatonConsole, type BatonConsoleProps } from './console.js';
 import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
 import { type BatonAuth, BatonHttpApi } from './http-api.js';
 import { BatonTable } from './table.js';
@@ -100,6 +101,8 @@ export interface BatonProps {
 
   /** @default { type: 'iam' } */
   readonly auth?: BatonAuth;
+  /** The web console (CloudFront, Cognito sign-in, its own JWT-authorized API): see `console.ts`. @default false */
+  readonly console?: boolean | Omit<BatonConsoleProps, 'handler' | 'logRetention'>;
   /** @default - no CORS */
   readonly cors?: CorsPreflightOptions;
   /** Requests per second the API accepts in steady state. @default 100 */
@@ -130,6 +133,7 @@ export class Baton extends Construct {
   readonly timerQueue: sqs.Queue;
   readonly deadLetterQueues: Readonly<Record<'worker' | 'stream' | 'timer', sqs.Queue>>;
   readonly alarms?: BatonAlarms;
+  readonly console?: BatonConsole;
 
   constructor(scope: Construct, id: string, props: BatonProps = {}) {
     super(scope, id);
@@ -275,6 +279,12 @@ export class Baton extends Construct {
     }
     if (!api) throw new Error('no handler has an http trigger');
     this.httpApi = api;
+    if (props.console)
+      this.console = new BatonConsole(this, 'Console', {
+        ...(props.console === true ? {} : props.console),
+        handler: functions.api,
+        logRetention,
+      });
     // Asynchronous `lambda` tasks hand their function this URL to report to. No dependency cycle: the
     // URL names only the API resource, which depends on nothing of the worker (the route
     // integration depends on the api function, which depends on the worker, not the other way).
