@@ -1,58 +1,43 @@
 /**
- * Cron parsing and fire-time enumeration (pure: no I/O, no clock).
+ * Cron schedules: validation and fire-time enumeration (pure: no I/O, no clock).
  *
- * Accepted forms
- * - Standard 5-field: `min hour dom month dow` (day-of-week 0-7, 0 and 7 = Sunday).
- * - 6-field with seconds: `sec min hour dom month dow`.
- * - Quartz: 6 fields, or 7 with a trailing year field. Only `*` is accepted as the year.
- *   An expression is read as Quartz when it has 7 fields, or 6 fields with `?` in day-of-month or
- *   day-of-week. Quartz numbers the days of the week 1-7 with 1 = Sunday (`2#1` = first Monday);
- *   all other forms use 0-7 with 0/7 = Sunday. Day names (MON...) mean the same in both.
- * - `?` (day-of-month / day-of-week only) means "no specific value".
- * - day-of-month: `L` (last day), `L-n` (n days before the last day), `nW` (nearest weekday to the
- *   n-th, never crossing into another month; skipped in months shorter than n days), `LW` (last weekday).
- * - day-of-week: `d#n` (n-th d of the month, n 1-5), `dL` or `d#L` (last d of the month); Quartz `L` alone = Saturday.
+ * Accepted forms (the rules, with examples, are in docs/schedules.md)
+ * - Cron 5-field: `min hour dom month dow` (day-of-week 0-7, 0 and 7 = Sunday); 6-field with seconds first.
+ * - Quartz: 6 fields with `?` in a day field, or 7 with a trailing year field (only `*`); exactly one
+ *   day field is `?`. Quartz numbers the days of the week 1-7 with 1 = Sunday; names mean the same in
+ *   both. Quartz reads ranges whose start is after their end as wrapping around (`FRI-MON`), as Quartz does.
+ * - day-of-month: `L`, `L-n`, `nW`, `LW`; day-of-week: `d#n`, `dL` / `d#L`; Quartz `L` alone = Saturday.
  * - Nicknames: @yearly @annually @monthly @weekly @daily @midnight @hourly.
- * - When both day-of-month and day-of-week are restricted (standard form), a day matches if either
- *   matches (Vixie cron).
+ * - Cron (Vixie, cronie): when both day fields are restricted and neither starts with `*`, a day
+ *   matches if either matches; otherwise both must (`0 0 *\/2 * 1` = odd-dated Mondays).
  *
- * Time zones and daylight saving
- * croner is used only to match the pattern against *wall-clock* time (evaluated as UTC, so it never
- * sees an offset); the mapping from wall time to instants is done here (croner's own time-zone
- * handling skips real hours in the fall-back overlap, picks the overlap instant inconsistently
- * between zones, and can return a time before the one asked for). Rules:
+ * Matching is done on *wall-clock* time (cron-compile.ts); the mapping from wall time to instants is
+ * done here, so that every daylight-saving decision is explicit. Rules:
  * - A wall time that occurs once fires once.
- * - Spring-forward gap (wall time does not exist): a pattern whose hour field matches every hour
- *   (`0 * * * *`, `0 0/15 * * * ?`) simply has no fire there: it keeps firing on every real hour.
- *   Any other pattern (e.g. daily 02:30) fires once, at the instant the clocks jump (03:00 new
- *   time); several skipped wall times collapse into that single fire.
- * - Fall-back overlap (wall time occurs twice): a pattern whose hour field matches every hour fires
- *   at both instants (every real hour/quarter-hour runs); any other pattern fires once, at the first
- *   occurrence (daily 01:30 in New York runs once, at 01:30 EDT).
+ * - Spring-forward gap (wall time does not exist): a pattern whose hour field covers all 24 hours
+ *   (`0 * * * *`, `0 0/15 * * * ?`, `0 0-23 * * *`) simply has no fire there. Any other pattern fires
+ *   once, at the instant the clocks jump; several skipped wall times collapse into that single fire.
+ * - Fall-back overlap (wall time occurs twice): an every-hour pattern fires at both instants; any other
+ *   pattern fires once, at the first occurrence.
  * - Results are strictly increasing, distinct, whole-second instants.
  */
-import { Cron, CronPattern } from 'croner';
+import { type CompiledCron, compileCron, nextWall } from './cron-compile.js';
+import type { CronDialect } from './cron-dialect.js';
+import { CronSyntaxError } from './cron-fields.js';
 import { canonicalTimeZone, gapTransition, instantsOfWall, minOffsetAround } from './tz.js';
 
-export type CronDialect = 'standard' | 'quartz';
-
-/** A day-of-month rule croner cannot express; evaluated here against a relaxed day range. */
-export type DayRule =
-  | { readonly kind: 'nearestWeekday'; readonly day: number }
-  | { readonly kind: 'lastWeekday' }
-  | { readonly kind: 'lastDayMinus'; readonly days: number };
+export type { CronDialect } from './cron-dialect.js';
 
 /** A validated cron schedule. Plain data (JSON round-trips), safe to store. */
 export interface CronSpec {
-  /** The expression as given (trimmed). */
+  /** The expression as given (trimmed): what is evaluated. */
   readonly expression: string;
   /** Canonical IANA time zone name. */
   readonly timezone: string;
   readonly dialect: CronDialect;
-  /** Six-field wall-clock pattern actually evaluated (seconds first, Sunday = 0, no `?`/`W`). */
+  /** The six fields read (seconds first, nickname expanded, year dropped); informative. */
   readonly pattern: string;
-  readonly dayRule?: DayRule;
-  /** The hour field matches every hour: fire at both instants of a fall-back overlap, none in a gap. */
+  /** The hour field covers every hour: fire at both instants of a fall-back overlap, none in a gap. */
   readonly everyHour: boolean;
 }
 
@@ -62,168 +47,25 @@ export type ParseCronResult =
 
 const SECOND = 1000;
 
-const NICKNAMES: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
+const compiled = new Map<string, CompiledCron | undefined>();
 
-const DAY_NAMES: Readonly<Record<string, number>> = { SUN: 0, MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6 };
-
-class CronSyntaxError extends Error {}
-
-function fail(message: string): never {
-  throw new CronSyntaxError(message);
-}
-
-/** Map one day-of-week value (number or name) to croner's 0-6 (7 allowed as a range end for Sunday). */
-function dowValue(token: string, dialect: CronDialect, rangeEnd: boolean): number {
-  const upper = token.toUpperCase();
-  const named = DAY_NAMES[upper];
-  if (named !== undefined) return named === 0 && rangeEnd ? 7 : named;
-  if (!/^\d{1,2}$/.test(token)) fail(`day-of-week: '${token}' is not a day number or name (SUN-SAT)`);
-  const n = Number(token);
-  if (dialect === 'quartz') {
-    if (n < 1 || n > 7) fail(`day-of-week: ${n} is out of range (Quartz form uses 1-7, 1 = SUN)`);
-    return n === 1 && rangeEnd ? 7 : n - 1;
+/**
+ * The compiled form of a stored spec, from its expression (so specs stored by older versions, whose
+ * other fields may differ, evaluate by today's rules). Lenient: a stored expression that today's
+ * parseCron would refuse but can still be read (both Quartz day fields set) keeps being evaluated;
+ * one that cannot be read at all never fires.
+ */
+function engine(cron: CronSpec): CompiledCron | undefined {
+  const key = cron.expression;
+  if (compiled.has(key)) return compiled.get(key);
+  let c: CompiledCron | undefined;
+  try {
+    c = compileCron(key, false);
+  } catch {
+    c = undefined;
   }
-  if (n > 7) fail(`day-of-week: ${n} is out of range (0-7, 0 and 7 = SUN)`);
-  return n;
-}
-
-function normalizeDow(field: string, dialect: CronDialect): string {
-  if (field === '*' || field === '?') return '*';
-  return field
-    .split(',')
-    .map((item) => {
-      if (item === '') fail('day-of-week: empty list item');
-      if (item === 'L') {
-        if (dialect === 'quartz') return '6';
-        fail("day-of-week: 'L' alone is only meaningful in Quartz form (= SAT); use e.g. 5L for the last Friday");
-      }
-      let m = /^([A-Za-z]+|\d+)#?L$/.exec(item); // Quartz `5L`, croner `5#L`
-      if (m?.[1]) return `${dowValue(m[1], dialect, false)}#L`;
-      m = /^([A-Za-z]+|\d+)#(\d+)$/.exec(item);
-      if (m?.[1] && m[2]) {
-        const nth = Number(m[2]);
-        if (nth < 1 || nth > 5) fail(`day-of-week: '#${m[2]}' must be 1-5`);
-        return `${dowValue(m[1], dialect, false)}#${nth}`;
-      }
-      m = /^(\*|[A-Za-z]+|\d+)(?:-([A-Za-z]+|\d+))?(?:\/(\d+))?$/.exec(item);
-      if (!m?.[1]) fail(`day-of-week: cannot parse '${item}'`);
-      const [, from, to, step] = m;
-      if (from === '*' && to !== undefined) fail(`day-of-week: cannot parse '${item}'`);
-      let out = from === '*' ? '*' : String(dowValue(from, dialect, false));
-      if (to !== undefined) out += `-${dowValue(to, dialect, true)}`;
-      if (step !== undefined) {
-        // Quartz `a/s` counts up to 7 (SAT); croner stops at 6 (SAT) after the shift: same days.
-        out += `/${step}`;
-      }
-      return out;
-    })
-    .join(',');
-}
-
-interface DomResult {
-  readonly field: string;
-  readonly rule?: DayRule;
-}
-
-function normalizeDom(field: string): DomResult {
-  if (field === '?') return { field: '*' };
-  if (field === 'LW') return { field: '26-31', rule: { kind: 'lastWeekday' } };
-  let m = /^L-(\d{1,2})$/.exec(field);
-  if (m?.[1]) {
-    const days = Number(m[1]);
-    if (days > 30) fail(`day-of-month: 'L-${days}' is out of range (L-0 to L-30)`);
-    return { field: `${Math.max(1, 28 - days)}-${31 - days}`, rule: { kind: 'lastDayMinus', days } };
-  }
-  m = /^(\d{1,2})W$/.exec(field);
-  if (m?.[1]) {
-    const day = Number(m[1]);
-    if (day < 1 || day > 31) fail(`day-of-month: '${field}' is out of range (1W-31W)`);
-    return { field: `${Math.max(1, day - 2)}-${Math.min(31, day + 2)}`, rule: { kind: 'nearestWeekday', day } };
-  }
-  if (field.includes('W')) fail(`day-of-month: 'W' must follow a single day (e.g. 15W) or L (LW), got '${field}'`);
-  for (const item of field.split(',')) {
-    if (item === 'L') continue;
-    if (!/^(\*|\d+(-\d+)?)(\/\d+)?$/.test(item)) fail(`day-of-month: cannot parse '${item}'`);
-  }
-  if (field.split(',').filter((i) => i === 'L').length > 1) fail(`day-of-month: cannot parse '${field}'`);
-  return { field };
-}
-
-const SIMPLE_ITEM = /^(\*|\d+(-\d+)?)(\/\d+)?$/;
-const MONTH_ITEM = /^(\*|([A-Za-z]{3}|\d+)(-([A-Za-z]{3}|\d+))?)(\/\d+)?$/;
-
-function checkSimple(name: string, field: string, item: RegExp = SIMPLE_ITEM): void {
-  for (const part of field.split(',')) {
-    if (!item.test(part)) fail(`${name}: cannot parse '${part}'`);
-  }
-}
-
-interface Normalized {
-  readonly dialect: CronDialect;
-  readonly pattern: string;
-  readonly dayRule?: DayRule;
-}
-
-function normalize(expression: string): Normalized {
-  let expr = expression;
-  if (expr.startsWith('@')) {
-    const nick = NICKNAMES[expr.toLowerCase()];
-    if (!nick) fail(`unknown nickname '${expr}' (known: ${Object.keys(NICKNAMES).join(', ')})`);
-    expr = nick;
-  }
-  const fields = expr.split(/\s+/);
-  const given = fields.length;
-  if (fields.length < 5 || fields.length > 7) {
-    fail(`expected 5 fields (min hour day month weekday), 6 (with seconds first) or 7 (Quartz, with year last); got ${fields.length}`);
-  }
-  if (fields.length === 7) {
-    const year = fields.pop();
-    if (year !== '*') fail(`the year field must be '*' (restricting years is not supported), got '${year}'`);
-  }
-  if (fields.length === 5) fields.unshift('0');
-  const [sec, min, hour, dom, month, dow] = fields as [string, string, string, string, string, string];
-
-  fields.forEach((f, i) => {
-    if (f.includes('?') && !((i === 3 || i === 5) && f === '?')) {
-      const hint =
-        given === 6 && (i === 2 || i === 4)
-          ? ' (this looks like an AWS EventBridge expression, which has no seconds field; Quartz form starts with seconds)'
-          : '';
-      fail(`'?' is only allowed as the whole day-of-month or day-of-week field${hint}`);
-    }
-  });
-  if (dom === '?' && dow === '?') fail("'?' can be used in day-of-month or day-of-week, not both");
-  const dialect: CronDialect = given === 7 || (given === 6 && (dom === '?' || dow === '?')) ? 'quartz' : 'standard';
-
-  checkSimple('second', sec);
-  checkSimple('minute', min);
-  checkSimple('hour', hour);
-  checkSimple('month', month, MONTH_ITEM);
-  const domN = normalizeDom(dom);
-  const dowN = normalizeDow(dow, dialect);
-  if (domN.rule && dowN !== '*') fail("day-of-month 'W'/'LW'/'L-n' cannot be combined with a day-of-week");
-  const pattern = [sec, min, hour, domN.field, month, dowN].join(' ');
-  return domN.rule ? { dialect, pattern, dayRule: domN.rule } : { dialect, pattern };
-}
-
-const compiled = new Map<string, Cron>();
-
-function engine(pattern: string): Cron {
-  let c = compiled.get(pattern);
-  if (!c) {
-    // utcOffset 0: croner evaluates the pattern against wall-clock time encoded as UTC.
-    c = new Cron(pattern, { utcOffset: 0, legacyMode: true });
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(pattern, c);
-  }
+  if (compiled.size > 1000) compiled.clear();
+  compiled.set(key, c);
   return c;
 }
 
@@ -231,16 +73,20 @@ function engine(pattern: string): Cron {
 export function parseCron(expr: string, timezone: string): ParseCronResult {
   if (typeof expr !== 'string' || expr.trim() === '') return { ok: false, field: 'cron', message: 'cron expression is empty' };
   const expression = expr.trim();
-  let n: Normalized;
-  let everyHour: boolean;
+  let c: CompiledCron;
   try {
-    n = normalize(expression);
-    const p = new CronPattern(n.pattern);
-    everyHour = p.hour.every((h) => h !== 0);
-    engine(n.pattern);
+    c = compileCron(expression, true);
   } catch (e) {
-    const message = e instanceof Error ? e.message.replace(/^Cron(Pattern|Date)?: /, '') : String(e);
+    // Anything else thrown is a bug, but the promise of this function is a refusal, not a 500.
+    const message = e instanceof CronSyntaxError ? e.message : `cannot be read (${e instanceof Error ? e.message : String(e)})`;
     return { ok: false, field: 'cron', message: `invalid cron expression '${expression}': ${message}` };
+  }
+  if (!c.fires) {
+    return {
+      ok: false,
+      field: 'cron',
+      message: `cron expression '${expression}' never fires: no day of the months it lists matches its day fields`,
+    };
   }
   const zone = canonicalTimeZone(timezone);
   if (!zone) {
@@ -250,70 +96,33 @@ export function parseCron(expr: string, timezone: string): ParseCronResult {
       message: `unknown time zone '${String(timezone)}' (expected an IANA name such as 'Europe/Paris' or 'UTC')`,
     };
   }
-  const cron: CronSpec = n.dayRule
-    ? { expression, timezone: zone, dialect: n.dialect, pattern: n.pattern, dayRule: n.dayRule, everyHour }
-    : { expression, timezone: zone, dialect: n.dialect, pattern: n.pattern, everyHour };
-  if (nextFireTimes(cron, new Date(Date.UTC(2000, 0, 1)), 1).length === 0) {
-    return { ok: false, field: 'cron', message: `cron expression '${expression}' never fires` };
-  }
-  return { ok: true, cron };
-}
-
-function dayRuleMatches(rule: DayRule, wall: number): boolean {
-  const d = new Date(wall);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const day = d.getUTCDate();
-  const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
-  const weekday = (dd: number) => new Date(Date.UTC(y, m, dd)).getUTCDay();
-  switch (rule.kind) {
-    case 'lastDayMinus':
-      return day === last - rule.days;
-    case 'lastWeekday': {
-      const w = weekday(last);
-      return day === (w === 6 ? last - 1 : w === 0 ? last - 2 : last);
-    }
-    case 'nearestWeekday': {
-      const n = rule.day;
-      if (n > last) return false;
-      const w = weekday(n);
-      let target = n;
-      if (w === 6) target = n === 1 ? 3 : n - 1;
-      else if (w === 0) target = n === last ? n - 2 : n + 1;
-      return day === target;
-    }
-  }
+  return { ok: true, cron: { expression, timezone: zone, dialect: c.dialect, pattern: c.pattern, everyHour: c.everyHour } };
 }
 
 /** Fire instants (epoch ms), strictly increasing, all > afterMs. Lazy. */
 function* instantsAfter(cron: CronSpec, afterMs: number): Generator<number> {
-  const c = engine(cron.pattern);
+  const c = engine(cron);
+  if (!c) return;
   const zone = cron.timezone;
   // Earliest wall time that could map to an instant after `afterMs` (minus a margin).
   let cursor = afterMs + minOffsetAround(afterMs, zone) - 2 * SECOND;
   const pending: number[] = []; // second occurrences in a fall-back overlap, ascending
   let last = afterMs;
   for (;;) {
-    const next = c.nextRun(new Date(cursor));
-    if (!next) break;
-    const wall = next.getTime();
-    if (cron.dayRule && !dayRuleMatches(cron.dayRule, wall)) {
-      const d = new Date(wall);
-      cursor = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 23, 59, 59);
-      continue;
-    }
+    const wall = nextWall(c, cursor);
+    if (wall === undefined) break;
     cursor = wall;
     const at = instantsOfWall(wall, zone);
     let primary: number;
     let second: number | undefined;
     const first = at[0];
     if (first === undefined) {
-      if (cron.everyHour) continue; // the real hours around the gap still fire
+      if (c.everyHour) continue; // the real hours around the gap still fire
       primary = gapTransition(wall, zone);
     } else {
       primary = first;
       const lastAt = at[at.length - 1];
-      if (cron.everyHour && lastAt !== undefined && lastAt > first) second = lastAt;
+      if (c.everyHour && lastAt !== undefined && lastAt > first) second = lastAt;
     }
     while (pending.length > 0 && (pending[0] as number) < primary) {
       const p = pending.shift() as number;

@@ -2,7 +2,6 @@ export {
   type CronDialect,
   type CronSpec,
   countFireTimes,
-  type DayRule,
   fireTimesBetween,
   lastFireTimeBetween,
   nextFireTimes,
