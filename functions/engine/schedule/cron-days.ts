@@ -85,7 +85,7 @@ function dowRange(dialect: CronDialect): FieldRange {
     names: DAY_NAMES,
     wrap: false,
     rangeText: '0-7, 0 and 7 = SUN',
-    rangeEnd: (e, s) => (e === 0 && s > 0 ? 7 : e),
+    rangeEnd: (e, s, token) => (token.toUpperCase() === 'SUN' && s > 0 ? 7 : e),
   };
 }
 
@@ -134,9 +134,11 @@ export function readDays(domField: string, dowField: string, dialect: CronDialec
   const special = dom.lastMinus !== undefined || dom.nearestWeekday !== undefined || dom.lastWeekday;
   if (special && dowField !== '*' && dowField !== '?') fail("day-of-month 'W'/'LW'/'L-n' cannot be combined with a day-of-week");
   // Vixie cron and cronie: a day field whose text starts with `*` (`*`, `*/2`) makes the two fields
-  // combine with AND; only when both are restricted some other way does either one suffice.
+  // combine with AND; only when both are restricted some other way does either one suffice. Quartz
+  // always has a `?`, except 7-field expressions stored before parseCron refused them: they keep
+  // the OR they were evaluated with then.
   const starLed = (f: string) => f.startsWith('*') || f === '?';
-  const combine = dialect === 'standard' && !starLed(domField) && !starLed(dowField) ? 'or' : 'and';
+  const combine = !starLed(domField) && !starLed(dowField) ? 'or' : 'and';
   return { dom, dow, combine };
 }
 

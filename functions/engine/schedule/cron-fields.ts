@@ -24,7 +24,7 @@ export interface FieldRange {
   /** How the allowed values are described in messages, when `min-max` is not enough. */
   readonly rangeText?: string;
   /** Adjusts the end of a range from its start (cron `MON-SUN`: SUN as an end is 7). */
-  readonly rangeEnd?: (end: number, start: number) => number;
+  readonly rangeEnd?: (end: number, start: number, token: string) => number;
 }
 
 const ITEM = /^(\*|([A-Za-z]+|\d+)(?:-([A-Za-z]+|\d+))?)(?:\/(\d+))?$/;
@@ -49,7 +49,7 @@ export function itemValues(item: string, r: FieldRange): number[] {
     start = value(from, r);
     // `a/s` runs from a to the field's end; `a` alone is one value.
     end = to !== undefined ? value(to, r) : stepText !== undefined ? r.max : start;
-    if (to !== undefined && r.rangeEnd) end = r.rangeEnd(end, start);
+    if (to !== undefined && r.rangeEnd) end = r.rangeEnd(end, start, to);
   }
   const step = stepText === undefined ? 1 : Number(stepText);
   if (!(step >= 1)) fail(`${r.name}: step must be at least 1 in '${item}'`);
