@@ -1,8 +1,14 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Two tiers. `fast` (pure engine tests and the guard race tests: seconds) runs first and stops at its
+ * first failure, so a removed guard fails `npm test` within its first minute; `rest` is every other
+ * test file, including files in directories added later. `npm test` runs them in that order.
+ */
+export const FAST_TIER = ['test/engine/**/*.test.ts', 'test/schedule-pure/**/*.test.ts', 'test/guards/**/*.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
@@ -10,5 +16,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The SDK's notice that its 2027 releases will need Node 22; the locked versions support Node 20.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      { extends: true, test: { name: 'fast', include: FAST_TIER } },
+      { extends: true, test: { name: 'rest', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...FAST_TIER] } },
+    ],
   },
 });

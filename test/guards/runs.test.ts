@@ -32,7 +32,7 @@ describe('one child per sub-workflow attempt', () => {
   it('eight holders of one attempt that all read "no linkage yet" start one child run and write one linkage', async () => {
     const before = (await runsOf('kid')).length;
     const racers = lockstep(deps, 8);
-    const got = await Promise.all(racers.map((d) => childService(d, parent, attemptOf(1)).ensure({ workflow: 'kid' })));
+    const got = await Promise.all(racers.map((d) => childService(d, parent, attemptOf(1)).ensure({ workflow: 'kid', params: {} })));
     expect(new Set(got.map((c) => c.runId)).size).toBe(1);
     expect((await runsOf('kid')).length - before).toBe(1);
     const children = (await call(deps, 'GET', `/runs/${parent.runId}/children`)).body.children as { attempt: number; runId?: string }[];
@@ -57,9 +57,9 @@ describe('one child per sub-workflow attempt', () => {
       pausing(deps, () => stall.wait()),
       parent,
       attemptOf(2),
-    ).ensure({ workflow: 'kid' });
+    ).ensure({ workflow: 'kid', params: {} });
     await stall.reached;
-    const fresh = await childService(deps, parent, attemptOf(2)).ensure({ workflow: 'kid' });
+    const fresh = await childService(deps, parent, attemptOf(2)).ensure({ workflow: 'kid', params: {} });
     expect(fresh.runId).toBe(childRunId);
     expect(await markStarted(deps.db, childRunId, clock.t)).toBeDefined();
     stall.open();
