@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The pure engine tests alone (no DynamoDB, no global setup): what Stryker runs against each mutant of
+ * `functions/engine/` (see `stryker.config.mjs`).
+ */
+export default defineConfig({
+  test: {
+    include: ['test/engine/**/*.test.ts', 'test/schedule-pure/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    // Instrumented code is several times slower: a test that times the validator cannot hold under it.
+    testNamePattern: '^(?!.*quickly)',
+  },
+});

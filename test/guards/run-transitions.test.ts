@@ -1,0 +1,94 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Deps } from '../../functions/orchestrator/deps.js';
+import { startWorkflow } from '../../functions/orchestrator/start.js';
+import { listWorkflows, saveDefinition } from '../../functions/store/definitions.js';
+import type { RunItem } from '../../functions/store/items.js';
+import { bumpWatchdog, cancelRun, finishRun, getRun, markStarted, recordFailure } from '../../functions/store/runs.js';
+import { Clock, gate, guardDeps, lockstep, pausing, putWorkflow } from './support.js';
+
+/** Run transitions (and definition versions), each from the state it read. */
+
+const clock = new Clock();
+let deps: Deps;
+
+beforeAll(async () => {
+  deps = await guardDeps(clock);
+  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
+});
+
+const newRun = async () => (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+const run = async (id: string) => (await getRun(deps.db, id)) as RunItem;
+const failure = (task: string) => ({ task, reason: 'x', message: task });
+
+describe('run transitions', () => {
+  it('two masters starting one run at once: one does', async () => {
+    const id = await newRun();
+    const got = await Promise.all([markStarted(deps.db, id, clock.t), markStarted(deps.db, id, clock.t + 1)]);
+    expect(got.filter((g) => g !== undefined)).toHaveLength(1);
+  });
+
+  it('a run ends once: succeeded and failed at the same moment leave one of them', async () => {
+    const id = await newRun();
+    await markStarted(deps.db, id, clock.t);
+    const got = await Promise.all([finishRun(deps.db, id, 'succeeded', clock.t), finishRun(deps.db, id, 'failed', clock.t)]);
+    expect(got.filter((g) => g !== undefined)).toHaveLength(1);
+  });
+
+  it('a cancelled run does not finish, and a finished run is not cancelled', async () => {
+    const a = await newRun();
+    expect(await cancelRun(deps.db, a, clock.t, 'stop')).toBeDefined();
+    expect(await finishRun(deps.db, a, 'succeeded', clock.t)).toBeUndefined();
+    expect((await run(a)).status).toBe('cancelled');
+    const b = await newRun();
+    expect(await finishRun(deps.db, b, 'succeeded', clock.t)).toBeDefined();
+    expect(await cancelRun(deps.db, b, clock.t, 'stop')).toBeUndefined();
+    expect((await run(b)).status).toBe('succeeded');
+  });
+
+  it('the first failure is kept, and none is recorded on an ended run', async () => {
+    const a = await newRun();
+    expect(await recordFailure(deps.db, a, failure('first'))).toBeDefined();
+    expect(await recordFailure(deps.db, a, failure('second'))).toBeUndefined();
+    expect((await run(a)).failure?.task).toBe('first');
+    const b = await newRun();
+    await finishRun(deps.db, b, 'succeeded', clock.t);
+    expect(await recordFailure(deps.db, b, failure('late'))).toBeUndefined();
+    expect((await run(b)).failure).toBeUndefined();
+  });
+
+  it('a watchdog bump from a stale view (due time or status moved on) is refused', async () => {
+    const a = await newRun();
+    await markStarted(deps.db, a, clock.t);
+    const seen = await run(a);
+    expect(await bumpWatchdog(deps.db, seen, clock.t + 5)).toBeDefined();
+    expect(await bumpWatchdog(deps.db, seen, clock.t + 9)).toBeUndefined();
+    // Same due time, other status: started at the instant that keeps the due time it was created with.
+    const b = await newRun();
+    const queued = await run(b);
+    const started = await markStarted(deps.db, b, (queued.dueAt as number) - deps.db.config.watchdogMs);
+    expect(started?.dueAt).toBe(queued.dueAt);
+    expect(await bumpWatchdog(deps.db, queued, clock.t)).toBeUndefined();
+  });
+});
+
+describe('definition versions', () => {
+  it('two saves that both read "no version yet" get versions 1 and 2', async () => {
+    const [a, b] = lockstep(deps, 2) as [Deps, Deps];
+    const def = (d: string) => ({ name: 'versions', description: d, tasks: { a: { type: 'noop' as const } } }) as never;
+    const got = await Promise.all([saveDefinition(a.db, def('a'), clock.t), saveDefinition(b.db, def('b'), clock.t)]);
+    expect(got.map((g) => g.version).sort()).toEqual([1, 2]);
+  });
+
+  it('a slow writer of version 1 does not move the latest version back from 2', async () => {
+    const slow = gate();
+    // Write 0 is the version item, write 1 the workflow summary: stop before the summary.
+    const a = pausing(deps, (i) => (i === 1 ? slow.wait() : undefined));
+    const def = (d: string) => ({ name: 'latest', description: d, tasks: { a: { type: 'noop' as const } } }) as never;
+    const first = saveDefinition(a.db, def('one'), clock.t);
+    await slow.reached;
+    expect(await saveDefinition(deps.db, def('two'), clock.t)).toEqual({ version: 2, created: true });
+    slow.open();
+    expect(await first).toEqual({ version: 1, created: true });
+    expect((await listWorkflows(deps.db)).find((w) => w.name === 'latest')?.latestVersion).toBe(2);
+  });
+});
