@@ -7,6 +7,7 @@ import type { TaskItem } from '../../functions/store/items.js';
 import {
   abandon,
   addDoneDep,
+  addSkippedDep,
   claim,
   type Ending,
   finishAttempt,
@@ -197,6 +198,7 @@ describe('task transitions from the state they read', () => {
     expect(await promote(deps.db, runId, name, clock.t)).toBeDefined();
     expect(await skip(deps.db, runId, name, clock.t, { reason: 'upstream', message: 'm' })).toBeUndefined();
     expect(await addDoneDep(deps.db, runId, name, 'y')).toBeUndefined();
+    expect(await addSkippedDep(deps.db, runId, name, 'z', { reason: 'upstream', message: 'm' })).toBeUndefined();
     await claim(deps.db, runId, name, 1, 'A', clock.t);
     expect(await promote(deps.db, runId, name, clock.t)).toBeUndefined();
     expect(await getTask(deps.db, runId, name)).toMatchObject({ status: 'running', fence: 1 });
@@ -233,6 +235,24 @@ describe('task transitions from the state they read', () => {
     const t = await queued();
     const got = await Promise.all([redispatch(deps.db, t, clock.t + 1), redispatch(deps.db, t, clock.t + 2)]);
     expect(got.filter((g) => g !== undefined)).toHaveLength(1);
+  });
+
+  it('a re-dispatch from a stale view is refused: the attempt was claimed, or a later attempt is queued', async () => {
+    const t = await queued();
+    await claim(deps.db, runId, t.name, 1, 'A', clock.t);
+    expect(await redispatch(deps.db, t, clock.t + 1)).toBeUndefined();
+    // Attempt 2 queued at the same instant as attempt 1 was: same due time, other attempt.
+    const u = await queued();
+    const c = (await claim(deps.db, runId, u.name, 1, 'A', clock.t)) as TaskItem;
+    const w = (await finishAttempt(
+      deps.db,
+      c,
+      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      clock.t,
+      holds(c),
+    )) as TaskItem;
+    expect(await wake(deps.db, w, clock.t)).toMatchObject({ attempt: 2, dueAt: u.dueAt });
+    expect(await redispatch(deps.db, u, clock.t + 1)).toBeUndefined();
   });
 
   it('a cancelled run abandons only the queued attempt it read', async () => {
