@@ -14,10 +14,10 @@ export default {
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),
   // Module-level (static) mutants re-run every test file: too slow on a shared 2-core machine.
   ignoreStatic: true,
-  incremental: true,
-  incrementalFile: 'reports/stryker-incremental.json',
+  incremental: process.env.STRYKER_INCREMENTAL !== '0',
+  incrementalFile: process.env.STRYKER_INCREMENTAL_FILE ?? 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress-append-only', 'json'],
-  jsonReporter: { fileName: 'reports/mutation/engine.json' },
+  jsonReporter: { fileName: process.env.STRYKER_JSON ?? 'reports/mutation/engine.json' },
   timeoutMS: 10_000,
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
