@@ -34,7 +34,9 @@ const RUN_TRIGGERS = ['api', 'schedule', 'parent', 'backfill'];
 export function findGuards(root: string): Guard[] {
   const dir = join(root, 'functions/store');
   const guards: Guard[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
     const file = `functions/store/${name}`;
     const text = readFileSync(join(root, file), 'utf8');
     const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
@@ -59,18 +61,28 @@ export function findGuards(root: string): Guard[] {
             node,
             'put',
             runs
-              ? RUN_TRIGGERS.map((t) => ({ label: `unconditional put for ${t} runs`, ...callee, text: `db.createIf(run.trigger.type !== '${t}', ` }))
+              ? RUN_TRIGGERS.map((t) => ({
+                  label: `unconditional put for ${t} runs`,
+                  ...callee,
+                  text: `db.createIf(run.trigger.type !== '${t}', `,
+                }))
               : [{ label: 'unconditional put', ...callee, text: 'db.createIf(false, ' }],
           );
         } else if (method === 'update' && target === 'db' && cond) {
-          add(node, 'update', [{ label: 'condition removed', start: cond.getStart(sf), end: cond.getEnd(), text: 'undefined' }, ...weaken(cond, sf)]);
+          add(node, 'update', [
+            { label: 'condition removed', start: cond.getStart(sf), end: cond.getEnd(), text: 'undefined' },
+            ...weaken(cond, sf),
+          ]);
         } else if (method === 'updateRaw' && target === 'db' && cond) {
           add(node, 'update', [...rawRemoved(cond, sf), ...weaken(cond, sf)]);
         }
       }
       if (ts.isPropertyAssignment(node) && node.name.getText(sf) === 'ConditionExpression' && ts.isStringLiteralLike(node.initializer)) {
         const v = node.initializer;
-        add(node, 'condition', [{ label: 'condition removed', start: v.getStart(sf), end: v.getEnd(), text: 'undefined' }, ...weaken(v, sf)]);
+        add(node, 'condition', [
+          { label: 'condition removed', start: v.getStart(sf), end: v.getEnd(), text: 'undefined' },
+          ...weaken(v, sf),
+        ]);
       }
       if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isConditionConst(node, sf)) {
         const init = node.initializer;
@@ -214,7 +226,8 @@ function builderMutants(fn: ts.FunctionDeclaration, sf: ts.SourceFile): Mutant[]
     const i = text.indexOf(needle);
     return i < 0 ? [] : [{ label, start: body.getStart(sf) + i, end: body.getStart(sf) + i + needle.length, text: replacement }];
   };
-  if (fn.name?.text === 'whereEquals') return at('Object.entries(fields)', 'Object.entries(fields).slice(0, 1)', 'only the first field checked');
+  if (fn.name?.text === 'whereEquals')
+    return at('Object.entries(fields)', 'Object.entries(fields).slice(0, 1)', 'only the first field checked');
   if (fn.name?.text === 'and') return at('conds.map(', 'conds.slice(0, 1).map(', 'only the first operand checked');
   return [];
 }

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { type Guard, findGuards } from './find-guards.js';
+import { findGuards, type Guard } from './find-guards.js';
 import { HARNESS_PATCHES } from './harness-patches.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -49,13 +49,17 @@ interface Result {
 
 function copyRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'baton-mutate-'));
-  for (const f of ['functions', 'test', 'tsconfig.json', 'package.json', 'vitest.config.ts']) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+  for (const f of ['functions', 'test', 'tsconfig.json', 'package.json', 'vitest.config.ts'])
+    cpSync(join(ROOT, f), join(dir, f), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   for (const p of HARNESS_PATCHES) {
     const file = join(dir, p.file);
     const src = readFileSync(file, 'utf8');
     if (!src.includes(p.find)) throw new Error(`harness patch for ${p.file} no longer applies: ${p.find}`);
-    writeFileSync(file, src.replace(p.find, () => p.replace));
+    writeFileSync(
+      file,
+      src.replace(p.find, () => p.replace),
+    );
   }
   return dir;
 }
@@ -67,7 +71,19 @@ async function runTests(dir: string, env: NodeJS.ProcessEnv, files = [tests]): P
   const r = await new Promise<{ status: number | null; stderr: string; stdout: string }>((done) => {
     const p = spawn(
       process.execPath,
-      [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'fast', '--bail', '1', '--reporter', 'json', '--outputFile', out, ...files],
+      [
+        join(ROOT, 'node_modules/vitest/vitest.mjs'),
+        'run',
+        '--project',
+        'fast',
+        '--bail',
+        '1',
+        '--reporter',
+        'json',
+        '--outputFile',
+        out,
+        ...files,
+      ],
       { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -80,7 +96,9 @@ async function runTests(dir: string, env: NodeJS.ProcessEnv, files = [tests]): P
     });
     p.on('close', (status) => done({ status, stdout, stderr }));
   });
-  let report: { testResults?: { name: string; status: string; message?: string; assertionResults: { status: string; fullName: string }[] }[] };
+  let report: {
+    testResults?: { name: string; status: string; message?: string; assertionResults: { status: string; fullName: string }[] }[];
+  };
   try {
     report = JSON.parse(readFileSync(out, 'utf8'));
   } catch {
@@ -129,7 +147,9 @@ async function main() {
             let r = near?.length ? await runTests(d, env, near) : {};
             if (!r.failed) r = await runTests(d, env);
             results.push({ guard: g, mutant: m.label, killedBy: r.failed, error: r.error });
-            console.log(`[${++i}/${total}] ${g.id} :: ${m.label} -> ${r.failed ? `killed by ${r.failed}` : r.error ? `ERROR ${r.error}` : 'SURVIVED'}`);
+            console.log(
+              `[${++i}/${total}] ${g.id} :: ${m.label} -> ${r.failed ? `killed by ${r.failed}` : r.error ? `ERROR ${r.error}` : 'SURVIVED'}`,
+            );
           } finally {
             writeFileSync(file, pristine);
           }
