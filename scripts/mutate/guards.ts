@@ -4,7 +4,7 @@
  * tests run against the copy. A guard whose mutants all make a test fail is load-bearing; one whose
  * mutant passes every test "survived". The report goes to docs/mutation.md (`--write`) and stdout.
  *
- *   npm run mutate [-- --write] [-- --only <substring of a guard id>] [-- --tests <vitest filter>]
+ *   npm run mutate [-- --write] [-- --only <substrings of guard ids, comma-separated>] [-- --jobs N] [-- --tests <vitest filter>]
  *
  * Why not StrykerJS here: its mutators rewrite any operator or literal, so most of its mutants in
  * store/ would not be guard mutants, and its string mutator turns a condition into "" (a DynamoDB
@@ -114,7 +114,8 @@ async function runTests(dir: string, env: NodeJS.ProcessEnv, files = [tests]): P
 
 async function main() {
   const dir = copyRepo();
-  const guards = findGuards(dir).filter((g) => !only || g.id.includes(only));
+  const wanted = only?.split(',');
+  const guards = findGuards(dir).filter((g) => !wanted || wanted.some((w) => g.id.includes(w)));
 
   let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   let stop: (() => Promise<void>) | undefined;
@@ -129,7 +130,10 @@ async function main() {
   const jobs = Math.max(1, Number(flag('--jobs') ?? 1));
   const dirs = [dir, ...Array.from({ length: jobs - 1 }, () => copyRepo())];
   try {
-    const base = await runTests(dir, env);
+    // Baseline: the tests this run will use must pass without any mutant.
+    const nearFiles = guards.map((g) => NEAR[g.file.replace('functions/store/', '')]);
+    const scoped = nearFiles.every((f) => f !== undefined) && !flag('--tests');
+    const base = await runTests(dir, env, scoped ? [...new Set(nearFiles.flat() as string[])] : [tests]);
     if (base.failed || base.error) throw new Error(`the tests fail without any mutant: ${base.failed ?? base.error}`);
     const work = guards.flatMap((guard) => guard.mutants.map((mutant) => ({ guard, mutant })));
     const total = work.length;
