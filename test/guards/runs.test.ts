@@ -28,6 +28,22 @@ beforeAll(async () => {
 const attemptOf = (attempt: number) => ({ runId: parent.runId, name: 'sub', attempt }) as TaskItem;
 const runsOf = async (workflow: string) => (await listRuns(deps.db, workflow, { limit: 100 })).runs;
 
+describe('one run per schedule fire time', () => {
+  it('two ticks that both read the due schedule create one run for its fire time', async () => {
+    await putWorkflow(deps, { name: 'cronwf', tasks: { t: { type: 'noop' } } });
+    const put = await call(deps, 'PUT', '/workflows/cronwf/schedules/s', { cron: '0 * * * *', timezone: 'UTC' });
+    expect(put.status).toBe(201);
+    clock.t = Date.parse('2026-01-01T01:00:01Z');
+    const [a, b] = lockstep(deps, 2) as [Deps, Deps];
+    const reports = await Promise.all([schedulerTick(a), schedulerTick(b)]);
+    expect(reports.reduce((n, r) => n + r.created, 0)).toBe(1);
+    expect(reports.reduce((n, r) => n + r.existing, 0)).toBe(1);
+    const runs = await runsOf('cronwf');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.trigger).toMatchObject({ type: 'schedule', fireTime: '2026-01-01T01:00:00.000Z' });
+  });
+});
+
 describe('one child per sub-workflow attempt', () => {
   it('eight holders of one attempt that all read "no linkage yet" start one child run and write one linkage', async () => {
     const before = (await runsOf('kid')).length;
@@ -90,18 +106,13 @@ describe('one run per Idempotency-Key', () => {
   });
 });
 
-describe('one run per schedule fire time', () => {
-  it('two ticks that both read the due schedule create one run for its fire time', async () => {
-    await putWorkflow(deps, { name: 'cronwf', tasks: { t: { type: 'noop' } } });
-    const put = await call(deps, 'PUT', '/workflows/cronwf/schedules/s', { cron: '0 * * * *', timezone: 'UTC' });
-    expect(put.status).toBe(201);
-    clock.t = Date.parse('2026-01-01T01:00:01Z');
-    const [a, b] = lockstep(deps, 2) as [Deps, Deps];
-    const reports = await Promise.all([schedulerTick(a), schedulerTick(b)]);
-    expect(reports.reduce((n, r) => n + r.created, 0)).toBe(1);
-    expect(reports.reduce((n, r) => n + r.existing, 0)).toBe(1);
-    const runs = await runsOf('cronwf');
-    expect(runs).toHaveLength(1);
-    expect(runs[0]?.trigger).toMatchObject({ type: 'schedule', fireTime: '2026-01-01T01:00:00.000Z' });
-  });
+describe('one run per run id decided by the caller', () => {
+  for (const type of ['backfill', 'schedule', 'parent', 'api'] as const) {
+    it(`two ${type} starts of one run id that both read "no run yet": one creates it`, async () => {
+      const runId = `fixed-${type}-${Date.now()}`;
+      const racers = lockstep(deps, 2);
+      const got = await Promise.all(racers.map((d) => startWorkflow(d, { workflow: 'kid', runId, trigger: { type } })));
+      expect(got.filter((s) => s.created)).toHaveLength(1);
+    });
+  }
 });
