@@ -84,6 +84,8 @@ describe('schedule marks', () => {
     expect(await setEnabled(deps.db, s, false, clock.t, undefined)).toBeDefined();
     expect(await setEnabled(deps.db, s, false, clock.t, undefined)).toBeUndefined();
     expect((await getSchedule(deps.db, 'w', s.scheduleId))?.generation).toBe(s.generation + 1);
+    expect(await replaceSchedule(deps.db, s, { ...fieldsOf(s), cron: '30 * * * *' }, clock.t, undefined)).toBeUndefined();
+    expect((await getSchedule(deps.db, 'w', s.scheduleId))?.cron).toBe('0 * * * *');
   });
 
   it('a schedule is deleted once', async () => {
