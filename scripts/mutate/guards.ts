@@ -4,6 +4,7 @@
  * tests run against the copy. A guard whose mutants all make a test fail is load-bearing; one whose
  * mutant passes every test "survived". The report goes to docs/mutation.md (`--write`) and stdout.
  *
+ *   npm run mutate -- --from-log <progress logs...> [--write]   (report of earlier, partial runs)
  *   npm run mutate [-- --write] [-- --only <substrings of guard ids, comma-separated>] [-- --jobs N] [-- --tests <vitest filter>]
  *
  * Why not StrykerJS here: its mutators rewrite any operator or literal, so most of its mutants in
@@ -172,12 +173,12 @@ async function main() {
   process.exitCode = results.some((r) => !r.killedBy) ? 1 : 0;
 }
 
-function report(results: Result[], guardCount: number): string {
+function report(results: Result[], guardCount: number, command = `npm run mutate -- --write (tests: ${tests}, fast tier)`): string {
   const killed = results.filter((r) => r.killedBy).length;
   const lines = [
     '# Guard mutation report',
     '',
-    `Command: \`npm run mutate -- --write\` (tests: \`${tests}\`, fast tier). Date: ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`${command}\`. Date: ${new Date().toISOString().slice(0, 10)}.`,
     '',
     `${guardCount} guards, ${results.length} mutants: ${killed} killed, ${results.length - killed} survived.`,
     '',
@@ -192,8 +193,43 @@ function report(results: Result[], guardCount: number): string {
   return lines.join('\n');
 }
 
-// Listing only: `npm run mutate -- --list`.
-if (args.includes('--list')) {
+/**
+ * `--from-log <files...>`: the report from the progress lines of earlier runs (a long run stopped early,
+ * or several `--only` runs). The latest line for a mutant wins; mutants never run are listed as such.
+ */
+function fromLogs(files: string[]): string {
+  const dir = copyRepo();
+  const guards = findGuards(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const line = /^\[\d+\/\d+\] (.+?) :: (.+?) -> (killed by (.+)|ERROR (.*)|SURVIVED)$/;
+  const seen = new Map<string, Result>();
+  for (const f of files) {
+    for (const l of readFileSync(f, 'utf8').split('\n')) {
+      const m = line.exec(l);
+      const guard = m && guards.find((g) => g.id === m[1]);
+      if (m && guard) seen.set(`${m[1]}\u0000${m[2]}`, { guard, mutant: m[2] as string, killedBy: m[4], error: m[5] });
+    }
+  }
+  const results = guards.flatMap((g) => g.mutants.flatMap((m) => seen.get(`${g.id}\u0000${m.label}`) ?? []));
+  const missing = guards.flatMap((g) =>
+    g.mutants.filter((m) => !seen.has(`${g.id}\u0000${m.label}`)).map((m) => `| \`${g.id}\` | ${m.label} |`),
+  );
+  const ran = new Set(results.map((r) => r.guard.id)).size;
+  return [
+    report(results, ran, `npm run mutate -- --only <...> (partial runs), then --from-log <their logs> --write`),
+    `Not run in these runs: ${missing.length} mutants.`,
+    '',
+    ...(missing.length ? ['| guard | mutant |', '|---|---|', ...missing, ''] : []),
+  ].join('\n');
+}
+
+const logs = args.indexOf('--from-log');
+if (logs >= 0) {
+  const md = fromLogs(args.slice(logs + 1).filter((a) => !a.startsWith('--')));
+  console.log(md);
+  if (args.includes('--write')) writeFileSync(join(ROOT, 'docs/mutation-guards.md'), md);
+} else if (args.includes('--list')) {
+  // Listing only: `npm run mutate -- --list`.
   const dir = copyRepo();
   for (const g of findGuards(dir)) {
     console.log(g.id);
