@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashToken, mintCallbackToken } from '../../functions/orchestrator/callback.js';
+import { hashToken, mintCallbackToken } from '../../functions/orchestrator/callback-token.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { recordCallback, wakeForExecution } from '../../functions/store/callbacks.js';

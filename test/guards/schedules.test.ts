@@ -15,7 +15,6 @@ import {
   markAdmitted,
   markPending,
   markSkipped,
-  recordScheduleError,
   releaseSlot,
   replaceSchedule,
   type ScheduleFields,
@@ -69,7 +68,6 @@ describe('schedule marks', () => {
     const s = await schedule();
     expect(await replaceSchedule(deps.db, s, { ...fieldsOf(s), cron: '30 * * * *' }, clock.t, clock.t + HOUR)).toBeDefined();
     expect(await advanceSchedule(deps.db, s, s.lastFireTime + HOUR, undefined, {})).toBeUndefined();
-    expect(await recordScheduleError(deps.db, s, { at: clock.t, message: 'stale' })).toBeUndefined();
     expect((await getSchedule(deps.db, 'w', s.scheduleId))?.lastFireTime).toBe(s.lastFireTime);
   });
 

@@ -7,6 +7,7 @@ import type { Deps } from '../../functions/orchestrator/deps.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
 import { ensureTable } from '../../functions/store/table.js';
+import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
 import { useDynamo } from '../support/harness.js';
 
@@ -34,6 +35,7 @@ export async function guardDeps(clock = new Clock(), env: Record<string, string>
     dispatch: async (job) => void dispatched.push(job),
     timer: async () => {},
     executors,
+    aws: lazyAwsClients(),
     now: clock.now,
     log,
     workerId: 'guard-test',
