@@ -25,11 +25,10 @@ describe('compile', () => {
     expect(() => compile(def({ a: ['zz'] }))).toThrow(/unknown task "zz"/);
   });
 
-  it('handles a 2000-task chain and 2000 parallel tasks iteratively and quickly', () => {
+  it('handles a 2000-task chain and 2000 parallel tasks iteratively (no recursion that a long chain overflows)', () => {
     const n = 2000;
     const chain = def(Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, i === 0 ? [] : [`t${i - 1}`]])));
     const wide = def(Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, []])));
-    const start = Date.now();
     const c = compile(chain);
     expect(c.order).toEqual(Object.keys(chain.tasks));
     expect(c.roots).toEqual(['t0']);
@@ -42,7 +41,6 @@ describe('compile', () => {
     expect(findCycles(chain.tasks)).toEqual([]);
     const looped = { ...chain.tasks, t0: { after: [`t${n - 1}`] } };
     expect(findCycles(looped)[0]).toHaveLength(n);
-    expect(Date.now() - start).toBeLessThan(2000);
   });
 });
 

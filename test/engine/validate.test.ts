@@ -315,7 +315,9 @@ describe('parseDefinition: size and collecting', () => {
       ].sort(),
     );
   });
-  it('validates 2000 tasks in a chain and in parallel quickly', () => {
+  // Behaviour only: a 2,000-task chain is deep enough to overflow a recursive walk. How long it takes is
+  // `npm run bench`'s business, not a test's (a loaded machine must not fail the suite).
+  it('validates 2000 tasks in a chain and in parallel (no recursion that a long chain overflows)', () => {
     const chain = Object.fromEntries(
       Array.from({ length: 2000 }, (_, i) => [
         `t${i}`,
@@ -323,9 +325,7 @@ describe('parseDefinition: size and collecting', () => {
       ]),
     );
     const wide = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`t${i}`, { type: 'noop' }]));
-    const start = Date.now();
     expect(parseDefinition({ name: 'chain', tasks: chain }, opts).ok).toBe(true);
     expect(parseDefinition({ name: 'wide', tasks: wide }, opts).ok).toBe(true);
-    expect(Date.now() - start).toBeLessThan(2000);
   });
 });
