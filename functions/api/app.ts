@@ -27,6 +27,7 @@ import { TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { getRun, listChildLinks, listRuns, runItems } from '../store/runs.js';
 import { callbackRoutes } from './callbacks.js';
 import { openApiDocument } from './openapi.js';
+import { operationRoutes } from './operations.js';
 import { Routes } from './route.js';
 import { childView, runView } from './run-view.js';
 import { scheduleRoutes } from './schedules.js';
@@ -235,6 +236,7 @@ export function createApp(deps: Deps) {
 
   callbackRoutes(routes, deps);
   scheduleRoutes(routes, deps);
+  operationRoutes(routes, deps);
 
   routes.add({ method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: 'OpenAPI 3.1' } }, (c) =>
     c.json(openApiDocument(routes.specs, { title: 'Baton', version: '1' })),

@@ -70,7 +70,10 @@ async function satisfy(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: strin
 
 async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec | undefined) {
   const t = await queueNew(deps.db, run.runId, name, deps.now(), spec?.timeoutMs);
-  if (t) await dispatchQueued(deps, t, 'new');
+  if (t) return dispatchQueued(deps, t, 'new');
+  // The item exists: a duplicate event (promote finds it no longer blocked), or a task a recovery reset.
+  const again = run.recovery ? await promote(deps.db, run.runId, name, deps.now(), spec?.timeoutMs) : undefined;
+  if (again) await dispatchQueued(deps, again, 'blocked');
 }
 
 async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {

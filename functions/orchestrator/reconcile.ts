@@ -2,6 +2,8 @@ import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { bumpWatchdog, getRun, runItems } from '../store/runs.js';
 import type { Deps } from './deps.js';
 import { advance } from './master.js';
+import { releaseHeld } from './operations/pause.js';
+import { applyRecovery } from './operations/recover.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -12,11 +14,18 @@ import { loadWorkflow } from './workflows.js';
  */
 export async function reconcile(deps: Deps, runId: string): Promise<number> {
   const run = await getRun(deps.db, runId);
-  if (run?.status !== 'running') return 0;
+  if (run?.status !== 'running' && run?.status !== 'paused') return 0;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const tasks = new Map<string, TaskItem>();
   let ended = new Set<string>();
-  for (const item of await runItems(deps.db, runId)) {
+  const items = await runItems(deps.db, runId);
+  // A resume or recover whose follow-up died half-way: finish it (both are idempotent).
+  if (run.status === 'running' && (await releaseHeld(deps, runId, items)) > 0)
+    deps.log.warn({ run: runId }, 'watchdog released held attempts');
+  const rec = run.recovery;
+  const reset = new Set(items.filter((i) => i.kind === 'task' && i.recovered === rec?.n).map((i) => i.name));
+  if (rec?.tasks.some((t) => !reset.has(t))) await applyRecovery(deps, run);
+  for (const item of items) {
     if (item.kind === 'task') tasks.set(item.name as string, item as unknown as TaskItem);
     if (item.kind === 'end') ended = (item.doneDeps as Set<string>) ?? ended;
   }

@@ -72,7 +72,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
     const run = item as RunItem;
     report.redriven++;
     if (run.status === 'queued') return startRun(deps, run.runId);
-    if (run.status === 'running') await reconcile(deps, run.runId);
+    if (run.status === 'running' || run.status === 'paused') await reconcile(deps, run.runId);
     return;
   }
   if (item.kind !== 'task') return;

@@ -12,10 +12,11 @@ import { defaultSecretSource } from '../tasks/secrets/from-env.js';
 import { redactOutcome, renderWithSecrets } from '../tasks/secrets/resolve.js';
 import { SecretMissingError } from '../tasks/secrets/source.js';
 import { mintCallbackToken } from './callback-token.js';
-import { abandonAttempt } from './cancel.js';
+import { abandonClaimed } from './cancel.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
+import { holdClaimed } from './operations/pause.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -24,17 +25,22 @@ import { loadWorkflow } from './workflows.js';
  * writing anything.
  */
 export async function runAttempt(deps: Deps, job: Job): Promise<void> {
-  const run = await getRun(deps.db, job.runId);
-  if (!run) return;
-  if (TERMINAL_RUN.has(run.status)) return abandonAttempt(deps, { runId: job.runId, name: job.task, attempt: job.attempt }, run.status);
-  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
-  const spec = wf.definition.tasks[job.task];
-  if (!spec) return;
-  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, deps.now());
+  const claimedAt = deps.now();
+  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt);
   if (!t) {
     deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
     return;
   }
+  // The run is read after the claim, not before, and that read decides: if the run was not paused when
+  // read, the claim happened before any pause, so the attempt counts as already running at the pause.
+  // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
+  const run = await getRun(deps.db, job.runId);
+  if (!run) return;
+  if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
+  if (TERMINAL_RUN.has(run.status)) return abandonClaimed(deps, t, run.status);
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  const spec = wf.definition.tasks[job.task];
+  if (!spec) return;
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, fence: t.fence, from: 'queued', to: 'running' }, 'task transition');
   if (spec.timeoutMs !== undefined && t.deadline === undefined) {
     t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);

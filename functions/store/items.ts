@@ -18,13 +18,14 @@ export const keys = {
 };
 
 /**
+ * `paused`: running attempts finish, nothing new is claimed; work that becomes ready is held (see `hold`).
  * `pending`: created, waiting for a slot under the workflow's `concurrency: queue` policy (not started).
  * `skipped`: terminal, never started: the workflow's `concurrency: skip` policy found it full (`skipReason`).
  */
-export type RunStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
-export type TaskStatus = 'blocked' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
+export type RunStatus = 'pending' | 'queued' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type TaskStatus = 'blocked' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
-export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
+export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 export interface TaskError {
@@ -35,10 +36,10 @@ export interface TaskError {
 /**
  * What started a run (shown as `trigger` by `GET /runs/{id}`): `api` (`identity` in AWS), `schedule`
  * (`scheduleId`, `fireTime` ISO-8601, `misfired?`, `misfiredCount?`), `backfill` (`backfillId`,
- * `fireTime`), `parent` (`runId`, `task`, `attempt`).
+ * `fireTime`), `parent` (`runId`, `task`, `attempt`), `rerun` (`of`: the run it repeats).
  */
 export interface Trigger {
-  readonly type: 'api' | 'schedule' | 'backfill' | 'parent';
+  readonly type: 'api' | 'schedule' | 'backfill' | 'parent' | 'rerun';
   readonly [k: string]: unknown;
 }
 
@@ -73,6 +74,19 @@ export interface RunItem {
   readonly dueAt?: number;
   /** Why a `skipped` run never started. */
   readonly skipReason?: string;
+  readonly pausedAt?: number;
+  /** How many times the run was recovered (`POST /runs/{id}/recover`). */
+  readonly recoveries?: number;
+  /** The latest recovery: its number, the tasks it re-runs, and the request's Idempotency-Key. */
+  readonly recovery?: Recovery;
+}
+
+/** A recovery of a run, stored on the run item by the write that starts it, so that it can be re-driven. */
+export interface Recovery {
+  readonly n: number;
+  readonly tasks: string[];
+  readonly key?: string;
+  readonly at: number;
 }
 
 /** One finished (or lost) attempt, kept on the task for history. */
@@ -85,6 +99,8 @@ export interface AttemptRecord {
   readonly endedAt: number;
   readonly worker?: string;
   readonly error?: TaskError;
+  /** Marked succeeded by an operator (`POST /runs/{id}/tasks/{task}/complete`), not run. */
+  readonly marked?: boolean;
 }
 
 export interface TaskItem {
@@ -119,6 +135,10 @@ export interface TaskItem {
   readonly timeoutMs?: number;
   /** Set when an awaited event arrived while the attempt was running; it must not suspend. */
   readonly wakeRequested?: boolean;
+  /** A queued attempt held because its run is paused: out of the due index until the run resumes. */
+  readonly held?: boolean;
+  /** The number of the last recovery that reset this task. */
+  readonly recovered?: number;
 }
 
 export interface ChildLinkItem {

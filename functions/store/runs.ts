@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
-import { whereEquals } from './expr.js';
-import { CHILD_SK_PREFIX, type ChildLinkItem, keys, type RunItem, type RunStatus, type TaskError } from './items.js';
+import { and, type Condition, whereEquals } from './expr.js';
+import { CHILD_SK_PREFIX, type ChildLinkItem, keys, type Recovery, type RunItem, type RunStatus, type TaskError } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /** Run transitions and queries. Like tasks, every change is a conditional write on the run item. */
@@ -40,19 +40,19 @@ export function recordFailure(db: Db, runId: string, failure: TaskError & { task
     keys.run(runId),
     { set: { failure } },
     {
-      expr: '#s IN (:q, :r) AND attribute_not_exists(#f)',
+      expr: '#s IN (:q, :r, :p) AND attribute_not_exists(#f)',
       names: { '#s': 'status', '#f': 'failure' },
-      values: { ':q': 'queued', ':r': 'running' },
+      values: { ':q': 'queued', ':r': 'running', ':p': 'paused' },
     },
   );
 }
 
-/** running → succeeded | failed | cancelled. */
+/** running | paused → succeeded | failed | cancelled (a paused run whose last task ended has nothing left to hold). */
 export function finishRun(db: Db, runId: string, status: RunStatus, now: number, output?: unknown, failure?: RunItem['failure']) {
   return db.update<RunItem>(
     keys.run(runId),
     { set: { status, endedAt: now, output, failure, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
-    { expr: '#s IN (:q, :r)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running' } },
+    { expr: '#s IN (:q, :r, :p)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running', ':p': 'paused' } },
   );
 }
 
@@ -133,11 +133,48 @@ export const listChildLinks = (db: Db, runId: string) => db.queryAll<ChildLinkIt
 export const getChildLink = (db: Db, runId: string, task: string, attempt: number) =>
   db.get<ChildLinkItem>(keys.child(runId, task, attempt));
 
-/** queued | running → cancelled. Tasks already running finish; nothing new starts. */
+/** queued | running | paused → cancelled. */
 export function cancelRun(db: Db, runId: string, now: number, reason: string) {
   return db.update<RunItem>(
     keys.run(runId),
     { set: { status: 'cancelled', endedAt: now, cancelReason: reason, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
-    { expr: '#s IN (:p, :q, :r)', names: { '#s': 'status' }, values: { ':p': 'pending', ':q': 'queued', ':r': 'running' } },
+    {
+      expr: '#s IN (:p, :q, :r, :z)',
+      names: { '#s': 'status' },
+      values: { ':p': 'pending', ':q': 'queued', ':r': 'running', ':z': 'paused' },
+    },
+  );
+}
+
+/** running → paused. Attempts already running finish; the worker holds anything claimed from now on. */
+export function pauseRun(db: Db, runId: string, now: number) {
+  return db.update<RunItem>(keys.run(runId), { set: { status: 'paused', pausedAt: now } }, whereEquals({ status: 'running' }));
+}
+
+/** paused → running. The stream (and the watchdog, as a backstop) then releases the held attempts. */
+export function resumeRun(db: Db, runId: string) {
+  return db.update<RunItem>(keys.run(runId), { set: { status: 'running' }, remove: ['pausedAt'] }, whereEquals({ status: 'paused' }));
+}
+
+/**
+ * An ended run (failed, cancelled, or succeeded for a "clear with downstream") → running, recording the
+ * recovery on the run in the same write, so that the stream can re-drive it if whoever started it dies.
+ * Guarded by the status and recovery count read: of two concurrent recovers, one wins.
+ */
+export function beginRecovery(db: Db, run: RunItem, tasks: string[], now: number, key?: string) {
+  const rkey = keys.run(run.runId);
+  const n = (run.recoveries ?? 0) + 1;
+  const recovery: Recovery = { n, tasks, at: now, ...(key ? { key } : {}) };
+  const counted: Condition =
+    run.recoveries === undefined
+      ? { expr: 'attribute_not_exists(#n)', names: { '#n': 'recoveries' } }
+      : whereEquals({ recoveries: run.recoveries });
+  return db.update<RunItem>(
+    rkey,
+    {
+      set: { status: 'running', recoveries: n, recovery, ...db.due(rkey, now + db.config.watchdogMs) },
+      remove: ['endedAt', 'failure', 'output', 'cancelReason', 'expiresAt', 'pausedAt'],
+    },
+    and(whereEquals({ status: run.status }), counted),
   );
 }

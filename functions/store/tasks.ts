@@ -56,14 +56,18 @@ export function addSkippedDep(db: Db, runId: string, name: string, dep: string, 
   );
 }
 
-/** blocked → queued, once every dependency is done. */
+/**
+ * blocked → queued, once every dependency is done. The attempt number grows from the one the task
+ * had (0 when new), so a task reset by a recovery runs under a new attempt and keeps its history.
+ */
 export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
   const key = keys.task(runId, name);
   return db.update<TaskItem>(
     key,
     {
-      set: { status: 'queued', attempt: 1, failures: 0, queuedAt: now, timeoutMs, ...db.due(key, now + db.config.leaseMs) },
+      set: { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...db.due(key, now + db.config.leaseMs) },
       setIfMissing: { fence: 0 },
+      add: { attempt: 1 },
     },
     whereEquals({ status: 'blocked' }),
   );
@@ -252,13 +256,4 @@ export async function addSinkDone(db: Db, runId: string, sink: string, now: numb
     add: { doneDeps: new Set([sink]) },
   });
   return r?.doneDeps ?? new Set();
-}
-
-/** queued → skipped: the attempt will never run because its run was cancelled. */
-export function abandon(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'attempt'>, now: number, error: TaskError) {
-  return db.update<TaskItem>(
-    keys.task(t.runId, t.name),
-    { set: { status: 'skipped', endedAt: now, error, ...db.expiry(now) }, remove: [...DUE_ATTRIBUTES, 'owner', 'wake', 'wakeRequested'] },
-    whereEquals({ status: 'queued', attempt: t.attempt }),
-  );
 }

@@ -54,7 +54,7 @@ export interface CallbackMinter {
 /** What a parent task sees of its child run. */
 export interface ChildState {
   readonly runId: string;
-  readonly status: 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+  readonly status: 'pending' | 'queued' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
   readonly output?: unknown;
   readonly failure?: { readonly task: string; readonly reason: string; readonly message: string };
 }
