@@ -74,12 +74,15 @@ export const COMPLETABLE: ReadonlySet<string> = new Set(['failed', 'waiting', 'q
  * fence read: a running holder is fenced out and its late result is discarded, as for a zombie.
  */
 export function markSucceeded(db: Db, t: TaskItem, output: unknown, now: number) {
-  const rec: AttemptRecord[] = [{ attempt: t.attempt, status: 'succeeded', marked: true, fence: t.fence, endedAt: now }];
+  // The mark is an attempt of its own when the current one already has its record (it failed), and its
+  // fence is the new one, which no holder ever had: history keeps one outcome per attempt and per lease.
+  const attempt = t.status === 'failed' || (t.status === 'waiting' && t.wake === 'retry') ? t.attempt + 1 : t.attempt;
+  const rec: AttemptRecord[] = [{ attempt, status: 'succeeded', marked: true, fence: (t.fence ?? 0) + 1, endedAt: now }];
   const guard = and(whereEquals({ status: t.status, attempt: t.attempt }), sameOrAbsent('fence', t.fence));
   return db.update<TaskItem>(
     keys.task(t.runId, t.name),
     {
-      set: { status: 'succeeded', output, endedAt: now, ...db.expiry(now) },
+      set: { status: 'succeeded', attempt, output, endedAt: now, ...db.expiry(now) },
       add: { fence: 1 },
       append: { attempts: rec },
       remove: ['owner', ...DUE_ATTRIBUTES, 'wake', 'wakeRequested', 'state', 'error', 'held', 'deadline'],

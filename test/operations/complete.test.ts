@@ -41,9 +41,9 @@ describe('mark success', () => {
     expect(run.status).toBe('succeeded');
     expect(task(run, 'c').output).toEqual({ saw: 42 });
     expect(task(run, 'a').attempts).toHaveLength(1);
-    expect(task(run, 'b').attempts.map((x: any) => [x.status, x.marked ?? false])).toEqual([
-      ['failed', false],
-      ['succeeded', true],
+    expect(task(run, 'b').attempts.map((x: any) => [x.attempt, x.status, x.marked ?? false])).toEqual([
+      [1, 'failed', false],
+      [2, 'succeeded', true],
     ]);
   });
 
