@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TERMINAL_RUN } from '../store/items.js';
 import { ApiError, BatonClient } from './client.js';
 import { formatRun } from './format.js';
+import { addOperationCommands } from './operations.js';
 
 function param(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');
@@ -29,7 +30,7 @@ const print = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v 
 export function program(): Command {
   const cli = new Command('baton')
     .description('Command-line client for the Baton workflow scheduler')
-    .option('--api <url>', 'API base URL', process.env.BATON_API_URL ?? 'http://127.0.0.1:3000')
+    .option('--api <url>', 'API base URL (or BATON_API_URL)', process.env.BATON_API_URL ?? 'http://127.0.0.1:3000')
     .option('--token <jwt>', 'bearer token for a JWT-protected API (or BATON_TOKEN)', process.env.BATON_TOKEN)
     .showHelpAfterError(false)
     .exitOverride();
@@ -115,6 +116,7 @@ export function program(): Command {
     const r = await client().call('GET', `/runs/${encodeURIComponent(id)}/children`);
     for (const c of r.children) print(`${c.task}#${c.attempt}\t${c.runId}\t${c.workflow}`);
   });
+  addOperationCommands(cli, client);
   return cli;
 }
 
