@@ -6,7 +6,8 @@ const run = (status: string[]) => ({ kind: { S: FilterRule.isEqual('run') }, sta
 /**
  * The table stream records the master reacts to (`functions/orchestrator/stream.ts`), and no others:
  * a run that became `queued` (created so, or admitted from `pending` by its workflow's concurrency
- * gate), a run that became terminal, a task that became terminal. Everything else (claims,
+ * gate), a run that became terminal, a run that became running again (resumed or recovered), a task
+ * that became terminal. Everything else (claims,
  * heartbeats, due-time changes, definitions, schedules) is dropped by Lambda before it costs an
  * invocation. The status sets come from the engine, so a new terminal status cannot be missed.
  */
@@ -17,6 +18,11 @@ export const MASTER_STREAM_FILTERS: ReadonlyArray<Record<string, unknown>> = [
     dynamodb: { NewImage: run(FilterRule.isEqual('queued')), OldImage: { status: { S: [{ 'anything-but': ['queued'] }] } } },
   }),
   FilterCriteria.filter({ dynamodb: { NewImage: run(FilterRule.or(...TERMINAL_RUN)) } }),
+  // A run resumed (its held attempts are released) or recovered (its recovery is carried out).
+  FilterCriteria.filter({
+    eventName: FilterRule.isEqual('MODIFY'),
+    dynamodb: { NewImage: run(FilterRule.isEqual('running')), OldImage: { status: { S: FilterRule.or('paused', ...TERMINAL_RUN) } } },
+  }),
   FilterCriteria.filter({
     dynamodb: { NewImage: { kind: { S: FilterRule.isEqual('task') }, status: { S: FilterRule.or(...TERMINAL_TASK) } } },
   }),

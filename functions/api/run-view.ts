@@ -1,13 +1,6 @@
 import type { LoadedWorkflow } from '../orchestrator/workflows.js';
-import { type ChildLinkItem, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
-
-/**
- * The operations a client may ask for on a run now (`POST /runs/{id}/<action>`): the console renders a
- * button for each listed action and for no other. Today only `cancel`, while the run is active.
- */
-export function runActions(run: RunItem): string[] {
-  return TERMINAL_RUN.has(run.status) ? [] : ['cancel'];
-}
+import type { ChildLinkItem, RunItem, TaskItem } from '../store/items.js';
+import { COMPLETABLE } from '../store/task-operations.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -31,11 +24,11 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
     failure: run.failure,
+    actions: runActions(run),
     recoveries: run.recoveries,
     pausedAt: iso(run.pausedAt),
     skipReason: run.skipReason,
     output: run.output,
-    actions: runActions(run),
     tasks: wf.graph.order.map((name) => {
       const spec = wf.definition.tasks[name];
       const t = tasks.get(name);
@@ -53,6 +46,7 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
         worker: t?.owner,
         wakeAt: t?.status === 'waiting' ? iso(t.dueAt) : undefined,
         held: t?.held,
+        actions: t && COMPLETABLE.has(t.status) ? ['complete'] : [],
         output: t?.output,
         error: t?.error,
         attempts: (t?.attempts ?? []).map((a) => ({ ...a, startedAt: iso(a.startedAt), endedAt: iso(a.endedAt) })),
@@ -69,3 +63,22 @@ export const childView = (c: ChildLinkItem) => ({
   workflow: c.workflow,
   createdAt: iso(c.createdAt),
 });
+
+/** The operations the API accepts on a run in its current status (a succeeded run recovers only named tasks). */
+export function runActions(run: Pick<RunItem, 'status'>): string[] {
+  switch (run.status) {
+    case 'pending':
+    case 'queued':
+      return ['cancel', 'rerun'];
+    case 'running':
+      return ['pause', 'cancel', 'rerun'];
+    case 'paused':
+      return ['resume', 'cancel', 'rerun'];
+    case 'failed':
+    case 'cancelled':
+    case 'succeeded':
+      return ['recover', 'rerun'];
+    default:
+      return ['rerun'];
+  }
+}

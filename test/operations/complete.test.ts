@@ -31,6 +31,9 @@ describe('mark success', () => {
     const onSucceeded = await h.request('POST', `/runs/${runId}/tasks/a/complete`, { output: 1 });
     expect(onSucceeded.status).toBe(409);
 
+    const before = (await h.request('GET', `/runs/${runId}`)).body;
+    expect(before.actions).toEqual(['recover', 'rerun']);
+    expect(before.tasks.map((t: any) => t.actions)).toEqual([[], ['complete'], []]);
     const marked = await h.request('POST', `/runs/${runId}/tasks/b/complete`, { output: { v: 42 } });
     expect(marked.status).toBe(200);
     expect(marked.body).toMatchObject({ status: 'succeeded', output: { v: 42 } });

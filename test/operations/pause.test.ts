@@ -44,6 +44,7 @@ describe('pause and resume', () => {
     await sleep(1500); // longer than a sweep interval and past the dispatch lease
     const still = (await h.request('GET', `/runs/${runId}`)).body;
     expect(still.status).toBe('paused');
+    expect(still.actions).toEqual(['resume', 'cancel', 'rerun']);
     for (const n of ['next', 'retried']) {
       expect(task(still, n).status).toBe('queued');
       expect(task(still, n).startedAt).toBeUndefined();
