@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestError } from '../common/errors.js';
 import { OUTPUT_LIMITS } from '../engine/limits.js';
 import type { Deps } from '../orchestrator/deps.js';
 import { completeTask } from '../orchestrator/operations/complete.js';
@@ -89,6 +90,8 @@ export function operationRoutes(routes: Routes, deps: Deps): void {
       responses: { 200: 'marked', 400: 'invalid body', 404: 'not found', 409: 'not allowed in this state' },
     },
     async (c, { params: { runId, task }, body }) => {
+      if (body.output === undefined)
+        throw new RequestError(400, 'invalid_body', 'output is required', [{ path: 'output', message: 'required' }]);
       const t = await completeTask(deps, runId, task, body.output);
       return c.json({ runId: t.runId, task: t.name, status: t.status, attempt: t.attempt, output: t.output }, 200);
     },

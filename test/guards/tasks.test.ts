@@ -4,8 +4,8 @@ import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { Db } from '../../functions/store/db.js';
 import { and } from '../../functions/store/expr.js';
 import type { TaskItem } from '../../functions/store/items.js';
+import { cancelTask, markSucceeded } from '../../functions/store/task-operations.js';
 import {
-  abandon,
   addDoneDep,
   addSkippedDep,
   claim,
@@ -255,12 +255,29 @@ describe('task transitions from the state they read', () => {
     expect(await redispatch(deps.db, u, clock.t + 1)).toBeUndefined();
   });
 
-  it('a cancelled run abandons only the queued attempt it read', async () => {
+  it('cancel closes only the task it read: a holder that finished first, or a newer fence, wins', async () => {
     const t = await claimed();
-    expect(await abandon(deps.db, t, clock.t, { reason: 'cancelled', message: 'c' })).toBeUndefined();
+    const error = { reason: 'cancelled', message: 'c' };
+    // Cancel and the holder's success race from the same view: exactly one of them lands.
+    const got = await Promise.all([
+      cancelTask(deps.db, t, clock.t, error),
+      finishAttempt(deps.db, t, { kind: 'succeeded', output: 1 }, clock.t, holds(t)),
+    ]);
+    expect(got.filter((g) => g !== undefined)).toHaveLength(1);
+    // A stale view (the queued attempt another worker has since claimed) is refused.
     const q = await queued();
-    expect(await abandon(deps.db, { ...q, attempt: 2 }, clock.t, { reason: 'cancelled', message: 'c' })).toBeUndefined();
-    expect(await abandon(deps.db, q, clock.t, { reason: 'cancelled', message: 'c' })).toMatchObject({ status: 'skipped' });
-    expect(await get(t)).toMatchObject({ status: 'running' });
+    await claim(deps.db, runId, q.name, 1, 'B', clock.t);
+    expect(await cancelTask(deps.db, q, clock.t, error)).toBeUndefined();
+    expect(await get(q)).toMatchObject({ status: 'running', owner: 'B' });
+  });
+
+  it('mark success fences out the running holder: its late outcome is refused, and two marks land once', async () => {
+    const t = await claimed();
+    const marks = await Promise.all([markSucceeded(deps.db, t, 'm1', clock.t), markSucceeded(deps.db, t, 'm2', clock.t)]);
+    expect(marks.filter((m) => m !== undefined)).toHaveLength(1);
+    expect(await finishAttempt(deps.db, t, { kind: 'succeeded', output: 'late' }, clock.t, holds(t))).toBeUndefined();
+    const done = await get(t);
+    expect(done.status).toBe('succeeded');
+    expect(['m1', 'm2']).toContain(done.output);
   });
 });
