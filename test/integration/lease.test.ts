@@ -9,7 +9,7 @@ describe('lease loss and fencing', () => {
   beforeAll(async () => {
     // No periodic sweep: the test decides when the sweeper runs. No worker: the test plays every holder
     // itself (a worker claims before it reads the run, so it would take the attempts the sweeper re-dispatches).
-    h = await startHarness({ BATON_LEASE_MS: '1000', BATON_MAX_LOST: '3' }, { roles: { sweeper: false, worker: false } });
+    h = await startHarness({ BATON_LEASE_MS: '3000', BATON_MAX_LOST: '3' }, { roles: { sweeper: false, worker: false } });
   });
   afterAll(() => h.stop());
 
