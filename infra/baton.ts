@@ -16,6 +16,7 @@ import { BatonFunction } from './baton-function.js';
 import { BatonConsole, type BatonConsoleProps } from './console.js';
 import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
 import { type BatonAuth, BatonHttpApi } from './http-api.js';
+import { ParkedRecordsAlarm } from './parked-alarm.js';
 import { BatonTable } from './table.js';
 import { nagResourceName, taskTargetAccess } from './task-access.js';
 import { type BatonEgress, type BatonSecrets, configureTaskEgress } from './task-egress.js';
@@ -242,6 +243,8 @@ export class Baton extends Construct {
             reason:
               'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions; X-Ray likewise. The stream itself is read through its ARN only.',
           });
+          // The master parks a record after this many failures: fewer than the mapping's retries, so its run fails first.
+          fn.addEnvironment('BATON_STREAM_MAX_ATTEMPTS', String(Math.max(1, Math.min(5, props.streamRetryAttempts ?? 10))));
           fn.addEventSource(
             new DynamoEventSource(this.table, {
               startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -298,6 +301,11 @@ export class Baton extends Construct {
         iteratorAgeThreshold: props.iteratorAgeAlarmThreshold ?? Duration.minutes(2),
         sweeperLogs: functions.sweeper.logs,
         leasesReclaimedThreshold: props.leasesReclaimedAlarmThreshold ?? 1,
+        metricNamespace: props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`,
+        topic: props.alarmTopic,
+      });
+      new ParkedRecordsAlarm(this, 'ParkedRecords', {
+        logGroups: { Stream: functions[onlyOne(specs, 'stream')].logs, Timers: timerFn.logs },
         metricNamespace: props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`,
         topic: props.alarmTopic,
       });

@@ -1,3 +1,4 @@
+import { resolveOutput } from '../orchestrator/run-output.js';
 import type { LoadedWorkflow } from '../orchestrator/workflows.js';
 import type { ChildLinkItem, RunItem, TaskItem } from '../store/items.js';
 import { COMPLETABLE } from '../store/task-operations.js';
@@ -28,7 +29,7 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
     recoveries: run.recoveries,
     pausedAt: iso(run.pausedAt),
     skipReason: run.skipReason,
-    output: run.output,
+    output: resolveOutput(run, (s) => tasks.get(s)?.output),
     tasks: wf.graph.order.map((name) => {
       const spec = wf.definition.tasks[name];
       const t = tasks.get(name);

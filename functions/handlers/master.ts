@@ -1,21 +1,25 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { handleRecord, maxRecordAttempts, type StreamRecord } from '../orchestrator/poison.js';
 import { awsDeps } from './aws.js';
 
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+const maxAttempts = maxRecordAttempts();
+
 /**
- * DynamoDB Streams → the master. Records are independent idempotent transitions, so they are handled
- * concurrently; a failure is reported per record, and the event source retries from the first one.
+ * DynamoDB Streams → the master, one record at a time with a partial batch response: a failing record
+ * is reported alone and retried by the event source; after `BATON_STREAM_MAX_ATTEMPTS` failures it is
+ * parked and its run failed (`handleRecord`), so one poison record never holds up its shard.
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
   const deps = awsDeps();
-  const results = await Promise.allSettled(event.Records.map((r) => onChange(deps, r as ChangeRecord)));
-  const failures = event.Records.flatMap((r, i) => {
-    const res = results[i];
-    if (res?.status !== 'rejected') return [];
-    deps.log.error({ err: res.reason, seq: r.dynamodb?.SequenceNumber }, 'stream record failed');
-    return [{ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }];
-  });
-  // The event source retries from the earliest failed sequence number, so report only that one.
-  failures.sort((a, b) => (BigInt(a.itemIdentifier || 0) < BigInt(b.itemIdentifier || 0) ? -1 : 1));
-  return { batchItemFailures: failures.slice(0, 1) };
+  const one = async (r: DynamoDBRecord) => {
+    try {
+      await handleRecord(deps, r as StreamRecord, maxAttempts);
+    } catch (err) {
+      deps.log.error({ err, sequence: r.dynamodb?.SequenceNumber, event: r.eventName }, 'stream record failed');
+      throw err;
+    }
+  };
+  return processPartialResponse(event, one, processor, { context, throwOnFullBatchFailure: false });
 }

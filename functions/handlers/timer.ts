@@ -1,12 +1,34 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
 import { fireDue } from '../orchestrator/sweeper.js';
 import { awsDeps } from './aws.js';
 
-/** SQS delayed messages → wake the due item each names. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+const processor = new BatchProcessor(EventType.SQS);
+/** What `timerBySqs` sends: the key of the item to wake. */
+const timerMessage = z.object({ pk: z.string().min(1), sk: z.string().min(1) }).strict();
+
+/**
+ * SQS delayed messages → wake the due item each names, one message at a time with a partial batch
+ * response: a failing wake-up is retried alone (then dead-lettered). A message that is not a timer
+ * key never will be: it is parked (logged as such, which raises the parked-record alarm) and dropped.
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const deps = awsDeps();
-  const results = await Promise.allSettled(event.Records.map((r) => fireDue(deps, JSON.parse(r.body))));
-  return {
-    batchItemFailures: event.Records.filter((_, i) => results[i]?.status === 'rejected').map((r) => ({ itemIdentifier: r.messageId })),
+  const one = async (r: SQSRecord) => {
+    let key: z.infer<typeof timerMessage>;
+    try {
+      key = timerMessage.parse(JSON.parse(r.body));
+    } catch (err) {
+      deps.log.error({ err, messageId: r.messageId, body: r.body.slice(0, 500), cause: 'malformed', parked: true }, 'timer message parked');
+      return;
+    }
+    try {
+      await fireDue(deps, key);
+    } catch (err) {
+      deps.log.error({ err, messageId: r.messageId, key }, 'timer message failed');
+      throw err;
+    }
   };
+  return processPartialResponse(event, one, processor, { context, throwOnFullBatchFailure: false });
 }

@@ -3,8 +3,8 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { type BatonConfig, intSetting, loadConfig } from '../common/config.js';
 import { log as rootLog } from '../common/logger.js';
 import type { Deps, Job } from '../orchestrator/deps.js';
+import { handleRecord, maxRecordAttempts, type StreamRecord } from '../orchestrator/poison.js';
 import { schedulerTick } from '../orchestrator/scheduler.js';
-import { type ChangeRecord, onChange } from '../orchestrator/stream.js';
 import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
 import { documentClient, dynamoClient } from '../store/client.js';
@@ -30,6 +30,10 @@ export interface RuntimeOptions {
   /** How often the cron scheduler ticks (default `BATON_SCHEDULER_INTERVAL_MS`, 1000). */
   readonly schedulerIntervalMs?: number;
   readonly deps?: Partial<Deps>;
+  /** First pause before a failed stream record is retried (default `BATON_STREAM_RETRY_BASE_MS`, 100). */
+  readonly streamRetryBaseMs?: number;
+  /** Failed handlings of a stream record before it is parked (default `BATON_STREAM_MAX_ATTEMPTS`, 5). */
+  readonly streamMaxAttempts?: number;
 }
 
 /**
@@ -74,11 +78,15 @@ export class LocalRuntime {
         log,
         idleMs: opts.pollIdleMs,
         checkpointFile: opts.streamCheckpoint,
+        retryBaseMs: opts.streamRetryBaseMs ?? Number(process.env.BATON_STREAM_RETRY_BASE_MS ?? 100),
         onBatch: (records) => this.onBatch(records),
       });
     }
     this.roles = roles;
+    this.maxAttempts = opts.streamMaxAttempts ?? maxRecordAttempts();
   }
+
+  private readonly maxAttempts: number;
 
   private readonly roles: { master: boolean; worker: boolean; sweeper: boolean; scheduler: boolean };
 
@@ -107,23 +115,25 @@ export class LocalRuntime {
     return this;
   }
 
-  private async onBatch(records: _Record[]) {
+  /** Handles a batch; returns the records that failed, for the poller to retry (a partial batch failure). */
+  private async onBatch(records: _Record[]): Promise<_Record[]> {
     // Records of one batch are independent transitions: handle them concurrently, at most 64 at a
-    // time (a pool, so one slow record does not hold back the others); any failure retries the batch.
+    // time (a pool, so one slow record does not hold back the others). A failure retries only its record.
     let next = 0;
-    let failed: unknown;
+    const failed = new Set<_Record>();
     const lane = async () => {
       while (next < records.length) {
         const r = records[next++] as _Record;
         try {
-          await onChange(this.deps, r as ChangeRecord);
+          await handleRecord(this.deps, r as StreamRecord, this.maxAttempts);
         } catch (err) {
-          failed ??= err;
+          failed.add(r);
+          this.deps.log.error({ err, sequence: r.dynamodb?.SequenceNumber, event: r.eventName }, 'stream record failed');
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(64, records.length) }, lane));
-    if (failed !== undefined) throw failed;
+    return records.filter((r) => failed.has(r));
   }
 
   /** A precise wake-up for one item; the periodic sweep is the backstop if this process dies. */

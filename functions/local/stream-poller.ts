@@ -16,8 +16,18 @@ import { clientDefaults } from '../store/client.js';
 export interface PollerOptions {
   readonly client: DynamoDBClient;
   readonly table: string;
-  /** Handles one batch; a rejection makes the poller retry the same batch, like the Lambda event source. */
-  readonly onBatch: (records: _Record[]) => Promise<void>;
+  /**
+   * Handles one batch and reports the records that failed (a partial batch failure, as with the Lambda
+   * event source's `ReportBatchItemFailures`): the poller retries only those, with backoff. A rejection
+   * counts as every record failing. The handler bounds the retries: it parks a record that keeps failing
+   * and stops reporting it (see `orchestrator/poison.ts`). Nothing reported means every record succeeded.
+   */
+  readonly onBatch: (records: _Record[]) => Promise<_Record[] | undefined>;
+  /**
+   * First pause before retrying failed records; it doubles per retry up to 5 s
+   * (`BATON_STREAM_RETRY_BASE_MS`, default 100).
+   */
+  readonly retryBaseMs?: number;
   readonly log: Logger;
   /** Pause between polls of an idle shard. */
   readonly idleMs?: number;
@@ -35,7 +45,7 @@ interface ShardState {
 
 /**
  * Stands in for the Lambda event source mapping: reads the table's stream shard by shard and hands
- * each batch to the master, retrying a batch until it succeeds. Starts at the trim horizon, so events
+ * each batch to the master, retrying the records it reports failed until it reports none. Starts at the trim horizon, so events
  * written while the runtime was down are delivered when it comes back.
  */
 export class StreamPoller {
@@ -140,16 +150,23 @@ export class StreamPoller {
     }
     const records = r.Records ?? [];
     if (records.length > 0) {
-      // Like the event source mapping: the same batch is retried until the handler succeeds.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.opts.onBatch(records);
-          break;
-        } catch (err) {
-          this.opts.log.error({ err, attempt, shardId }, 'stream batch failed; retrying');
+      // Like the event source mapping with partial batch responses: failed records are retried (the
+      // others are done) until the handler reports none, which it does at the latest once it parks them.
+      let failed = records;
+      for (let retry = 0; failed.length > 0; retry++) {
+        if (retry > 0) {
+          this.opts.log.warn({ shardId, failed: failed.length, retry }, 'stream records failed; retrying them');
           if (!this.running) return records.length;
-          await sleep(Math.min(5000, 100 * 2 ** attempt));
+          await sleep(Math.min(5000, (this.opts.retryBaseMs ?? 100) * 2 ** (retry - 1)));
         }
+        const batch = failed;
+        failed = await this.opts.onBatch(batch).then(
+          (f) => f ?? [],
+          (err: unknown) => {
+            this.opts.log.error({ err, shardId, records: batch.length }, 'stream batch failed');
+            return batch;
+          },
+        );
       }
       this.saveCheckpoint(shardId, records.at(-1)?.dynamodb?.SequenceNumber);
     }

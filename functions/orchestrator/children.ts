@@ -4,6 +4,7 @@ import type { RunItem, TaskItem } from '../store/items.js';
 import { createChildLink, getChildLink, getRun } from '../store/runs.js';
 import type { ChildService, ChildState } from '../tasks/executor.js';
 import type { Deps } from './deps.js';
+import { loadOutput } from './run-output.js';
 import { startWorkflow } from './start.js';
 
 /**
@@ -54,7 +55,7 @@ export function childService(deps: Deps, run: RunItem, t: TaskItem): ChildServic
         child = await getRun(deps.db, link.childRunId);
         if (!child) throw new Error(`child run ${link.childRunId} was created but cannot be read`);
       }
-      return { runId: child.runId, status: child.status, output: child.output, failure: child.failure };
+      return { runId: child.runId, status: child.status, output: await loadOutput(deps, child), failure: child.failure };
     },
   };
 }

@@ -5,6 +5,7 @@ import { addDoneDep, addSinkDone, addSkippedDep, getTask, promote, queueNew, req
 import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { finishSucceeded } from './run-output.js';
 import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -125,7 +126,7 @@ async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
     const sinks = await Promise.all(wf.graph.sinks.map((s) => getTask(deps.db, runId, s)));
     const output: Record<string, unknown> = {};
     for (const t of sinks) if (t?.status === 'succeeded') output[t.name] = t.output ?? null;
-    done = await finishRun(deps.db, runId, 'succeeded', deps.now(), output);
+    done = await finishSucceeded(deps, runId, output);
   }
   if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
 }

@@ -6,6 +6,7 @@ import { and } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
 import { getRun } from '../store/runs.js';
 import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
+import { UnstorableError } from '../store/unstorable.js';
 import { AttemptTimeout, LeaseLost } from '../tasks/abort.js';
 import type { Outcome } from '../tasks/executor.js';
 import { defaultSecretSource } from '../tasks/secrets/from-env.js';
@@ -17,6 +18,7 @@ import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
 import { holdClaimed } from './operations/pause.js';
+import { recordEnding } from './unstorable-outcome.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -51,7 +53,8 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
   if (!ending) return;
   if (crashEnabled) crashPoint('after:execute');
   const now = deps.now();
-  let done = await finishAttempt(deps.db, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t));
+  let done: TaskItem | undefined;
+  ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
   if (!done && ending.kind === 'suspend') {
     // What the attempt waits for arrived while it ran: suspend with an immediate wake-up instead.
     ending = { ...ending, at: now };
@@ -88,7 +91,11 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
   try {
     outcome = await invoke(deps, run, spec, t, aborter.signal);
   } catch (err) {
-    outcome = { status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) };
+    // Data the executor derived and the table refused (a child's params) is refused again on a retry.
+    outcome =
+      err instanceof UnstorableError
+        ? { status: 'failed', reason: `data_${err.kind}`, message: err.message, retryable: false }
+        : { status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(deadlineTimer);
     await lease.stop();

@@ -13,6 +13,7 @@ import { crashEnabled, crashPoint } from '../common/crash.js';
 import { and, buildUpdate, type Condition, type UpdateSpec } from './expr.js';
 import { dueShard } from './items.js';
 import { TABLE } from './table.js';
+import { classifyWriteError } from './unstorable.js';
 
 export interface Key {
   readonly pk: string;
@@ -22,6 +23,7 @@ export interface Key {
 /**
  * The table, as the rest of the store sees it. Every write that can lose a race returns `false`
  * instead of throwing, so callers must look at the answer: that is the point of conditional writes.
+ * A write refused for its data's sake throws an `UnstorableError`, which callers must not retry.
  */
 export class Db {
   constructor(
@@ -104,7 +106,7 @@ export class Db {
       return r;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
-      throw err;
+      throw classifyWriteError(err);
     }
   }
 

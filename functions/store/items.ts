@@ -68,6 +68,11 @@ export interface RunItem {
   readonly lineage?: string[];
   readonly failure?: TaskError & { readonly task: string };
   readonly output?: unknown;
+  /**
+   * Set instead of `output` when the collected output would not fit the run item (see
+   * `orchestrator/run-output.ts`): the output is `{ sink: its output }` for these sinks, read from their task items.
+   */
+  readonly outputFrom?: readonly string[];
   readonly cancelReason?: string;
   readonly idempotencyKey?: string;
   readonly requestDigest?: string;

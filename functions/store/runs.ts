@@ -47,11 +47,23 @@ export function recordFailure(db: Db, runId: string, failure: TaskError & { task
   );
 }
 
-/** running | paused → succeeded | failed | cancelled (a paused run whose last task ended has nothing left to hold). */
-export function finishRun(db: Db, runId: string, status: RunStatus, now: number, output?: unknown, failure?: RunItem['failure']) {
+/**
+ * running | paused → succeeded | failed | cancelled (a paused run whose last task ended has nothing left to
+ * hold). A succeeded run carries its collected `output`, or, when that is
+ * too large for the run item, `outputFrom`: the sinks whose task items hold it.
+ */
+export function finishRun(
+  db: Db,
+  runId: string,
+  status: RunStatus,
+  now: number,
+  output?: unknown,
+  failure?: RunItem['failure'],
+  outputFrom?: readonly string[],
+) {
   return db.update<RunItem>(
     keys.run(runId),
-    { set: { status, endedAt: now, output, failure, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
+    { set: { status, endedAt: now, output, outputFrom, failure, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
     { expr: '#s IN (:q, :r, :p)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running', ':p': 'paused' } },
   );
 }

@@ -38,6 +38,7 @@ describe('the local stream poller', () => {
       idleMs: 10,
       onBatch: async (records) => {
         for (const r of records) seen.push(r.dynamodb?.Keys?.pk?.S ?? '?');
+        return [];
       },
     });
     let poisoned: string | undefined;
