@@ -197,7 +197,11 @@ export function createApp(deps: Deps) {
     async (c, { params: { runId } }) => {
       const run = await getRun(deps.db, runId);
       if (!run) throw notFound(`run ${runId}`);
-      const [items, wf] = await Promise.all([runItems(deps.db, run.runId), loadWorkflow(deps.db, run.workflow, run.version)]);
+      // A run whose definition cannot be loaded (it failed with engine_error for that) is still shown.
+      const [items, wf] = await Promise.all([
+        runItems(deps.db, run.runId),
+        loadWorkflow(deps.db, run.workflow, run.version).catch(() => undefined),
+      ]);
       return c.json(runView(run, items, wf));
     },
   );

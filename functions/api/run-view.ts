@@ -5,8 +5,11 @@ import { COMPLETABLE } from '../store/task-operations.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** The public JSON view of a run: the run, then every task of its definition in topological order. */
-export function runView(run: RunItem, items: Record<string, unknown>[], wf: LoadedWorkflow) {
+/**
+ * The public JSON view of a run: the run, then every task of its definition in topological order (or,
+ * when the definition cannot be loaded, the tasks the run has items for).
+ */
+export function runView(run: RunItem, items: Record<string, unknown>[], wf: LoadedWorkflow | undefined) {
   const tasks = new Map<string, TaskItem>();
   const children: ChildLinkItem[] = [];
   for (const it of items) {
@@ -30,8 +33,8 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
     pausedAt: iso(run.pausedAt),
     skipReason: run.skipReason,
     output: resolveOutput(run, (s) => tasks.get(s)?.output),
-    tasks: wf.graph.order.map((name) => {
-      const spec = wf.definition.tasks[name];
+    tasks: (wf?.graph.order ?? [...tasks.keys()]).map((name) => {
+      const spec = wf?.definition.tasks[name];
       const t = tasks.get(name);
       return {
         name,

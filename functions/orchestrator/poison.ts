@@ -51,17 +51,22 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
     const recordId = record.eventID ?? sequence;
     if (!recordId) throw err;
     const noted = await noteRecordFailure(deps.db, { recordId, sequence, runId, task, error: err.stack ?? err.message }, deps.now());
+    const failure = { task: task ?? RUN_ITSELF, reason: 'engine_error', message: err.message };
     if (!noted) {
+      // Parked before (a replay after a restart, or a crash between parking and failing the run):
+      // make sure its run failed, and skip the record.
       deps.log.debug({ run: runId, task, sequence, recordId }, 'parked stream record skipped');
+      if (runId) await failRun(deps, runId, failure);
       return;
     }
     if (noted.failures < maxAttempts) throw err;
-    if (!(await parkRecord(deps.db, recordId, deps.now()))) return;
-    deps.log.error(
-      { err, run: runId, task, sequence, recordId, failures: noted.failures, cause: 'engine_error', parked: true },
-      'stream record parked after failing every attempt; failing its run',
-    );
-    if (runId) await failRun(deps, runId, { task: task ?? RUN_ITSELF, reason: 'engine_error', message: err.message });
+    if (await parkRecord(deps.db, recordId, deps.now())) {
+      deps.log.error(
+        { err, run: runId, task, sequence, recordId, failures: noted.failures, cause: 'engine_error', parked: true },
+        'stream record parked after failing every attempt; failing its run',
+      );
+    }
+    if (runId) await failRun(deps, runId, failure);
   }
 }
 
