@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ensureError } from '../common/errors.js';
 import { noteRecordFailure, parkRecord } from '../store/parked.js';
 import { finishRun } from '../store/runs.js';
+import { isTransient } from '../store/transient.js';
 import { UnstorableError } from '../store/unstorable.js';
 import type { Deps } from './deps.js';
 import { type ChangeRecord, onChange } from './stream.js';
@@ -30,6 +31,8 @@ const RUN_ITSELF = '(run)';
 /**
  * Hands one stream record to the master, so that no record can hold up its shard forever:
  * - data the table refuses (`UnstorableError`) fails the record's run at once, with a reason naming it;
+ * - a transient error (throttling, a server fault, the network) is rethrown and retried for as long as it
+ *   lasts, uncounted;
  * - any other error is counted in the table and rethrown, so the caller retries the record (with
  *   backoff locally, by the event source in AWS); after `maxAttempts` failed handlings the record is
  *   parked, its run fails with reason `engine_error` and the error, and the record counts as handled;
@@ -49,7 +52,8 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
       return;
     }
     const recordId = record.eventID ?? sequence;
-    if (!recordId) throw err;
+    // An unwell table is waited out (the caller retries with backoff), not held against the record.
+    if (!recordId || isTransient(err)) throw err;
     const noted = await noteRecordFailure(deps.db, { recordId, sequence, runId, task, error: err.stack ?? err.message }, deps.now());
     const failure = { task: task ?? RUN_ITSELF, reason: 'engine_error', message: err.message };
     if (!noted) {
