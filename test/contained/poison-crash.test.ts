@@ -55,7 +55,7 @@ describe('poisoned runs with the engine killed mid-way', () => {
     await waitFor(
       'the poison record to fail',
       async () => (await listParked(a.deps.db)).some((p) => p.runId === poisoned && p.parkedAt === undefined),
-      20_000,
+      60_000,
       20,
     );
     await engine.kill();
@@ -69,7 +69,7 @@ describe('poisoned runs with the engine killed mid-way', () => {
         const rs = await Promise.all(all.map(async (id) => (await a.request('GET', `/runs/${id}`)).body));
         return rs.every((r) => TERMINAL.has(r?.status)) && rs;
       },
-      60_000,
+      120_000,
     );
     const [p, d, ...ok] = runs;
     for (const r of ok) expect(r.status, JSON.stringify(r.failure)).toBe('succeeded');
@@ -87,9 +87,9 @@ describe('poisoned runs with the engine killed mid-way', () => {
         const ps = (await listParked(a.deps.db)).filter((x) => x.runId === poisoned);
         return ps.length > 0 && ps.every((x) => x.parkedAt !== undefined);
       },
-      20_000,
+      60_000,
     );
     for (const x of (await listParked(a.deps.db)).filter((y) => y.runId === poisoned)) expect(x.failures).toBe(MAX);
     expect(engine.incarnation).toBe(2);
-  }, 120_000);
+  }, 300_000);
 });

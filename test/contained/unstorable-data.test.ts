@@ -12,7 +12,7 @@ delete process.env.BATON_API_URL;
  * outputs. Data DynamoDB refuses fails its own task (with the real reason, at once, not `timeout`),
  * and outputs too large for the run item stay on their task items; the engine goes on either way.
  */
-describe('data the table cannot store', () => {
+describe('data the table cannot store', { timeout: 120_000 }, () => {
   let h: Harness;
   beforeAll(async () => {
     // A long timeout: a task left running would end as `timeout` only after the test gave up.
@@ -33,7 +33,7 @@ describe('data the table cannot store', () => {
   /** A run of another workflow, started right after: it must succeed while the bad one is handled. */
   async function healthyAlongside(bad: string) {
     const ok = await start('healthy');
-    const [b, o] = await Promise.all([h.waitForRun(bad, 10_000), h.waitForRun(ok, 10_000)]);
+    const [b, o] = await Promise.all([h.waitForRun(bad, 60_000), h.waitForRun(ok, 60_000)]);
     expect(o.status).toBe('succeeded');
     expect(o.output).toEqual({ b: { ok: true } });
     return b;
@@ -76,7 +76,7 @@ describe('data the table cannot store', () => {
 
   it('a small collected output is still copied onto the run item', async () => {
     const runId = await start('healthy');
-    expect((await h.waitForRun(runId, 10_000)).status).toBe('succeeded');
+    expect((await h.waitForRun(runId, 60_000)).status).toBe('succeeded');
     const item = await getRun(h.runtime.deps.db, runId);
     expect(item?.output).toEqual({ b: { ok: true } });
     expect(item?.outputFrom).toBeUndefined();
