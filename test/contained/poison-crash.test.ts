@@ -25,6 +25,9 @@ describe('poisoned runs with the engine killed mid-way', () => {
     const env = clusterEnv(endpoint, table, {
       BATON_LAMBDA_MAP: fileURLToPath(new URL('./fixtures/lambda-map.json', import.meta.url)),
       BATON_STREAM_MAX_ATTEMPTS: String(MAX),
+      // Leases long enough that a loaded machine does not turn slow noop tasks into lost attempts.
+      BATON_LEASE_MS: '5000',
+      BATON_HEARTBEAT_MS: '1000',
       // Slow enough retries that the kill lands while the poison record is still being retried.
       BATON_STREAM_RETRY_BASE_MS: '200',
     });
@@ -49,7 +52,7 @@ describe('poisoned runs with the engine killed mid-way', () => {
       depth: 0,
     });
     const deep = await a.start('deep');
-    const healthy = await Promise.all(Array.from({ length: 4 }, () => a.start('chain')));
+    const healthy = await Promise.all(Array.from({ length: 3 }, () => a.start('chain')));
 
     // Kill once the poison record has failed at least once but is not parked yet.
     await waitFor(
@@ -59,7 +62,7 @@ describe('poisoned runs with the engine killed mid-way', () => {
       20,
     );
     await engine.kill();
-    const more = await Promise.all(Array.from({ length: 2 }, () => a.start('chain')));
+    const more = await Promise.all(Array.from({ length: 1 }, () => a.start('chain')));
     await engine.start();
 
     const all = [poisoned, deep, ...healthy, ...more];
@@ -69,7 +72,7 @@ describe('poisoned runs with the engine killed mid-way', () => {
         const rs = await Promise.all(all.map(async (id) => (await a.request('GET', `/runs/${id}`)).body));
         return rs.every((r) => TERMINAL.has(r?.status)) && rs;
       },
-      120_000,
+      240_000,
     );
     const [p, d, ...ok] = runs;
     for (const r of ok) expect(r.status, JSON.stringify(r.failure)).toBe('succeeded');
@@ -91,5 +94,5 @@ describe('poisoned runs with the engine killed mid-way', () => {
     );
     for (const x of (await listParked(a.deps.db)).filter((y) => y.runId === poisoned)) expect(x.failures).toBe(MAX);
     expect(engine.incarnation).toBe(2);
-  }, 300_000);
+  }, 420_000);
 });
