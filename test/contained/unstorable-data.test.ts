@@ -12,7 +12,7 @@ delete process.env.BATON_API_URL;
  * outputs. Data DynamoDB refuses fails its own task (with the real reason, at once, not `timeout`),
  * and outputs too large for the run item stay on their task items; the engine goes on either way.
  */
-describe('data the table cannot store', { timeout: 120_000 }, () => {
+describe('data the table cannot store', { timeout: 300_000 }, () => {
   let h: Harness;
   beforeAll(async () => {
     // A long timeout: a task left running would end as `timeout` only after the test gave up.
@@ -33,7 +33,7 @@ describe('data the table cannot store', { timeout: 120_000 }, () => {
   /** A run of another workflow, started right after: it must succeed while the bad one is handled. */
   async function healthyAlongside(bad: string) {
     const ok = await start('healthy');
-    const [b, o] = await Promise.all([h.waitForRun(bad, 60_000), h.waitForRun(ok, 60_000)]);
+    const [b, o] = await Promise.all([h.waitForRun(bad, 150_000), h.waitForRun(ok, 150_000)]);
     expect(o.status).toBe('succeeded');
     expect(o.output).toEqual({ b: { ok: true } });
     return b;
