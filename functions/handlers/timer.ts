@@ -1,12 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { fireDue } from '../orchestrator/sweeper.js';
+import { type Key, keySchema } from '../store/db.js';
 import { awsDeps } from './aws.js';
 
 const processor = new BatchProcessor(EventType.SQS);
-/** What `timerBySqs` sends: the key of the item to wake. */
-const timerMessage = z.object({ pk: z.string().min(1), sk: z.string().min(1) }).strict();
 
 /**
  * SQS delayed messages → wake the due item each names, one message at a time with a partial batch
@@ -16,9 +14,10 @@ const timerMessage = z.object({ pk: z.string().min(1), sk: z.string().min(1) }).
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const deps = awsDeps();
   const one = async (r: SQSRecord) => {
-    let key: z.infer<typeof timerMessage>;
+    // What `timerBySqs` sends: the key of the item to wake.
+    let key: Key;
     try {
-      key = timerMessage.parse(JSON.parse(r.body));
+      key = keySchema.parse(JSON.parse(r.body));
     } catch (err) {
       deps.log.error({ err, messageId: r.messageId, body: r.body.slice(0, 500), cause: 'malformed', parked: true }, 'timer message parked');
       return;

@@ -8,6 +8,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { BatonConfig } from '../common/config.js';
 import { crashEnabled, crashPoint } from '../common/crash.js';
 import { and, buildUpdate, type Condition, type UpdateSpec } from './expr.js';
@@ -19,6 +20,9 @@ export interface Key {
   readonly pk: string;
   readonly sk: string;
 }
+
+/** A `Key` as it arrives from outside the process (a timer message): both parts non-empty strings, nothing else. */
+export const keySchema = z.object({ pk: z.string().min(1), sk: z.string().min(1) }).strict();
 
 /**
  * The table, as the rest of the store sees it. Every write that can lose a race returns `false`
