@@ -6,7 +6,7 @@ import type { Deps } from './deps.js';
 
 /**
  * Largest collected output (JSON bytes) kept on the run item itself. Each sink's output may be as large
- * as a task output (256 KiB), so a run with several sinks could collect more than DynamoDB's 400 KB
+ * as a task output (`MAX_OUTPUT_BYTES` in engine/limits.ts, 256 KiB by default), so a run with several sinks could collect more than DynamoDB's 400 KB
  * item limit; past this size the run item only names its sinks and the outputs stay on their task items.
  */
 export const RUN_OUTPUT_INLINE_BYTES = 64 * 1024;
