@@ -66,8 +66,11 @@ export const MAX_PARAMS_BYTES = 128 * 1024;
 /**
  * Deepest task output the engine may record. A task field (depth ≤ 13 inside a definition of depth
  * 16) with a param of depth ≤ 12 rendered into it gives at most 25; the run's collected output adds
- * 2 (`output.TASK`), so 27 ≤ 32. The engine (helper `poison`) checks outputs against this and fails
- * the task with a reason instead of writing.
+ * 2 (`output.TASK`), so 27 ≤ 32. Callback bodies and mark-success outputs are checked against it at
+ * the edge. An executor's output is not: it is written as it is, and one DynamoDB refuses (deeper than
+ * its 32 levels, a key it cannot store) fails its task with `output_unstorable` in a second, fenced
+ * write (`orchestrator/unstorable-outcome.ts`); a run output too deep for the run item is referenced
+ * from the sinks' task items instead (`orchestrator/run-output.ts`).
  */
 export const MAX_OUTPUT_DEPTH = 25;
 /** Largest serialized task output by default, in bytes (`BATON_MAX_OUTPUT_BYTES` overrides it). */
