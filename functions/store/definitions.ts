@@ -48,10 +48,12 @@ const SAVE_BACKOFF_MS = 25;
  * `MAX_SAVE_DEFINITION_ATTEMPTS` lost races it throws a ContentionError (the API answers 503).
  */
 export function saveDefinition(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
-  // Saves of one workflow in this process queue behind each other rather than race for the same
-  // version number (50 concurrent PUTs would otherwise cost ~50 rounds each); other processes still
-  // race, and the conditional create decides.
+  // Saves of one workflow through one Db (one per process) queue behind each other rather than race for
+  // the same version number (50 concurrent PUTs would otherwise cost ~50 rounds each); other processes
+  // (other Db instances) still race, and the conditional create decides.
   const key = `${db.table}/${definition.name}`;
+  let saving = queues.get(db);
+  if (!saving) queues.set(db, (saving = new Map()));
   const prev = saving.get(key) ?? Promise.resolve();
   const mine = prev.then(() => saveVersion(db, definition, now));
   const settled = mine.then(
@@ -65,8 +67,8 @@ export function saveDefinition(db: Db, definition: WorkflowDefinition, now: numb
   return mine;
 }
 
-/** The tail of each workflow's queue of saves in this process. */
-const saving = new Map<string, Promise<void>>();
+/** Per Db, the tail of each workflow's queue of saves. */
+const queues = new WeakMap<Db, Map<string, Promise<void>>>();
 
 async function saveVersion(db: Db, definition: WorkflowDefinition, now: number): Promise<{ version: number; created: boolean }> {
   const d = digest(definition);
