@@ -52,8 +52,8 @@ export function saveDefinition(db: Db, definition: WorkflowDefinition, now: numb
   // the same version number (50 concurrent PUTs would otherwise cost ~50 rounds each); other processes
   // (other Db instances) still race, and the conditional create decides.
   const key = `${db.table}/${definition.name}`;
-  let saving = queues.get(db);
-  if (!saving) queues.set(db, (saving = new Map()));
+  const saving = queues.get(db) ?? new Map<string, Promise<void>>();
+  queues.set(db, saving);
   const prev = saving.get(key) ?? Promise.resolve();
   const mine = prev.then(() => saveVersion(db, definition, now));
   const settled = mine.then(
