@@ -1,5 +1,7 @@
 /** The validated, normalised shape of a workflow definition. This is what is stored and what the engine reads. */
 
+import type { TriggerRule } from '../flow/join-rule.js';
+
 export type ParamType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
 
 export interface ParamSpec {
@@ -24,7 +26,11 @@ export interface TaskSpec {
   readonly retry: RetryPolicy;
   /** Per-attempt timeout; absent means none. */
   readonly timeoutMs?: number;
-  /** The type's own fields (everything that is not type/after/retry/timeout), still templated. */
+  /** JSONata condition evaluated once the join rule lets the task run; false skips it (`condition`). */
+  readonly when?: string;
+  /** Join rule; absent means `all_succeeded`. */
+  readonly trigger?: TriggerRule;
+  /** The type's own fields (everything that is not an engine key), still templated. */
   readonly config: Readonly<Record<string, unknown>>;
 }
 

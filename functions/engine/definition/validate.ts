@@ -3,6 +3,8 @@
  * problem at once with the path of the offending field.
  */
 import type { z } from 'zod';
+import { checkExpression } from '../flow/condition.js';
+import { TRIGGER_RULES, type TriggerRule } from '../flow/join-rule.js';
 import { checkValue, MAX_DEFINITION_DEPTH } from '../limits.js';
 import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
@@ -152,6 +154,30 @@ function checkAfter(
   return after;
 }
 
+/** `when`: a JSONata expression, parsed here so that a syntax error is reported at `PUT`. */
+function checkWhen(c: Checker, path: string, raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') {
+    c.add(path, `expected a JSONata expression (a string), got ${typeName(raw)}`);
+    return undefined;
+  }
+  const problem = raw.trim() === '' ? 'empty expression' : checkExpression(raw);
+  if (problem) c.add(path, `invalid expression: ${problem}`);
+  return raw;
+}
+
+const TRIGGERS: ReadonlySet<string> = new Set(TRIGGER_RULES);
+
+/** `trigger`: a join rule; the default is stored as absent so that existing definitions are unchanged. */
+function checkTrigger(c: Checker, path: string, raw: unknown): TriggerRule | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || !TRIGGERS.has(raw)) {
+    c.add(path, `expected one of ${TRIGGER_RULES.join(', ')}`);
+    return undefined;
+  }
+  return raw === 'all_succeeded' ? undefined : (raw as TriggerRule);
+}
+
 interface TaskDraft {
   readonly spec: TaskSpec;
   /** Path of each `after` entry kept, by dependency. */
@@ -185,6 +211,9 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
     if (timeoutMs === 0) c.add(`${path}.timeout`, 'must be more than 0');
   }
 
+  const when = checkWhen(c, `${path}.when`, raw.when);
+  const trigger = checkTrigger(c, `${path}.trigger`, raw.trigger);
+
   const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !ENGINE_KEYS.has(k)));
   if (executor) {
     try {
@@ -196,7 +225,15 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
   const scan = scanTemplates(config);
   for (const e of scan.errors) c.add(joinPath(path, e.at), `${e.raw}: ${e.message}`);
 
-  const spec: TaskSpec = { type, after, retry, ...(timeoutMs !== undefined && { timeoutMs }), config };
+  const spec: TaskSpec = {
+    type,
+    after,
+    retry,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(when !== undefined && { when }),
+    ...(trigger !== undefined && { trigger }),
+    config,
+  };
   return { spec, afterPaths, references: scan.references };
 }
 
