@@ -1,8 +1,10 @@
 import type { TaskSpec } from '../engine/definition/types.js';
+import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
-import { addDoneDep, addSinkDone, addSkippedDep, getTask, promote, queueNew, requestWake, skip, wake } from '../store/tasks.js';
+import { addSinkDone, failUnstarted, getTask, promote, queueNew, recordDep, requestWake, skip, wake } from '../store/tasks.js';
 import { admit } from './concurrency.js';
+import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { finishSucceeded } from './run-output.js';
@@ -21,7 +23,7 @@ export async function startRun(deps: Deps, runId: string): Promise<void> {
   if (run?.status !== 'queued') return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
-  await Promise.all(wf.graph.roots.map((t) => queueAndDispatch(deps, run, t, wf.definition.tasks[t])));
+  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t })));
   const started = await markStarted(deps.db, runId, deps.now());
   if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
 }
@@ -38,35 +40,125 @@ export async function advance(deps: Deps, task: TaskItem): Promise<void> {
     await recordFailure(deps.db, run.runId, f);
     failure ??= f;
   }
-  const ending = wf.definition.failureStrategy === 'end' && failure !== undefined;
-  const succeeded = task.status === 'succeeded';
+  const ending = wf.definition.failureStrategy === 'end' && failure !== undefined ? runEnding(failure) : undefined;
+  const outcome = outcomeOf(task);
   await Promise.all(
     (wf.graph.successors[task.name] ?? []).map((s) =>
-      succeeded && !ending ? satisfy(deps, run, wf, s, task.name) : skipDownstream(deps, run, wf, s, task.name, skipReason(task, failure)),
+      settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }),
     ),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
 }
 
-function skipReason(task: TaskItem, failure: RunItem['failure']): TaskError {
-  if (task.status !== 'succeeded') return { reason: 'upstream', message: `upstream task ${task.name} ${task.status}` };
+/** How a terminal task ended, as its successors' join rules see it. Derived from the item alone, so every delivery agrees. */
+function outcomeOf(t: TaskItem): Outcome {
+  if (t.status === 'succeeded') return 'succeeded';
+  return t.status === 'failed' || t.upstreamFailed ? 'failed' : 'skipped';
+}
+
+function runEnding(failure: RunItem['failure']): TaskError {
   return {
     reason: 'run_failed',
     message: `not started: the run is ending after ${failure?.task ?? 'a task'} failed (failureStrategy end)`,
   };
 }
 
-/** Marks one dependency of `name` done; queues it when that was the last one. */
-async function satisfy(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: string, dep: string) {
-  const spec = wf.definition.tasks[name];
-  if (!spec) return;
-  if (spec.after.length === 1) return queueAndDispatch(deps, run, name, spec);
-  const t = await addDoneDep(deps.db, run.runId, name, dep);
-  if (t?.status !== 'blocked' || !spec.after.every((d) => t.doneDeps?.has(d))) return;
-  // Another dependency ended without succeeding (or the run is ending): every one has ended now, so skip it.
-  if (t.skipReason) return skipDownstream(deps, run, wf, name, dep, t.skipReason, true);
-  const queued = await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs);
-  if (queued) await dispatchQueued(deps, queued, 'blocked');
+/** One task to decide: a root (no `from`), or a successor told that its dependency `from` ended with `outcome`. */
+interface Step {
+  readonly name: string;
+  readonly from?: string;
+  readonly outcome?: Outcome;
+  /** The status `from` ended with (for messages). */
+  readonly status?: string;
+  /** Set when the run is ending (failureStrategy end): tasks under the default join rule do not start. */
+  readonly ending?: TaskError;
+}
+
+/**
+ * Decides tasks whose dependencies may have settled: queues those whose join rule fires and whose
+ * `when` holds, skips the others, and follows each skip downstream inline, so that a failure early in
+ * a long chain does not take one event round trip per skipped task. A task with several dependencies
+ * records each one's outcome on its own item (an idempotent set add) and is decided only once every
+ * one of them has ended: until then a branch above it may still be running, and deciding early could
+ * finish the run (through its sinks) while that branch runs. Every transition is conditional on the
+ * task still being new or blocked, so a duplicate delivery or a racing master decides it once.
+ */
+async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step) {
+  const work: Step[] = [first];
+  while (work.length > 0) {
+    const w = work.pop() as Step;
+    const spec = wf.definition.tasks[w.name];
+    if (!spec) continue;
+    const ready = await readiness(deps, run, spec, w);
+    if (!ready) continue;
+    let { decision, error } = ready;
+    if (decision.kind === 'run' && spec.when !== undefined) {
+      const c = await checkWhen(deps, run, { ...spec, when: spec.when });
+      if (!c.ok) {
+        const e: TaskError = { reason: 'expression', message: `when: ${c.message}` };
+        const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
+        if (failed) {
+          deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
+          await advance(deps, failed);
+        }
+        continue;
+      }
+      if (!c.value) {
+        decision = { kind: 'skip', upstreamFailed: false, message: 'condition false' };
+        error = { reason: 'condition', message: `when is false: ${spec.when}` };
+      }
+    }
+    if (decision.kind === 'run') {
+      const queued = spec.after.length > 1 ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs) : undefined;
+      if (queued) await dispatchQueued(deps, queued, 'blocked');
+      else if (spec.after.length <= 1) await queueAndDispatch(deps, run, w.name, spec);
+      continue;
+    }
+    if (decision.kind !== 'skip') continue;
+    const why = error ?? { reason: 'upstream', message: decision.message };
+    const skipped = await skip(deps.db, run.runId, w.name, deps.now(), why, decision.upstreamFailed);
+    if (!skipped) continue;
+    deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
+    const outcome: Outcome = decision.upstreamFailed ? 'failed' : 'skipped';
+    work.push(...(wf.graph.successors[w.name] ?? []).map((s) => ({ name: s, from: w.name, outcome, status: 'skipped' })));
+    if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name);
+  }
+}
+
+/**
+ * The join decision for one step, with the error a skip records; `undefined` while dependencies are
+ * outstanding or once the task left `blocked`. Under the default rule a run that is ending skips the
+ * task (failureStrategy end), and the first reason recorded is kept, as before join rules existed.
+ */
+async function readiness(
+  deps: Deps,
+  run: RunItem,
+  spec: TaskSpec,
+  w: Step,
+): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
+  const rule = spec.trigger ?? DEFAULT_TRIGGER;
+  const byDefault = rule === DEFAULT_TRIGGER;
+  const upstreamError = (): TaskError | undefined =>
+    w.from && w.outcome !== 'succeeded' ? { reason: 'upstream', message: `upstream task ${w.from} ${w.status ?? w.outcome}` } : undefined;
+  if (spec.after.length <= 1) {
+    const decision = decideJoin(rule, w.outcome ? [w.outcome] : []);
+    if (byDefault && decision.kind === 'skip') return { decision, error: upstreamError() };
+    if (byDefault && w.ending) return { decision: { kind: 'skip', upstreamFailed: false, message: '' }, error: w.ending };
+    return { decision };
+  }
+  if (!w.from || !w.outcome) return undefined;
+  const reason = upstreamError() ?? (byDefault ? w.ending : undefined);
+  const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason);
+  if (t?.status !== 'blocked') return undefined;
+  const outcomes = spec.after.map((d): Outcome | undefined =>
+    t.okDeps?.has(d) ? 'succeeded' : t.failedDeps?.has(d) ? 'failed' : t.skippedDeps?.has(d) ? 'skipped' : undefined,
+  );
+  const decision = decideJoin(rule, outcomes);
+  if (decision.kind === 'wait' || !byDefault) return { decision };
+  if (decision.kind === 'skip') return { decision, error: t.skipReason };
+  // Every dependency succeeded, but one was recorded while the run was ending.
+  if (t.skipReason) return { decision: { kind: 'skip', upstreamFailed: false, message: '' }, error: t.skipReason };
+  return { decision };
 }
 
 async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec | undefined) {
@@ -80,33 +172,6 @@ async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: Ta
 async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued' }, 'task transition');
   await dispatchAttempt(deps, t);
-}
-
-/**
- * Skips `first` (whose dependency `from` ended without letting it run) and everything downstream of it
- * that can no longer run, inline, so that a failure early in a long chain does not take one event
- * round trip per skipped task. A task with several dependencies is skipped only once every one of
- * them has ended (`ready`: the caller saw that already): until then a branch above it may still be
- * running, and skipping it early could finish the run (through its sinks) while that branch runs.
- */
-async function skipDownstream(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: string, from: string, error: TaskError, ready = false) {
-  const work = [{ name: first, from, error, ready }];
-  while (work.length > 0) {
-    const w = work.pop() as (typeof work)[number];
-    const after = wf.definition.tasks[w.name]?.after ?? [];
-    let why = w.error;
-    if (!w.ready && after.length > 1) {
-      const t = await addSkippedDep(deps.db, run.runId, w.name, w.from, w.error);
-      if (t?.status !== 'blocked' || !after.every((d) => t.doneDeps?.has(d))) continue;
-      why = t.skipReason ?? why;
-    }
-    const skipped = await skip(deps.db, run.runId, w.name, deps.now(), why);
-    if (!skipped) continue;
-    deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
-    const next: TaskError = { reason: 'upstream', message: `upstream task ${w.name} skipped` };
-    work.push(...(wf.graph.successors[w.name] ?? []).map((s) => ({ name: s, from: w.name, error: next, ready: false })));
-    if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name);
-  }
 }
 
 /** Records a finished sink; the last one finishes the run. */

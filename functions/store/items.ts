@@ -125,6 +125,12 @@ export interface TaskItem {
   readonly owner?: string;
   readonly dueAt?: number;
   readonly doneDeps?: Set<string>;
+  /** Of `doneDeps`, by how each ended as this task sees it (join rules): succeeded, failed (or upstream failed), skipped. */
+  readonly okDeps?: Set<string>;
+  readonly failedDeps?: Set<string>;
+  readonly skippedDeps?: Set<string>;
+  /** Skipped because a failure above it left it unable to run (Airflow's `upstream_failed`). */
+  readonly upstreamFailed?: boolean;
   /** Why a blocked task will be skipped once all of its dependencies have ended (the first reason recorded). */
   readonly skipReason?: TaskError;
   readonly output?: unknown;

@@ -34,24 +34,37 @@ export async function queueNew(db: Db, runId: string, name: string, now: number,
   return (await db.create(item)) ? (item as unknown as TaskItem) : undefined;
 }
 
-/** Records that `dep` finished, creating the task as `blocked` if it is new. Idempotent (a set). */
-export function addDoneDep(db: Db, runId: string, name: string, dep: string) {
+/** How a dependency ended, as its successor records it (the set it is added to). */
+export type DepOutcome = 'succeeded' | 'failed' | 'skipped';
+
+const OUTCOME_SET = { succeeded: 'okDeps', failed: 'failedDeps', skipped: 'skippedDeps' } as const;
+
+/**
+ * Records that dependency `dep` of `name` ended with `outcome`, creating the task as `blocked` if it
+ * is new. A dependency's outcome is derived from its own terminal item, so every delivery adds it to
+ * the same sets: the write is idempotent. `skipReason` (why a task under the default join rule will
+ * not run: a dependency that did not succeed, or a run that is ending) keeps the first one recorded.
+ */
+export function recordDep(db: Db, runId: string, name: string, dep: string, outcome: DepOutcome, skipReason?: TaskError) {
+  const deps = new Set([dep]);
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { doneDeps: new Set([dep]) } },
+    {
+      setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, ...(skipReason && { skipReason }) },
+      add: { doneDeps: deps, [OUTCOME_SET[outcome]]: deps },
+    },
     BLOCKED_OR_NEW,
   );
 }
 
-/**
- * Records that `dep` ended without letting `name` run (it failed or was skipped, or the run is ending),
- * creating the task as `blocked` if it is new. The first such reason is kept as `skipReason`; the master
- * skips the task once every dependency has ended. Idempotent (a set).
- */
-export function addSkippedDep(db: Db, runId: string, name: string, dep: string, reason: TaskError) {
+/** Records that `dep` succeeded (see `recordDep`). */
+export const addDoneDep = (db: Db, runId: string, name: string, dep: string) => recordDep(db, runId, name, dep, 'succeeded');
+
+/** (new or blocked) → failed, before any attempt: its condition could not be evaluated. */
+export function failUnstarted(db: Db, runId: string, name: string, now: number, error: TaskError) {
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, skipReason: reason }, add: { doneDeps: new Set([dep]) } },
+    { set: { ...base(runId, name), status: 'failed', endedAt: now, error, ...db.expiry(now) }, setIfMissing: { attempt: 0 } },
     BLOCKED_OR_NEW,
   );
 }
@@ -73,11 +86,17 @@ export function promote(db: Db, runId: string, name: string, now: number, timeou
   );
 }
 
-/** (new or blocked) → skipped, because an upstream task did not succeed or the run is ending. */
-export function skip(db: Db, runId: string, name: string, now: number, error: TaskError) {
+/**
+ * (new or blocked) → skipped: its join rule did not fire, its condition was false, or the run is
+ * ending. `upstreamFailed` (a failure above it is why) is what its own successors' join rules see.
+ */
+export function skip(db: Db, runId: string, name: string, now: number, error: TaskError, upstreamFailed = false) {
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { set: { ...base(runId, name), status: 'skipped', endedAt: now, error, ...db.expiry(now) }, setIfMissing: { attempt: 0 } },
+    {
+      set: { ...base(runId, name), status: 'skipped', endedAt: now, error, ...(upstreamFailed && { upstreamFailed }), ...db.expiry(now) },
+      setIfMissing: { attempt: 0 },
+    },
     BLOCKED_OR_NEW,
   );
 }
