@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
 
 /** Whole runs over DynamoDB Local with `when` conditions and join rules (noop and fail tasks only: no network). */
-describe('conditions and join rules', () => {
+describe('conditions and join rules', { timeout: 180_000 }, () => {
   let h: Harness;
 
   beforeAll(async () => {
@@ -13,10 +13,10 @@ describe('conditions and join rules', () => {
   async function run(def: Record<string, unknown>, params?: Record<string, unknown>) {
     const name = def.name as string;
     const put = await h.request('PUT', `/workflows/${name}`, def);
-    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    expect([200, 201], JSON.stringify(put.body)).toContain(put.status); // 200: the same definition again
     const start = await h.request('POST', `/workflows/${name}/runs`, params ? { params } : {});
     expect(start.status, JSON.stringify(start.body)).toBe(201);
-    const r = await h.waitForRun(start.body.runId, 30_000);
+    const r = await h.waitForRun(start.body.runId, 90_000);
     const task = (n: string) => {
       const t = r.tasks.find((x: any) => x.name === n);
       if (!t) throw new Error(`no task ${n} in ${JSON.stringify(r.tasks.map((x: any) => x.name))}`);
@@ -79,7 +79,7 @@ describe('conditions and join rules', () => {
     expect(ok.task('notify')).toMatchObject({ status: 'skipped', error: { reason: 'upstream' } });
     expect(ok.task('notify').error.message).toContain('one_failed');
     expect(ok.task('cleanup').status).toBe('succeeded');
-    expect(Object.keys(ok.r.output).sort()).toEqual(['cleanup', 'notify']);
+    expect(ok.r.output).toEqual({ cleanup: null }); // the run's output holds its succeeded sinks
   });
 
   it('upstream_failed propagates: one_failed two levels below a failure fires; all_failed and none_failed follow Airflow', async () => {
