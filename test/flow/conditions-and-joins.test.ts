@@ -62,6 +62,7 @@ describe('conditions and join rules', { timeout: 180_000 }, () => {
         work: fails ? { type: 'fail', message: 'disk full', retryable: false } : { type: 'noop', output: 1 },
         next: { type: 'noop', after: 'work' },
         notify: { type: 'noop', after: 'work', trigger: 'one_failed', when: `tasks.work.status = 'failed'` },
+        page: { type: 'noop', after: 'notify', trigger: 'one_succeeded' }, // a second failure-branch step
         side: { type: 'noop' },
         cleanup: { type: 'noop', after: ['next', 'side'], trigger: 'all_done' },
       },
@@ -70,6 +71,7 @@ describe('conditions and join rules', { timeout: 180_000 }, () => {
     expect(failed.r.status).toBe('failed');
     expect(failed.r.failure).toMatchObject({ task: 'work', reason: 'fail' });
     expect(failed.task('notify').status).toBe('succeeded');
+    expect(failed.task('page').status).toBe('succeeded');
     expect(failed.task('next')).toMatchObject({ status: 'skipped', error: { reason: 'upstream' } });
     // all_done over a task skipped after the failure: cleanup still runs (failureStrategy end does not stop it).
     expect(failed.task('cleanup').status).toBe('succeeded');
@@ -78,6 +80,7 @@ describe('conditions and join rules', { timeout: 180_000 }, () => {
     expect(ok.r.status).toBe('succeeded');
     expect(ok.task('notify')).toMatchObject({ status: 'skipped', error: { reason: 'upstream' } });
     expect(ok.task('notify').error.message).toContain('one_failed');
+    expect(ok.task('page')).toMatchObject({ status: 'skipped', error: { reason: 'upstream' } });
     expect(ok.task('cleanup').status).toBe('succeeded');
     expect(ok.r.output).toEqual({ cleanup: null }); // the run's output holds its succeeded sinks
   });
