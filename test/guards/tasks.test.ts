@@ -7,9 +7,9 @@ import type { TaskItem } from '../../functions/store/items.js';
 import { cancelTask, markSucceeded } from '../../functions/store/task-operations.js';
 import {
   addDoneDep,
-  addSkippedDep,
   claim,
   type Ending,
+  failUnstarted,
   finishAttempt,
   getTask,
   heartbeat,
@@ -18,6 +18,7 @@ import {
   promote,
   queueNew,
   reclaimLost,
+  recordDep,
   redispatch,
   requestWake,
   setDeadline,
@@ -198,7 +199,8 @@ describe('task transitions from the state they read', () => {
     expect(await promote(deps.db, runId, name, clock.t)).toBeDefined();
     expect(await skip(deps.db, runId, name, clock.t, { reason: 'upstream', message: 'm' })).toBeUndefined();
     expect(await addDoneDep(deps.db, runId, name, 'y')).toBeUndefined();
-    expect(await addSkippedDep(deps.db, runId, name, 'z', { reason: 'upstream', message: 'm' })).toBeUndefined();
+    expect(await recordDep(deps.db, runId, name, 'z', 'skipped', { reason: 'upstream', message: 'm' })).toBeUndefined();
+    expect(await failUnstarted(deps.db, runId, name, clock.t, { reason: 'expression', message: 'm' })).toBeUndefined();
     await claim(deps.db, runId, name, 1, 'A', clock.t);
     expect(await promote(deps.db, runId, name, clock.t)).toBeUndefined();
     expect(await getTask(deps.db, runId, name)).toMatchObject({ status: 'running', fence: 1 });

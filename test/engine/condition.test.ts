@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition } from '../../functions/engine/definition/index.js';
 import { checkExpression, evaluateCondition, MAX_EXPRESSION_CHARS } from '../../functions/engine/flow/condition.js';
-import { executors } from '../engine/fixtures.js';
+import { executors } from './fixtures.js';
 
 const scope = {
   params: { region: 'eu', limit: 3 },
