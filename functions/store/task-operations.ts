@@ -44,10 +44,12 @@ export function resetForRecovery(db: Db, runId: string, name: string, n: number,
   return db.update<TaskItem>(
     keys.task(runId, name),
     {
-      set: { status: 'blocked', recovered: n, ...(kept.length > 0 ? { doneDeps: new Set(kept) } : {}) },
+      // The kept dependencies succeeded (recover requires it): they are the only outcomes the join rule keeps.
+      set: { status: 'blocked', recovered: n, ...(kept.length > 0 ? { doneDeps: new Set(kept), okDeps: new Set(kept) } : {}) },
       setIfMissing: { kind: 'task', runId, name, attempt: 0 },
       remove: [
-        ...(kept.length > 0 ? [] : ['doneDeps']),
+        ...(kept.length > 0 ? [] : ['doneDeps', 'okDeps']),
+        ...['failedDeps', 'skippedDeps', 'upstreamFailed'],
         ...['output', 'error', 'endedAt', 'expiresAt', 'skipReason', ...DUE_ATTRIBUTES, 'owner', 'wake', 'wakeRequested'],
         ...['state', 'deadline', 'attemptStartedAt', 'held', 'lost'],
       ],
