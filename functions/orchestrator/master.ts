@@ -72,6 +72,19 @@ interface Step {
   readonly status?: string;
   /** Set when the run is ending (failureStrategy end): tasks under the default join rule do not start. */
   readonly ending?: TaskError;
+  /**
+   * A task a recovery reset to `blocked` whose dependencies all stayed done: they succeeded (recover
+   * refuses otherwise), so its join rule is decided over that, and a run is a promotion of the reset item.
+   */
+  readonly recovered?: boolean;
+}
+
+/**
+ * Decides a task that a recovery reset and whose dependencies are all outside the recovered set: its
+ * join rule (over dependencies that succeeded) and its `when`, exactly as for a first run.
+ */
+export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: string): Promise<void> {
+  return settle(deps, run, wf, { name, recovered: true });
 }
 
 /**
@@ -109,9 +122,10 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step)
       }
     }
     if (decision.kind === 'run') {
-      const queued = spec.after.length > 1 ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs) : undefined;
+      const promoted = spec.after.length > 1 || w.recovered;
+      const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs) : undefined;
       if (queued) await dispatchQueued(deps, queued, 'blocked');
-      else if (spec.after.length <= 1) await queueAndDispatch(deps, run, w.name, spec);
+      else if (!promoted) await queueAndDispatch(deps, run, w.name, spec);
       continue;
     }
     if (decision.kind !== 'skip') continue;
@@ -137,6 +151,13 @@ async function readiness(
   w: Step,
 ): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
   const rule = spec.trigger ?? DEFAULT_TRIGGER;
+  if (w.recovered)
+    return {
+      decision: decideJoin(
+        rule,
+        spec.after.map((): Outcome => 'succeeded'),
+      ),
+    };
   const byDefault = rule === DEFAULT_TRIGGER;
   const upstreamError = (): TaskError | undefined =>
     w.from && w.outcome !== 'succeeded' ? { reason: 'upstream', message: `upstream task ${w.from} ${w.status ?? w.outcome}` } : undefined;

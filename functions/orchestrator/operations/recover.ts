@@ -2,8 +2,8 @@ import { notFound, RequestError } from '../../common/errors.js';
 import type { RunItem, TaskItem } from '../../store/items.js';
 import { beginRecovery, getRun, runItems } from '../../store/runs.js';
 import { forgetSinks, resetForRecovery } from '../../store/task-operations.js';
-import { promote } from '../../store/tasks.js';
 import type { Deps } from '../deps.js';
+import { settleRecovered } from '../master.js';
 import { type LoadedWorkflow, loadWorkflow } from '../workflows.js';
 
 /**
@@ -103,14 +103,8 @@ export async function applyRecovery(deps: Deps, run: RunItem): Promise<void> {
     rec.n,
   );
   const ready = rec.tasks.filter((name) => (wf.definition.tasks[name]?.after ?? []).every((d) => !set.has(d)));
-  await Promise.all(
-    ready.map(async (name) => {
-      const q = await promote(deps.db, run.runId, name, deps.now(), wf.definition.tasks[name]?.timeoutMs);
-      if (!q) return;
-      deps.log.info({ run: run.runId, task: name, attempt: q.attempt, from: 'blocked', to: 'queued', recovery: rec.n }, 'task transition');
-      await deps.dispatch({ runId: run.runId, task: name, attempt: q.attempt });
-    }),
-  );
+  // Through the master's decision, so a recovered task's join rule and `when` hold as on a first run.
+  await Promise.all(ready.map((name) => settleRecovered(deps, run, wf, name)));
 }
 
 const taskItems = (items: Record<string, unknown>[]) =>
