@@ -96,7 +96,7 @@ describe('console in a real browser', { timeout: 2 * SLOW }, () => {
     expect((await fetch(`${base}/favicon.ico`)).status).toBe(200);
     expect(await (await fetch(`${base}/meta`)).json()).toEqual({
       terminalRunStatuses: ['succeeded', 'failed', 'cancelled', 'skipped'],
-      terminalTaskStatuses: ['succeeded', 'failed', 'skipped'],
+      terminalTaskStatuses: ['succeeded', 'failed', 'skipped', 'cancelled'],
     });
     expect((await fetch(`${base}/console/vendor/vitest/package.json`)).status).toBe(404);
   });
@@ -167,7 +167,10 @@ describe('console in a real browser', { timeout: 2 * SLOW }, () => {
     // Reload keeps the task open.
     await page.reload();
     await page.waitForSelector('[data-error="bad"]');
-    expect(await page.locator('button[data-action]').count()).toBe(0);
+    // A failed run offers what the API lists for it: recover and rerun, never cancel.
+    await page.waitForSelector('button[data-action="recover"]');
+    expect(await page.locator('button[data-action="rerun"]').count()).toBe(1);
+    expect(await page.locator('button[data-action="cancel"]').count()).toBe(0);
   });
 
   it('follows a child run and comes back with Back; the child links to its parent', async () => {
@@ -198,7 +201,9 @@ describe('console in a real browser', { timeout: 2 * SLOW }, () => {
     await page.click('button[data-confirm="cancel"]');
     await page.waitForSelector('[data-run-status="cancelled"]');
     expect((await h.request('GET', `/runs/${runId}`)).body.status).toBe('cancelled');
-    expect(await page.locator('button[data-action]').count()).toBe(0);
+    // Cancel is gone; what a cancelled run allows (recover, rerun) is offered instead.
+    await page.waitForSelector('button[data-action="recover"]');
+    expect(await page.locator('button[data-action="cancel"]').count()).toBe(0);
   });
 
   it('filters runs by status and trigger; the filters live in the URL', async () => {

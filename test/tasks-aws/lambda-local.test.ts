@@ -74,7 +74,8 @@ describe('lambda task type with local modules (BATON_LAMBDA_MAP), end to end', (
   });
 
   it('a payload over the limit fails before anything is called, without retries', async () => {
-    const big = 'x'.repeat(300 * 1024);
+    // Run params stop at 128 KiB (engine/limits.ts), so the payload grows past 1 MB by using the param 12 times.
+    const big = 'x'.repeat(100 * 1024);
     const ref = '${params.big}';
     const put = await h.request('PUT', '/workflows/lam-big', {
       name: 'lam-big',
@@ -84,7 +85,7 @@ describe('lambda task type with local modules (BATON_LAMBDA_MAP), end to end', (
           type: 'lambda',
           function: 'arn:aws:lambda:us-east-1:123456789012:function:worker-bg',
           mode: 'async',
-          payload: { a: ref, b: ref, c: ref, d: ref },
+          payload: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, ref])),
           retry: { attempts: 3 },
         },
       },
