@@ -21,8 +21,20 @@ export function clientDefaults(): { region?: string; credentials?: { accessKeyId
   return { region };
 }
 
+/**
+ * Baton's data is JSON, so every number is a JavaScript double. DynamoDB stores any of them that the
+ * edge limits let through (magnitude up to 9.9e125), but the SDK refuses to write an integer beyond
+ * 2^53 (it fears precision loss) and reads one back as a BigInt, which JSON.stringify cannot write:
+ * a run carrying 2^53 in its params or outputs would fail with a 500 or wedge on read. The value is
+ * already a double, so nothing is lost by writing it as one and reading it back as one.
+ */
+export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true, allowImpreciseNumbers: true } as const;
+/** See `MARSHALL_OPTIONS`: numbers come back as doubles, never as BigInt. */
+export const UNMARSHALL_OPTIONS = { wrapNumbers: (value: string): number => Number(value) } as const;
+
 export function documentClient(client: DynamoDBClient = dynamoClient()): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    marshallOptions: MARSHALL_OPTIONS,
+    unmarshallOptions: UNMARSHALL_OPTIONS,
   });
 }
