@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { UNMARSHALL_OPTIONS } from '../store/client.js';
+import { unmarshallOptions } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { cancelChildren, stopWork } from './cancel.js';
 import type { Deps } from './deps.js';
@@ -28,8 +28,8 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   let next: ReturnType<typeof unmarshall>;
   let prev: ReturnType<typeof unmarshall> | undefined;
   try {
-    next = unmarshall(repairImage(img), UNMARSHALL_OPTIONS);
-    prev = record.dynamodb?.OldImage ? unmarshall(repairImage(record.dynamodb.OldImage), UNMARSHALL_OPTIONS) : undefined;
+    next = unmarshall(repairImage(img), unmarshallOptions());
+    prev = record.dynamodb?.OldImage ? unmarshall(repairImage(record.dynamodb.OldImage), unmarshallOptions()) : undefined;
   } catch (err) {
     // A record that cannot be decoded never will be: retrying it would block its shard forever.
     // Skip it; the run watchdog re-drives whatever it would have advanced.

@@ -27,14 +27,22 @@ export function clientDefaults(): { region?: string; credentials?: { accessKeyId
  * 2^53 (it fears precision loss) and reads one back as a BigInt, which JSON.stringify cannot write:
  * a run carrying 2^53 in its params or outputs would fail with a 500 or wedge on read. The value is
  * already a double, so nothing is lost by writing it as one and reading it back as one.
+ *
+ * Functions, not shared constants: the document client writes `convertWithoutMapWrapper` into the
+ * unmarshall options it is given, and a stream decoder handed that same object would then read a
+ * whole item image as one attribute value and fail on every record.
  */
-export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: true, allowImpreciseNumbers: true } as const;
-/** See `MARSHALL_OPTIONS`: numbers come back as doubles, never as BigInt. */
-export const UNMARSHALL_OPTIONS = { wrapNumbers: (value: string): number => Number(value) } as const;
+export function marshallOptions() {
+  return { removeUndefinedValues: true, convertClassInstanceToMap: true, allowImpreciseNumbers: true };
+}
+/** See `marshallOptions`: numbers come back as doubles, never as BigInt. A fresh object per caller. */
+export function unmarshallOptions(): { wrapNumbers: (value: string) => number } {
+  return { wrapNumbers: (value: string): number => Number(value) };
+}
 
 export function documentClient(client: DynamoDBClient = dynamoClient()): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: MARSHALL_OPTIONS,
-    unmarshallOptions: UNMARSHALL_OPTIONS,
+    marshallOptions: marshallOptions(),
+    unmarshallOptions: unmarshallOptions(),
   });
 }
