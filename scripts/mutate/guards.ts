@@ -6,7 +6,7 @@
  *
  *   npm run mutate [-- --write] [--only <substrings of guard ids, comma-separated>] [--jobs N]
  *                  [--timeout <s per vitest run, 300>] [--log <progress log>] [--resume <progress log>]
- *                  [--tests <files: instead of the targeted files and the fast tier>] [--whole-tier] [--mutant <label substring>]
+ *                  [--tests <files: instead of the targeted files and the fast tier>] [--whole-tier] [--mutant <label substrings, comma-separated>]
  *   npm run mutate -- --from-log <progress logs...> [--write]   (report of earlier, partial runs)
  *   npm run mutate -- --list                                     (guards, mutants, targeted test files)
  *
@@ -228,7 +228,9 @@ async function main() {
   try {
     const work = guards.flatMap((guard) =>
       guard.mutants
-        .filter((m) => !done.has(`${guard.id}\u0000${m.label}`) && (!mutantFilter || m.label.includes(mutantFilter)))
+        .filter(
+          (m) => !done.has(`${guard.id}\u0000${m.label}`) && (!mutantFilter || mutantFilter.split(',').some((f) => m.label.includes(f))),
+        )
         .map((mutant) => ({ guard, mutant })),
     );
     // Baseline: the tests this run will use must pass without any mutant.
