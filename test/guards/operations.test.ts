@@ -4,8 +4,18 @@ import { recover } from '../../functions/orchestrator/operations/recover.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { keys, type RunItem, type TaskItem } from '../../functions/store/items.js';
 import { beginRecovery, finishRun, getRun, markStarted, pauseRun, resumeRun } from '../../functions/store/runs.js';
-import { forgetSinks, hold, resetForRecovery, unhold } from '../../functions/store/task-operations.js';
-import { addSinkDone, claim, getTask, promote, queueNew, reclaimLost } from '../../functions/store/tasks.js';
+import { cancelTask, forgetSinks, hold, markSucceeded, resetForRecovery, unhold } from '../../functions/store/task-operations.js';
+import {
+  addDoneDep,
+  addSinkDone,
+  claim,
+  finishAttempt,
+  getTask,
+  holds,
+  promote,
+  queueNew,
+  reclaimLost,
+} from '../../functions/store/tasks.js';
 import { Clock, guardDeps, lockstep, putWorkflow } from './support.js';
 
 /**
@@ -159,5 +169,36 @@ describe('one recovery per request', () => {
     expect(await addSinkDone(deps.db, id, 'b', clock.t)).toEqual(new Set(['b']));
     expect(await forgetSinks(deps.db, id, ['b'], 1)).toBeUndefined();
     expect(await addSinkDone(deps.db, id, 'c', clock.t)).toEqual(new Set(['b', 'c']));
+  });
+});
+
+describe('mark success and cancel from a stale view', () => {
+  it('a mark read while the holder ran does not overwrite the outcome the holder recorded since', async () => {
+    const id = await running();
+    const t = await claimed(id);
+    await finishAttempt(deps.db, t, { kind: 'succeeded', output: 'real' }, clock.t, holds(t));
+    expect(await markSucceeded(deps.db, t, 'marked', clock.t)).toBeUndefined();
+    expect(await task(id, t.name)).toMatchObject({ status: 'succeeded', output: 'real' });
+  });
+
+  it("a mark or a cancel read while a lost holder ran does not touch the new holder's attempt", async () => {
+    const id = await running();
+    const zombie = await claimed(id);
+    const later = clock.t + LEASE + 1;
+    await reclaimLost(deps.db, zombie, later);
+    await claim(deps.db, id, zombie.name, 1, 'B', later);
+    expect(await markSucceeded(deps.db, zombie, 'marked', later)).toBeUndefined();
+    expect(await cancelTask(deps.db, zombie, later, { reason: 'cancelled', message: 'c' })).toBeUndefined();
+    expect(await task(id, zombie.name)).toMatchObject({ status: 'running', owner: 'B', fence: 2 });
+  });
+
+  it('a cancel read before a recovery reset the task does not cancel the recovered task', async () => {
+    const id = await running();
+    const name = `c${++n}`;
+    await addDoneDep(deps.db, id, name, 'x');
+    const before = await task(id, name);
+    await resetForRecovery(deps.db, id, name, 1, []);
+    expect(await cancelTask(deps.db, before, clock.t, { reason: 'cancelled', message: 'c' })).toBeUndefined();
+    expect(await task(id, name)).toMatchObject({ status: 'blocked', recovered: 1 });
   });
 });
