@@ -86,6 +86,23 @@ describe('schedule marks', () => {
     expect((await getSchedule(deps.db, 'w', s.scheduleId))?.cron).toBe('0 * * * *');
   });
 
+  it('a pause or resume from a view read before the cron changed is refused (the schedule stayed enabled)', async () => {
+    const s = await schedule();
+    const changed = await replaceSchedule(deps.db, s, { ...fieldsOf(s), cron: '30 * * * *' }, clock.t, undefined);
+    expect(changed).toMatchObject({ enabled: s.enabled, generation: s.generation + 1 });
+    expect(await setEnabled(deps.db, s, !s.enabled, clock.t, undefined)).toBeUndefined();
+    expect(await getSchedule(deps.db, 'w', s.scheduleId)).toMatchObject({ enabled: s.enabled, generation: s.generation + 1 });
+  });
+
+  it('a paused schedule is not advanced, even by a tick that read it paused: it stays out of the due index', async () => {
+    const s = await schedule();
+    const paused = (await setEnabled(deps.db, s, false, clock.t, undefined)) as ScheduleItem;
+    expect(await advanceSchedule(deps.db, paused, clock.t, clock.t + HOUR, {})).toBeUndefined();
+    const now = await getSchedule(deps.db, 'w', s.scheduleId);
+    expect(now).toMatchObject({ enabled: false, lastFireTime: paused.lastFireTime });
+    expect(now?.dueAt).toBeUndefined();
+  });
+
   it('a schedule is deleted once', async () => {
     const s = await schedule();
     expect(await deleteSchedule(deps.db, 'w', s.scheduleId)).toBe(true);
