@@ -7,7 +7,7 @@ import { type Harness, startHarness } from '../support/harness.js';
 import { collectErrors, launchChromium } from './browser.js';
 
 /** How long a run may take on a loaded machine (2 cores shared by a whole suite): a bound, not a speed. */
-export const SLOW = 90_000;
+export const SLOW = 150_000;
 
 /**
  * What every browser suite shares: one LocalRuntime over DynamoDB Local, served as `npm start` serves

@@ -75,7 +75,7 @@ export async function isTerminalRun(run) {
 }
 
 /** How long a run page keeps polling an ended run whose tasks have not all ended yet. */
-const SETTLE_MS = 30_000;
+const SETTLE_MS = 300_000;
 
 /**
  * A run page's stop condition: the run has ended and so has each of its tasks (never started ones,
