@@ -24,7 +24,7 @@ export function operationsSuite(c: Console) {
   };
 
   beforeAll(async () => {
-    await c.put('slow', { tasks: { nap: { type: 'wait', duration: '60s' }, after: { type: 'noop', after: ['nap'] } } });
+    await c.put('slow', { tasks: { nap: { type: 'wait', duration: '600s' }, after: { type: 'noop', after: ['nap'] } } });
     await c.put('once', { tasks: { only: { type: 'noop', output: { n: 1 } } } });
     await c.put('fails', { tasks: { bad: { type: 'fail', message: 'no such bucket' } } });
   });
@@ -48,7 +48,7 @@ export function operationsSuite(c: Console) {
     // The master ends the run's tasks after the run: the page follows them too, not only the run.
     const nap = await eventually(async () => {
       const t = (await c.run(runId)).tasks.find((x: { name: string }) => x.name === 'nap');
-      return t.status === 'waiting' ? undefined : t;
+      return ['waiting', 'queued', 'running'].includes(t.status) ? undefined : t;
     }, 'the waiting task ended');
     expect(nap.status).toBe('cancelled');
     await page.waitForSelector('svg [data-task="nap"][data-status="cancelled"]');
