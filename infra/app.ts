@@ -17,7 +17,7 @@ new BatonStack(app, app.node.tryGetContext('stackName') ?? 'Baton', {
   baton: {
     taskFunctions: listContext(app, 'taskFunctions'),
     taskStateMachines: listContext(app, 'taskStateMachines'),
-    // The web console (CloudFront + Cognito + its own JWT API): `cdk deploy -c console=true`.
-    console: String(app.node.tryGetContext('console')) === 'true',
+    // The web console (CloudFront + Cognito + its own JWT API) is deployed unless `-c console=false`.
+    console: String(app.node.tryGetContext('console')) !== 'false',
   },
 });

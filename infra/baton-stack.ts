@@ -35,7 +35,13 @@ export class BatonStack extends Stack {
     }
     this.baton = new Baton(this, 'Baton', { ...props.baton, alarmTopic });
     new CfnOutput(this, 'ApiUrl', { value: this.baton.apiUrl, description: 'Base URL of the Baton HTTP API' });
-    if (this.baton.console) new CfnOutput(this, 'ConsoleUrl', { value: this.baton.console.url, description: 'The Baton web console' });
+    if (this.baton.console) {
+      new CfnOutput(this, 'ConsoleUrl', { value: this.baton.console.url, description: 'The Baton web console' });
+      new CfnOutput(this, 'ConsoleUserPoolId', {
+        value: this.baton.console.userPool.userPoolId,
+        description: 'Cognito user pool of the console: aws cognito-idp admin-create-user --user-pool-id <this> ...',
+      });
+    }
     new CfnOutput(this, 'TableName', { value: this.baton.table.tableName, description: 'The Baton DynamoDB table' });
   }
 }

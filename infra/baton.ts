@@ -102,7 +102,7 @@ export interface BatonProps {
 
   /** @default { type: 'iam' } */
   readonly auth?: BatonAuth;
-  /** The web console (CloudFront, Cognito sign-in, its own JWT-authorized API): see `console.ts`. @default false */
+  /** The web console (CloudFront, Cognito sign-in, its own JWT-authorized API): see `console.ts`; `false` leaves it out. @default true */
   readonly console?: boolean | Omit<BatonConsoleProps, 'handler' | 'logRetention'>;
   /** @default - no CORS */
   readonly cors?: CorsPreflightOptions;
@@ -282,9 +282,9 @@ export class Baton extends Construct {
     }
     if (!api) throw new Error('no handler has an http trigger');
     this.httpApi = api;
-    if (props.console)
+    if (props.console !== false)
       this.console = new BatonConsole(this, 'Console', {
-        ...(props.console === true ? {} : props.console),
+        ...(props.console === true || props.console === undefined ? {} : props.console),
         handler: functions.api,
         logRetention,
       });

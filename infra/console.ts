@@ -90,6 +90,8 @@ export class BatonConsole extends Construct {
     this.api = new BatonHttpApi(this, 'Api', {
       handler: props.handler,
       auth: { type: 'jwt', issuer: this.userPool.userPoolProviderUrl, audience: [this.client.userPoolClientId] },
+      // Tasks report to Baton's own API (BATON_API_URL); this one has no route without an authorizer.
+      callbackRoute: false,
       cors: {
         allowOrigins: [origin],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key'],

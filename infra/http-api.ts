@@ -35,6 +35,8 @@ export interface BatonHttpApiProps {
   readonly auth: BatonAuth;
   /** @default - no CORS: browsers on other origins cannot call the API */
   readonly cors?: CorsPreflightOptions;
+  /** Serve `POST /callbacks/{token}` without an authorizer (the console's API does not: tasks report to Baton's). @default true */
+  readonly callbackRoute?: boolean;
   /** Steady-state requests per second for the whole API. */
   readonly rateLimit: number;
   readonly burstLimit: number;
@@ -91,20 +93,22 @@ export class BatonHttpApi extends Construct {
     });
     const integration = new HttpLambdaIntegration('Handler', props.handler);
     this.api.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
-    // API Gateway picks the most specific route, so this one wins over `/{proxy+}` for its path.
-    const [callbacks] = this.api.addRoutes({
-      path: CALLBACK_ROUTE.path,
-      methods: [CALLBACK_ROUTE.method],
-      integration,
-      authorizer: new HttpNoneAuthorizer(),
-      // The JWT default scopes cannot apply to a route without an authorizer.
-      authorizationScopes: [],
-    });
-    Validations.of(callbacks!).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'POST /callbacks/{token} is called by the functions of asynchronous lambda tasks, which hold no API credentials; the 192-bit single-use token in the path is the credential (only its hash is stored). Every other route requires IAM or JWT authorization.',
-    });
+    if (props.callbackRoute !== false) {
+      // API Gateway picks the most specific route, so this one wins over `/{proxy+}` for its path.
+      const [callbacks] = this.api.addRoutes({
+        path: CALLBACK_ROUTE.path,
+        methods: [CALLBACK_ROUTE.method],
+        integration,
+        authorizer: new HttpNoneAuthorizer(),
+        // The JWT default scopes cannot apply to a route without an authorizer.
+        authorizationScopes: [],
+      });
+      Validations.of(callbacks!).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'POST /callbacks/{token} is called by the functions of asynchronous lambda tasks, which hold no API credentials; the 192-bit single-use token in the path is the credential (only its hash is stored). Every other route requires IAM or JWT authorization.',
+      });
+    }
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new HttpStage(this, 'Stage', {
       httpApi: this.api,

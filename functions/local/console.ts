@@ -14,12 +14,27 @@ export const CONSOLE_PACKAGES = ['preact', 'htm', '@dagrejs/dagre', 'yaml'] as c
 const rel = (url: URL) => relative(process.cwd(), fileURLToPath(url)) || '.';
 
 /**
- * The web console in front of the API: `web/` at /console/, its libraries at /console/vendor/<pkg>/
- * straight from node_modules (no build step), `/` redirecting to the console, and `/favicon.ico`.
+ * The console's files under `base` (`/console` locally; `''` at the root of their own origin, as
+ * CloudFront serves them): `web/`, and its libraries at `<base>/vendor/<pkg>/` straight from
+ * node_modules (no build step).
  */
-export function consoleAndApi(api: Hono): Hono {
+export function serveConsoleFiles(front: Hono, base: string): Hono {
   const web = rel(new URL('../../web', import.meta.url));
   const modules = rel(new URL('../../node_modules', import.meta.url));
+  front.use(`${base}/vendor/*`, async (c, next) => {
+    const path = c.req.path.slice(`${base}/vendor/`.length);
+    if (!CONSOLE_PACKAGES.some((p) => path.startsWith(`${p}/`)) || path.includes('..')) return c.json(notFound('route').toJSON(), 404);
+    return serveStatic({ root: modules, rewriteRequestPath: () => `/${path}` })(c, next);
+  });
+  front.use(`${base}/*`, serveStatic({ root: web, rewriteRequestPath: (p) => p.slice(base.length) }));
+  return front;
+}
+
+/**
+ * The web console in front of the API: its files at /console/ (`serveConsoleFiles`), `/` redirecting
+ * to the console, and `/favicon.ico`.
+ */
+export function consoleAndApi(api: Hono): Hono {
   const front = new Hono();
   front.get('/', (c) => c.redirect('/console/'));
   front.get('/console', (c) => c.redirect('/console/'));
@@ -29,12 +44,7 @@ export function consoleAndApi(api: Hono): Hono {
   );
   // Locally the API is this origin and needs no sign-in; the CDK construct deploys a real config.json.
   front.get('/console/config.json', (c) => c.json({}));
-  front.use('/console/vendor/*', async (c, next) => {
-    const path = c.req.path.slice('/console/vendor/'.length);
-    if (!CONSOLE_PACKAGES.some((p) => path.startsWith(`${p}/`)) || path.includes('..')) return c.json(notFound('route').toJSON(), 404);
-    return serveStatic({ root: modules, rewriteRequestPath: () => `/${path}` })(c, next);
-  });
-  front.use('/console/*', serveStatic({ root: web, rewriteRequestPath: (p) => p.replace(/^\/console/, '') }));
+  serveConsoleFiles(front, '/console');
   front.route('/', api);
   front.notFound((c) => c.json(notFound('route').toJSON(), 404));
   return front;

@@ -45,6 +45,8 @@ const ids = {} as Record<Fn, string>;
 const hosts = {} as Record<Fn, LambdaHost>;
 const edges = {} as Record<Fn, FakeAws>;
 const streamRecords: _Record[] = [];
+/** Baton's own HTTP API (`Baton/Http/Api`), picked by logical id: the console's API (`Baton/Console/Api/Api`) is the other one. */
+let batonApiId = '';
 let poller: StreamPoller;
 const copies: string[] = [];
 let streamArn = '';
@@ -60,6 +62,10 @@ beforeAll(async () => {
   const resources = assembly.template.Resources as Record<string, Json>;
   const idOf = (type: string) => Object.keys(resources).find((k) => resources[k].Type === type)!;
   for (const f of FUNCTIONS) ids[f] = functionId(assembly.template, f);
+  const apis = Object.keys(resources).filter((k) => resources[k].Type === 'AWS::ApiGatewayV2::Api');
+  expect(apis).toHaveLength(2);
+  batonApiId = apis.find((k) => /^BatonHttpApi[0-9A-F]{8}$/.test(k))!;
+  expect(batonApiId).toBeDefined();
   const workerName = `${table}-worker`;
   await Promise.all(
     FUNCTIONS.map(async (f) => {
@@ -72,7 +78,7 @@ beforeAll(async () => {
         [idOf('AWS::DynamoDB::Table')]: table,
         [ids.worker]: workerName,
         [Object.keys(resources).find((k) => /^BatonTimerQueue[0-9A-F]{8}$/.test(k))!]: `${edge.url}/000000000000/${table}-timers`,
-        [idOf('AWS::ApiGatewayV2::Api')]: 'abc123',
+        [batonApiId]: 'abc123',
         'AWS::Region': 'us-east-1',
         'AWS::URLSuffix': 'amazonaws.com',
       };
@@ -115,7 +121,7 @@ afterAll(async () => {
 /** A request as API Gateway delivers it: through the route it matches, authorized only where the route has an authorizer. */
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
   const routes = Object.values(assembly.template.Resources as Record<string, Json>)
-    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.ApiId.Ref === batonApiId)
     .map((r) => r.Properties);
   const matches = (key: string) => {
     const [m, template] = key.split(' ') as [string, string];

@@ -17,7 +17,7 @@ const RUN_ACTIONS = {
  * A button that asks for confirmation in a dialog before it calls the API.
  * `onDone(result)` gets the response.
  */
-export function ActionButton({ name, label, confirm, danger, path, body, onDone, onError }) {
+export function ActionButton({ name, label, confirm, danger, disabled, path, body, onDone, onError }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const go = async () => {
@@ -33,12 +33,12 @@ export function ActionButton({ name, label, confirm, danger, path, body, onDone,
   };
   return html`
     <span class="action">
-      <button type="button" class=${danger ? 'danger' : ''} data-action=${name} disabled=${busy} onClick=${() => (confirm ? setAsking(true) : go())}>${label}</button>
+      <button type="button" class=${danger ? 'danger' : ''} data-action=${name} disabled=${busy || disabled} onClick=${() => (confirm ? setAsking(true) : go())}>${label}</button>
       ${
         asking
           ? html`<span class="confirm" role="alertdialog" aria-label=${`Confirm ${label}`}>
             <span>${confirm}</span>
-            <button type="button" class=${danger ? 'danger' : ''} data-confirm=${name} onClick=${go} ref=${(el) => el?.focus()}>Yes, ${label.toLowerCase()}</button>
+            <button type="button" class=${danger ? 'danger' : ''} data-confirm=${name} disabled=${disabled} onClick=${go} ref=${(el) => el?.focus()}>Yes, ${label.toLowerCase()}</button>
             <button type="button" onClick=${() => setAsking(false)}>No</button>
           </span>`
           : null
@@ -46,9 +46,12 @@ export function ActionButton({ name, label, confirm, danger, path, body, onDone,
     </span>`;
 }
 
-/** The run's buttons, one per listed action the console knows. */
+/**
+ * The run's buttons, one per listed action the console knows. A succeeded run recovers only named
+ * tasks: its `recover` is offered per task, in the task panel (`RecoverTask`), not here.
+ */
 export function RunActions({ run, onDone, onError }) {
-  const listed = (run.actions ?? []).filter((a) => a in RUN_ACTIONS);
+  const listed = (run.actions ?? []).filter((a) => a in RUN_ACTIONS && !(a === 'recover' && run.status === 'succeeded'));
   if (listed.length === 0) return null;
   return html`<div class="actions" aria-label="Run actions">
     ${listed.map((a) => {
@@ -58,6 +61,14 @@ export function RunActions({ run, onDone, onError }) {
         onDone=${(res) => onDone(a, res)} onError=${onError} />`;
     })}
   </div>`;
+}
+
+/** Run a task again, and everything downstream of it (`POST /runs/{id}/recover` with `{ tasks: [name] }`), when the run lists `recover`. */
+export function RecoverTask({ run, task, onDone, onError }) {
+  if (!(run.actions ?? []).includes('recover') || task.status === 'blocked') return null;
+  return html`<div class="actions"><${ActionButton} name="recover-task" label="Run again from here"
+    confirm=${`Run ${task.name} and every task after it again, in this run?`}
+    path=${`/runs/${enc(run.runId)}/recover`} body=${{ tasks: [task.name] }} onDone=${onDone} onError=${onError} /></div>`;
 }
 
 /** Mark a task succeeded with an output (`POST /runs/{id}/tasks/{task}/complete`), when listed. */
@@ -75,13 +86,10 @@ export function CompleteTask({ run, task, onDone, onError }) {
   const id = `complete-${task.name}`;
   return html`<div class="complete">
     <label for=${id}>Output to record (JSON)</label>
-    <textarea id=${id} rows="3" value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea>
-    ${bad ? html`<p class="error">${bad}</p>` : null}
-    ${
-      bad
-        ? null
-        : html`<${ActionButton} name="complete" label="Mark succeeded" confirm=${`Mark ${task.name} succeeded with this output?`}
-          path=${`/runs/${enc(run.runId)}/tasks/${enc(task.name)}/complete`} body=${{ output }} onDone=${onDone} onError=${onError} />`
-    }
+    <textarea id=${id} rows="3" value=${text} aria-invalid=${bad ? 'true' : undefined} aria-describedby=${bad ? `${id}-error` : undefined}
+      onInput=${(e) => setText(e.currentTarget.value)}></textarea>
+    ${bad ? html`<p class="error" id=${`${id}-error`} data-complete-error>Not JSON: ${bad}</p>` : null}
+    <${ActionButton} name="complete" label="Mark succeeded" confirm=${`Mark ${task.name} succeeded with this output?`} disabled=${bad !== undefined}
+      path=${`/runs/${enc(run.runId)}/tasks/${enc(task.name)}/complete`} body=${{ output }} onDone=${onDone} onError=${onError} />
   </div>`;
 }

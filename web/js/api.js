@@ -1,6 +1,6 @@
 // The HTTP API as the console calls it: one fetch wrapper, the server's terminal statuses, and where
 // the API lives (same origin locally; `config.json` written by the CDK construct in AWS).
-import { authHeader } from './auth.js';
+import { authHeader, authRequired, forgetToken } from './auth.js';
 
 let base = location.origin;
 let meta;
@@ -33,6 +33,8 @@ export async function api(method, path, body) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // A token the API no longer accepts (expired, user removed): back to the sign-in screen.
+  if (res.status === 401 && authRequired()) forgetToken();
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) throw new ApiError(res.status, json);
@@ -43,6 +45,12 @@ export async function api(method, path, body) {
 export async function terminalRunStatuses() {
   meta ??= api('GET', '/meta');
   return new Set((await meta).terminalRunStatuses);
+}
+
+/** The server's list of terminal task statuses (`GET /meta`). */
+export async function terminalTaskStatuses() {
+  meta ??= api('GET', '/meta');
+  return new Set((await meta).terminalTaskStatuses);
 }
 
 export const enc = encodeURIComponent;

@@ -53,6 +53,8 @@ export async function completeSignIn() {
     sessionStorage.setItem(KEY, JSON.stringify({ idToken: t.id_token, expiresAt: Date.now() + t.expires_in * 1000 }));
   }
   history.replaceState(null, '', `${location.pathname}${sessionStorage.getItem(`${KEY}.return`) ?? ''}`);
+  // replaceState fires no event: tell the router the address changed, or it shows the page it read before.
+  dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
 /** The Authorization header for the API, or none (locally, or before sign-in). */
@@ -68,7 +70,13 @@ export async function signedIn() {
   return !authRequired() || 'authorization' in (await authHeader());
 }
 
-/** Forgets the token. */
+/** Forgets the token and tells the shell (`baton:signed-out`), which shows the sign-in screen again. */
+export function forgetToken() {
+  sessionStorage.removeItem(KEY);
+  dispatchEvent(new Event('baton:signed-out'));
+}
+
+/** Forgets the token and ends the hosted session too. */
 export function signOut() {
   sessionStorage.removeItem(KEY);
   location.assign(`${config.domain}/logout?${new URLSearchParams({ client_id: config.clientId, logout_uri: redirectUri() })}`);

@@ -37,6 +37,11 @@ function App() {
     })();
   }, []);
   useEffect(() => {
+    const out = () => setInside(false);
+    addEventListener('baton:signed-out', out);
+    return () => removeEventListener('baton:signed-out', out);
+  }, []);
+  useEffect(() => {
     // Move focus to the page heading after navigation, for keyboard and screen-reader users.
     document.querySelector('main h2')?.focus?.();
   }, [route]);

@@ -1,12 +1,12 @@
 // The run page: header (status, trigger, parent, children, params, actions), graph, timeline, and the
 // panel of the selected task. Polls until the server says the run's status is terminal.
 import { useState } from 'preact/hooks';
-import { CompleteTask, RunActions } from './actions.js';
+import { CompleteTask, RecoverTask, RunActions } from './actions.js';
 import { api, enc } from './api.js';
 import { Graph } from './graph.js';
 import { href } from './router.js';
 import { Timeline } from './timeline.js';
-import { duration, ErrorText, html, isTerminalRun, Json, Status, Time, usePoll } from './ui.js';
+import { duration, ErrorText, html, Json, runSettled, Status, Time, usePoll } from './ui.js';
 
 /** Where a run came from, as a sentence with links. */
 export function TriggerText({ trigger, workflow }) {
@@ -64,7 +64,8 @@ function TaskPanel({ run, task, onChanged, onError }) {
           </tbody>
         </table>
       </div>
-      <${CompleteTask} run=${run} task=${task} onDone=${onChanged} onError=${onError} />
+      <${RecoverTask} run=${run} task=${task} onDone=${() => onChanged('recover')} onError=${onError} />
+      <${CompleteTask} run=${run} task=${task} onDone=${() => onChanged('complete')} onError=${onError} />
     </section>`;
 }
 
@@ -72,7 +73,8 @@ function TaskPanel({ run, task, onChanged, onError }) {
 export function RunPage({ runId, taskName }) {
   const [actionError, setActionError] = useState();
   const [notice, setNotice] = useState();
-  const [run, error, reload] = usePoll(() => api('GET', `/runs/${enc(runId)}`), [runId], { isDone: isTerminalRun });
+  const [settled] = useState(runSettled);
+  const [run, error, reload] = usePoll(() => api('GET', `/runs/${enc(runId)}`), [runId], { isDone: settled });
   if (!run) return error ? html`<${ErrorText} error=${error} />` : html`<p class="muted" aria-busy="true">Loading run ${runId}…</p>`;
   const task = run.tasks.find((t) => t.name === taskName);
   const parent = run.parent;
@@ -117,7 +119,7 @@ export function RunPage({ runId, taskName }) {
       <h3>Timeline</h3>
       <${Timeline} run=${run} />
       <h3>Task</h3>
-      <${TaskPanel} run=${run} task=${task} onChanged=${() => onDone('complete')} onError=${setActionError} />
+      <${TaskPanel} run=${run} task=${task} onChanged=${(action) => onDone(action)} onError=${setActionError} />
       ${run.output !== undefined ? html`<h3>Run output</h3><${Json} value=${run.output} label="output" />` : null}
     </article>`;
 }

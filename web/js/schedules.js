@@ -4,13 +4,16 @@ import { api, enc } from './api.js';
 import { href } from './router.js';
 import { ErrorText, html, Status, Time, usePoll } from './ui.js';
 
-function NextTimes({ workflow, id }) {
-  const [next] = usePoll(() => api('GET', `/workflows/${enc(workflow)}/schedules/${enc(id)}/next?count=3`), [workflow, id], {
+/** The next three fire times, in the viewer's zone and in the schedule's; reloaded when the schedule is paused or resumed. */
+function NextTimes({ workflow, id, enabled }) {
+  const [next] = usePoll(() => api('GET', `/workflows/${enc(workflow)}/schedules/${enc(id)}/next?count=3`), [workflow, id, enabled], {
     everyMs: 30_000,
   });
   if (!next) return null;
-  if (!next.enabled) return html`<span class="muted">paused</span>`;
-  return html`<ul class="plain">${next.fireTimes.map((t) => html`<li><${Time} at=${t.utc} /></li>`)}</ul>`;
+  if (!next.enabled) return html`<span class="muted" data-next="paused">paused</span>`;
+  return html`<ul class="plain">${next.fireTimes.map(
+    (t) => html`<li data-fire=${t.utc}><${Time} at=${t.utc} /> <small class="muted">(${t.local} ${next.timezone})</small></li>`,
+  )}</ul>`;
 }
 
 /** `GET /workflows/{name}/schedules`, with pause and resume. */
@@ -37,10 +40,10 @@ export function Schedules({ workflow }) {
           <tbody>${schedules.map(
             (s) => html`<tr key=${s.scheduleId} data-schedule=${s.scheduleId}>
               <td>${s.scheduleId}</td><td><code>${s.cron}</code> ${s.timezone}</td>
-              <td>${s.enabled ? 'active' : 'paused'}${s.lastError ? html`<p class="error">${s.lastError.message}</p>` : null}</td>
-              <td><${NextTimes} workflow=${workflow} id=${s.scheduleId} /></td>
+              <td data-state=${s.enabled ? 'active' : 'paused'}>${s.enabled ? 'active' : 'paused'}${s.lastError ? html`<p class="error">${s.lastError.message}</p>` : null}</td>
+              <td><${NextTimes} workflow=${workflow} id=${s.scheduleId} enabled=${s.enabled} /></td>
               <td>${s.lastFire?.runId ? html`<a href=${href(['runs', s.lastFire.runId])}><${Time} at=${s.lastFire.fireTime} /></a>` : '–'}</td>
-              <td><button type="button" onClick=${() => toggle(s)}>${s.enabled ? 'Pause' : 'Resume'}</button></td>
+              <td><button type="button" data-schedule-action=${s.enabled ? 'pause' : 'resume'} aria-label=${`${s.enabled ? 'Pause' : 'Resume'} schedule ${s.scheduleId}`} onClick=${() => toggle(s)}>${s.enabled ? 'Pause' : 'Resume'}</button></td>
             </tr>`,
           )}</tbody></table></div>`
         : null
@@ -61,10 +64,10 @@ export function BackfillPage({ id }) {
     <nav class="crumbs"><a href="#/">Workflows</a> › <a href=${href(['workflows', b.workflow])}>${b.workflow}</a> › backfill</nav>
     <h2>Backfill <code class="id">${b.backfillId}</code> <${Status} status=${b.status} /></h2>
     <p><code>${b.cron}</code> ${b.timezone}, <${Time} at=${b.start} /> to <${Time} at=${b.end} />, ${b.mode}, parallelism ${b.parallelism}</p>
-    <label for="bf-progress">Progress: ${finished} of ${p.total} (${p.failed} failed, ${p.running} running)</label>
+    <label for="bf-progress" data-progress=${`${finished}/${p.total}`}>Progress: ${finished} of ${p.total} (${p.failed} failed, ${p.running} running)</label>
     <progress id="bf-progress" max=${p.total || 1} value=${finished}></progress>
     <div class="table-wrap"><table><thead><tr><th>Fire time</th><th>Run</th><th>Status</th></tr></thead>
-      <tbody>${b.runs.map((r) => html`<tr key=${r.runId}><td><${Time} at=${r.fireTime} /></td><td><a href=${href(['runs', r.runId])}><code class="id">${r.runId}</code></a></td><td>${r.status}</td></tr>`)}</tbody>
+      <tbody>${b.runs.map((r) => html`<tr key=${r.runId} data-backfill-run=${r.runId}><td><${Time} at=${r.fireTime} /></td><td><a href=${href(['runs', r.runId])}><code class="id">${r.runId}</code></a></td><td>${r.status}</td></tr>`)}</tbody>
     </table></div>
   </article>`;
 }

@@ -20,6 +20,7 @@ export function attemptsOf(run, now = Date.now()) {
         end: ms(a.endedAt),
         worker: a.worker,
         error: a.error,
+        marked: a.marked,
       });
     });
     // The attempt in progress (or never run): not in `attempts` until it ends.
@@ -64,9 +65,10 @@ export function Timeline({ run }) {
               ${bars
                 .filter((b) => b.task === t.name)
                 .map((b) => {
-                  const start = b.start ?? b.queued ?? now;
+                  // An attempt marked succeeded by an operator never started: a thin mark at the time it was marked.
                   const end = b.end ?? now;
-                  const label = `${t.name} attempt ${b.attempt}: ${b.status}${b.start && b.end ? `, ${duration(b.end - b.start)}` : ''}${b.error ? ` (${b.error.reason})` : ''}`;
+                  const start = b.start ?? b.queued ?? (b.end !== undefined ? b.end : now);
+                  const label = `${t.name} attempt ${b.attempt}: ${b.status}${b.marked ? ' (marked by an operator)' : ''}${b.start && b.end ? `, ${duration(b.end - b.start)}` : ''}${b.error ? ` (${b.error.reason})` : ''}`;
                   return html`
                     ${
                       b.queued !== undefined && b.start !== undefined

@@ -2,7 +2,7 @@
 import htm from 'htm';
 import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { terminalRunStatuses } from './api.js';
+import { terminalRunStatuses, terminalTaskStatuses } from './api.js';
 
 export const html = htm.bind(h);
 
@@ -72,4 +72,26 @@ export function usePoll(load, deps, { everyMs = 1000, isDone = async () => false
 /** True once a run's status is one the server calls terminal. */
 export async function isTerminalRun(run) {
   return (await terminalRunStatuses()).has(run?.status);
+}
+
+/** How long a run page keeps polling an ended run whose tasks have not all ended yet. */
+const SETTLE_MS = 300_000;
+
+/**
+ * A run page's stop condition: the run has ended and so has each of its tasks (never started ones,
+ * `blocked`, stay so). A cancel ends the run first and its tasks a moment later (the master does it),
+ * so stopping at the run's status alone would leave a cancelled run showing `waiting` for good. A task
+ * that never ends stops the polling SETTLE_MS after the run ended, not never.
+ */
+export function runSettled() {
+  let endedSeenAt;
+  return async (run) => {
+    if (!(await isTerminalRun(run))) {
+      endedSeenAt = undefined;
+      return false;
+    }
+    endedSeenAt ??= Date.now();
+    const ended = await terminalTaskStatuses();
+    return run.tasks.every((t) => t.status === 'blocked' || ended.has(t.status)) || Date.now() - endedSeenAt > SETTLE_MS;
+  };
 }

@@ -1,7 +1,6 @@
 // The workflows list and one workflow's page (runs, start form, schedules and backfills, definition).
 
 import { useEffect, useState } from 'preact/hooks';
-import YAML from 'yaml';
 import { api, enc } from './api.js';
 import { href } from './router.js';
 import { RunsList } from './runs-list.js';
@@ -44,7 +43,11 @@ function Definition({ name, latest, version }) {
   const [def, setDef] = useState();
   const [error, setError] = useState();
   useEffect(() => {
-    api('GET', `/workflows/${enc(name)}?version=${version}`).then(setDef, setError);
+    // yaml is some sixty modules: loaded when a definition is first shown, not with every page.
+    Promise.all([api('GET', `/workflows/${enc(name)}?version=${version}`), import('yaml')]).then(
+      ([d, { default: YAML }]) => setDef({ ...d, text: YAML.stringify(d.definition) }),
+      setError,
+    );
   }, [name, version]);
   const versions = Array.from({ length: latest }, (_, i) => latest - i);
   return html`<section aria-labelledby="def-h">
@@ -54,7 +57,7 @@ function Definition({ name, latest, version }) {
         ${versions.map((v) => html`<option value=${v}>v${v}${v === latest ? ' (latest)' : ''}</option>`)}
       </select></div>
     <${ErrorText} error=${error} />
-    ${def ? html`<p class="small">Saved <${Time} at=${def.createdAt} /></p><pre class="yaml" data-definition>${YAML.stringify(def.definition)}</pre>` : null}
+    ${def ? html`<p class="small">Saved <${Time} at=${def.createdAt} /></p><pre class="yaml" data-definition>${def.text}</pre>` : null}
   </section>`;
 }
 

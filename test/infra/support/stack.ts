@@ -13,6 +13,8 @@ export interface Synthesized {
   /** Logical id of a Baton resource. */
   id(construct: { node: { defaultChild?: unknown } } | object): string;
   fnId(name: HandlerName): string;
+  /** Logical id of Baton's own HTTP API (the stack has a second one, the console's, by default). */
+  readonly apiId: string;
   statements(name: HandlerName): Statement[];
 }
 
@@ -27,5 +29,6 @@ export function synth(props: BatonStackProps = {}): Synthesized {
   const json = template.toJSON();
   const id = (c: Json) => Stack.of(c).getLogicalId(c.node?.defaultChild ?? c);
   const fnId = (name: HandlerName) => id(stack.baton.functions[name].node.defaultChild as CfnFunction);
-  return { app, stack, template, json, id, fnId, statements: (name) => functionStatements(json, fnId(name)) };
+  const apiId = id(stack.baton.httpApi.api);
+  return { app, stack, template, json, id, fnId, apiId, statements: (name) => functionStatements(json, fnId(name)) };
 }
