@@ -35,6 +35,16 @@ export interface BatonConfig {
   readonly maxDepth: number;
   /** Finished runs and their tasks are deleted by DynamoDB TTL this long after they end; 0 keeps them. */
   readonly retentionDays: number;
+  /** The worker that ends an attempt advances the run itself (0 leaves every advance to the master). */
+  readonly inlineAdvance: boolean;
+  /** How long after an inline ending the master waits for that advance before making it itself. */
+  readonly inlineGraceMs: number;
+  /** Eager dispatch (see `orchestrator/eager.ts`): most attempts one invocation runs after its own; 0 turns it off. */
+  readonly eagerMaxSteps: number;
+  /** An attempt is started eagerly only while this much time (and at least its timeout) remains. */
+  readonly eagerMinRemainingMs: number;
+  /** Outside Lambda: the time a worker invocation allows itself for eager steps. */
+  readonly eagerBudgetMs: number;
 }
 
 /** Reads the configuration from `env` (never from, or into, the global `process.env` unless it is passed). */
@@ -52,5 +62,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
     maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
     maxDepth: int('BATON_MAX_DEPTH', 10, 1),
     retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),
+    inlineAdvance: int('BATON_INLINE_ADVANCE', 1, 0) > 0,
+    inlineGraceMs: int('BATON_INLINE_GRACE_MS', 200, 0),
+    eagerMaxSteps: int('BATON_EAGER_MAX_STEPS', 8, 0),
+    eagerMinRemainingMs: int('BATON_EAGER_MIN_REMAINING_MS', 10_000, 0),
+    eagerBudgetMs: int('BATON_EAGER_BUDGET_MS', 60_000, 0),
   };
 }

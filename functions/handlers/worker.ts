@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import type { Job } from '../orchestrator/deps.js';
 import { runAttempt } from '../orchestrator/worker.js';
 import { defaultEgress } from '../tasks/egress/dispatcher.js';
@@ -8,5 +9,6 @@ import { awsDeps } from './aws.js';
 defaultEgress();
 defaultSecretSource();
 
-/** Asynchronous invocation → one task attempt. */
-export const handler = (job: Job) => runAttempt(awsDeps(), job);
+/** Asynchronous invocation → one task attempt (and, with time left, the successors it queues: eager dispatch). */
+export const handler = (job: Job, context?: Pick<Context, 'getRemainingTimeInMillis'>) =>
+  runAttempt(awsDeps(), job, context && (() => context.getRemainingTimeInMillis()));

@@ -1,8 +1,20 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
-import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
+import { type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
-import { addSinkDone, failUnstarted, getTask, promote, queueNew, recordDep, requestWake, skip, wake } from '../store/tasks.js';
+import {
+  addSinkDone,
+  failUnstarted,
+  getSinksDone,
+  getTask,
+  promote,
+  type QueueInfo,
+  queueNew,
+  recordDep,
+  requestWake,
+  skip,
+  wake,
+} from '../store/tasks.js';
 import { admit } from './concurrency.js';
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
@@ -15,39 +27,106 @@ import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
  * The master: advances runs. It holds no lease: every write it makes is an idempotent conditional
  * transition from the state it read, so two masters (or a master and its own retry) racing on the
  * same run make each write at most once, and a zombie's stale write fails its condition.
+ *
+ * `advance` is the one advance of a run: the worker that ends an attempt calls it inline (see
+ * `worker.ts`), the master calls it again from the ending's stream record, the run watchdog from
+ * `reconcile`. They differ only in `AdvanceOptions`.
  */
 
-/** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. */
-export async function startRun(deps: Deps, runId: string): Promise<void> {
+/** How one call of `advance` is made. */
+export interface AdvanceOptions {
+  /** Who advances: recorded as `promotedBy` by every write that queues a task. */
+  readonly by: PromotedBy;
+  /**
+   * The ended task's writer advances the run itself (the item has `inlineAdvance`): read the
+   * successors before writing to them, and stop when every one was already told, so that re-driving
+   * an advance that was made bills reads, not failed conditional writes.
+   */
+  readonly reprocess?: boolean;
+  /**
+   * Offered every attempt this advance queues; true when the caller runs that attempt itself (eager
+   * dispatch) instead of dispatching it. A kept attempt is queued and in the due index like any
+   * other, so if the caller dies before claiming it, the sweeper dispatches it.
+   */
+  readonly keep?: (t: TaskItem, spec: TaskSpec) => boolean;
+}
+
+const BY_MASTER: AdvanceOptions = { by: 'master' };
+
+/** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. `by`: who starts it. */
+export async function startRun(deps: Deps, runId: string, by: PromotedBy = 'master'): Promise<void> {
   const run = await getRun(deps.db, runId);
   if (run?.status !== 'queued') return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
-  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t })));
+  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by })));
   const started = await markStarted(deps.db, runId, deps.now());
   if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
-export async function advance(deps: Deps, task: TaskItem): Promise<void> {
+export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions = BY_MASTER): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
+  if (opts.reprocess && (await successorsTold(deps, task))) return;
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   let failure = run.failure;
   if (task.status === 'failed') {
     const f = { task: task.name, reason: task.error?.reason ?? 'failed', message: task.error?.message ?? '' };
-    await recordFailure(deps.db, run.runId, f);
+    // The write keeps the first failure (its condition); one already read needs no failed write to learn that.
+    if (!failure) await recordFailure(deps.db, run.runId, f);
     failure ??= f;
   }
   const ending = wf.definition.failureStrategy === 'end' && failure !== undefined ? runEnding(failure) : undefined;
   const outcome = outcomeOf(task);
   await Promise.all(
     (wf.graph.successors[task.name] ?? []).map((s) =>
-      settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }),
+      settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts),
     ),
   );
-  if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name);
+  if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name, opts);
+}
+
+/**
+ * Whether every direct successor of an ended task was already told (by the advance its writer made
+ * inline): one read per successor, and none of the run. A sink is left to the full advance, which
+ * reads the run first and stops there once the run is finished. Without the workflow on the item
+ * (written when it was queued) nothing is known, and the full advance decides.
+ */
+async function successorsTold(deps: Deps, task: TaskItem): Promise<boolean> {
+  if (task.workflow === undefined || task.version === undefined) return false;
+  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
+  if (wf.graph.sinks.includes(task.name)) return false;
+  const check = async () => {
+    const told = await Promise.all(
+      (wf.graph.successors[task.name] ?? []).map(async (s) => {
+        const t = await getTask(deps.db, task.runId, s);
+        return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
+      }),
+    );
+    return told.every(Boolean);
+  };
+  if (await check()) return true;
+  // A record read soon after its write can overtake the writer's own advance: give that advance up to
+  // `BATON_INLINE_GRACE_MS` from the ending before racing it (the race is safe, only billed).
+  const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
+  if (wait <= 0) return false;
+  await new Promise((r) => setTimeout(r, wait));
+  return check();
+}
+
+/**
+ * A successor item knows that `from` ended: it left `blocked` (it was decided), or, waiting on
+ * several dependencies, it recorded `from` and still waits for another one. A blocked item whose
+ * dependencies are all recorded is not told: the advance that recorded the last one may have died
+ * before deciding it.
+ */
+function wasTold(t: TaskItem, from: string, spec: TaskSpec | undefined): boolean {
+  if (t.status !== 'blocked') return true;
+  const after = spec?.after ?? [];
+  if (after.length <= 1 || !t.doneDeps?.has(from)) return false;
+  return !after.every((d) => t.doneDeps?.has(d));
 }
 
 /** How a terminal task ended, as its successors' join rules see it. Derived from the item alone, so every delivery agrees. */
@@ -84,7 +163,7 @@ interface Step {
  * join rule (over dependencies that succeeded) and its `when`, exactly as for a first run.
  */
 export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, name: string): Promise<void> {
-  return settle(deps, run, wf, { name, recovered: true });
+  return settle(deps, run, wf, { name, recovered: true }, BY_MASTER);
 }
 
 /**
@@ -96,7 +175,8 @@ export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, na
  * finish the run (through its sinks) while that branch runs. Every transition is conditional on the
  * task still being new or blocked, so a duplicate delivery or a racing master decides it once.
  */
-async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step) {
+async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step, opts: AdvanceOptions) {
+  const q: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
   const work: Step[] = [first];
   while (work.length > 0) {
     const w = work.pop() as Step;
@@ -112,7 +192,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step)
         const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed);
+          await advance(deps, failed, { ...opts, reprocess: false });
         }
         continue;
       }
@@ -123,9 +203,9 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step)
     }
     if (decision.kind === 'run') {
       const promoted = spec.after.length > 1 || w.recovered;
-      const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs) : undefined;
-      if (queued) await dispatchQueued(deps, queued, 'blocked');
-      else if (!promoted) await queueAndDispatch(deps, run, w.name, spec);
+      const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs, q) : undefined;
+      if (queued) await dispatchQueued(deps, queued, 'blocked', spec, opts);
+      else if (!promoted) await queueAndDispatch(deps, run, w.name, spec, q, opts);
       continue;
     }
     if (decision.kind !== 'skip') continue;
@@ -135,7 +215,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step)
     deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
     const outcome: Outcome = decision.upstreamFailed ? 'failed' : 'skipped';
     work.push(...(wf.graph.successors[w.name] ?? []).map((s) => ({ name: s, from: w.name, outcome, status: 'skipped' })));
-    if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name);
+    if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name, opts);
   }
 }
 
@@ -182,22 +262,30 @@ async function readiness(
   return { decision };
 }
 
-async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec | undefined) {
-  const t = await queueNew(deps.db, run.runId, name, deps.now(), spec?.timeoutMs);
-  if (t) return dispatchQueued(deps, t, 'new');
+async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec, q: QueueInfo, opts: AdvanceOptions) {
+  const t = await queueNew(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q);
+  if (t) return dispatchQueued(deps, t, 'new', spec, opts);
   // The item exists: a duplicate event (promote finds it no longer blocked), or a task a recovery reset.
-  const again = run.recovery ? await promote(deps.db, run.runId, name, deps.now(), spec?.timeoutMs) : undefined;
-  if (again) await dispatchQueued(deps, again, 'blocked');
+  const again = run.recovery ? await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q) : undefined;
+  if (again) await dispatchQueued(deps, again, 'blocked', spec, opts);
 }
 
-async function dispatchQueued(deps: Deps, t: TaskItem, from: string) {
-  deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued' }, 'task transition');
-  await dispatchAttempt(deps, t);
+async function dispatchQueued(deps: Deps, t: TaskItem, from: string, spec?: TaskSpec, opts?: AdvanceOptions) {
+  const kept = spec !== undefined && opts?.keep?.(t, spec) === true;
+  deps.log.info(
+    { run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued', by: opts?.by, eager: kept || undefined },
+    'task transition',
+  );
+  if (!kept) await dispatchAttempt(deps, t);
 }
 
-/** Records a finished sink; the last one finishes the run. */
-async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string) {
-  const done = await addSinkDone(deps.db, run.runId, sink, deps.now());
+/**
+ * Records a finished sink; the last one finishes the run. Re-driving an advance made inline reads the
+ * join item first: the set add would succeed again, and bill a write, for nothing.
+ */
+async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string, opts: AdvanceOptions) {
+  const seen = opts.reprocess ? await getSinksDone(deps.db, run.runId) : undefined;
+  const done = seen?.has(sink) ? seen : await addSinkDone(deps.db, run.runId, sink, deps.now());
   if (wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
 }
 

@@ -42,14 +42,14 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     const sinkPending = wf.graph.sinks.includes(t.name) && !ended.has(t.name);
     if (successorsPending || sinkPending) {
       redriven++;
-      await advance(deps, t);
+      await advance(deps, t, { by: 'sweeper' });
     }
   }
   const last = tasks.get(wf.graph.sinks[0] ?? '');
   if (redriven === 0 && last && wf.graph.sinks.every((s) => ended.has(s))) {
     // Every sink is recorded but the run never finished: finish it now.
     redriven++;
-    await advance(deps, last);
+    await advance(deps, last, { by: 'sweeper' });
   }
   if (redriven > 0) deps.log.warn({ run: runId, redriven }, 'watchdog re-drove a run whose events were lost');
   await bumpWatchdog(deps.db, run, deps.now());

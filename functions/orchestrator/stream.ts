@@ -44,7 +44,8 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     if (next.status === 'cancelled') await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId)]);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
-    return advance(deps, next as TaskItem);
+    // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).
+    return advance(deps, next as TaskItem, { by: 'master', reprocess: next.inlineAdvance === true });
   }
 }
 

@@ -71,7 +71,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;
-    if (run.status === 'queued') return startRun(deps, run.runId);
+    if (run.status === 'queued') return startRun(deps, run.runId, 'sweeper');
     if (run.status === 'running' || run.status === 'paused') await reconcile(deps, run.runId);
     return;
   }

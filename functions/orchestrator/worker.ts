@@ -3,7 +3,7 @@ import { findReferences, TemplateError } from '../engine/definition/template.js'
 import type { TaskSpec } from '../engine/definition/types.js';
 import { mayRetry, retryDelay } from '../engine/retry.js';
 import { and } from '../store/expr.js';
-import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
+import { keys, type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { getRun } from '../store/runs.js';
 import { claim, type Ending, finishAttempt, getTask, holds, NOT_WOKEN, setDeadline } from '../store/tasks.js';
 import { UnstorableError } from '../store/unstorable.js';
@@ -16,19 +16,37 @@ import { mintCallbackToken } from './callback-token.js';
 import { abandonClaimed } from './cancel.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
+import { EagerBudget } from './eager.js';
 import { Lease } from './lease.js';
+import { advance } from './master.js';
 import { holdClaimed } from './operations/pause.js';
 import { recordEnding } from './unstorable-outcome.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
- * The worker: claims one attempt, runs its executor while holding the lease, records the outcome.
- * A duplicate delivery loses the claim and stops; a holder whose lease was reclaimed stops without
- * writing anything.
+ * The worker: claims one attempt, runs its executor while holding the lease, records the outcome,
+ * and advances the run from it inline (the master's `advance`). When that queues a successor and the
+ * invocation has time left, it runs that attempt too, through the same claim (eager dispatch, see
+ * `eager.ts`). A duplicate delivery loses the claim and stops; a holder whose lease was reclaimed
+ * stops without writing anything.
+ *
+ * `remainingMs`: the time left in the invocation (Lambda's); without it, `BATON_EAGER_BUDGET_MS`.
  */
-export async function runAttempt(deps: Deps, job: Job): Promise<void> {
+export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => number): Promise<void> {
+  const cfg = deps.db.config;
+  const budget = remainingMs ? new EagerBudget(cfg, remainingMs) : EagerBudget.local(cfg, deps.now);
+  let next: Job | undefined = job;
+  for (let eager = false; next !== undefined; eager = true) {
+    const kept: Job[] = [];
+    await attempt(deps, next, eager, budget, kept);
+    next = kept[0];
+  }
+}
+
+/** One attempt; a successor kept to run eagerly is pushed on `kept`. */
+async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget, kept: Job[]): Promise<void> {
   const claimedAt = deps.now();
-  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt);
+  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, eager);
   if (!t) {
     deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
     return;
@@ -52,6 +70,8 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
   let ending = await execute(deps, run, spec, t);
   if (!ending) return;
   if (crashEnabled) crashPoint('after:execute');
+  // The ending says this worker advances the run: the master re-driven by its record reads before it writes.
+  if (deps.db.config.inlineAdvance && (ending.kind === 'succeeded' || ending.kind === 'failed')) ending = { ...ending, inline: true };
   const now = deps.now();
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
@@ -69,6 +89,28 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
     'task transition',
   );
   if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
+  else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) await advanceInline(deps, done, budget, kept);
+}
+
+/**
+ * Advances the run from the ending just recorded, as the master would, and keeps the first attempt it
+ * queues that the budget allows, for this invocation to run. A failure here is logged, not thrown:
+ * the ending is recorded, and its stream record makes the master finish the advance.
+ */
+async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: Job[]) {
+  const keep = (q: TaskItem, spec: TaskSpec) => {
+    if (kept.length > 0 || !budget.take(spec)) return false;
+    kept.push({ runId: q.runId, task: q.name, attempt: q.attempt });
+    return true;
+  };
+  try {
+    await advance(deps, done, { by: 'worker', keep });
+  } catch (err) {
+    deps.log.warn(
+      { run: done.runId, task: done.name, attempt: done.attempt, err },
+      'inline advance failed; the master advances the run from the stream',
+    );
+  }
 }
 
 /** Runs the executor under the lease and the deadline; undefined means the lease was lost. */

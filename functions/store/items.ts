@@ -108,6 +108,9 @@ export interface AttemptRecord {
   readonly marked?: boolean;
 }
 
+/** Which actor's write queued a task from `blocked` or new: see `TaskItem.promotedBy`. */
+export type PromotedBy = 'worker' | 'master' | 'sweeper';
+
 export interface TaskItem {
   readonly pk: string;
   readonly sk: string;
@@ -150,6 +153,19 @@ export interface TaskItem {
   readonly held?: boolean;
   /** The number of the last recovery that reset this task. */
   readonly recovered?: number;
+  /**
+   * Who queued the task, written by the write that queued it: `worker` (the invocation that ended a
+   * dependency advanced the run inline), `master` (a stream record, a run start, a recovery), `sweeper`
+   * (the run watchdog re-drove a lost advance). A `master` promotion put a stream hop on the path.
+   */
+  readonly promotedBy?: PromotedBy;
+  /** The workflow and version of the run, carried from the write that queued the task (see `QueueInfo`). */
+  readonly workflow?: string;
+  readonly version?: number;
+  /** Set by an ending whose writer advances the run itself: the master re-driven by its record reads before it writes. */
+  readonly inlineAdvance?: boolean;
+  /** Claimed by the invocation that queued it (eager dispatch), not through a dispatch. */
+  readonly eager?: boolean;
 }
 
 export interface ChildLinkItem {

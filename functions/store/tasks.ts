@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { and, type Condition, whereEquals } from './expr.js';
-import { type AttemptRecord, keys, type TaskError, type TaskItem } from './items.js';
+import { type AttemptRecord, keys, type PromotedBy, type TaskError, type TaskItem } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /**
@@ -17,8 +17,21 @@ const BLOCKED_OR_NEW: Condition = {
 
 const base = (runId: string, name: string) => ({ kind: 'task', runId, name });
 
+/**
+ * What a write that queues a task records beside the transition, in the same write: who queued it
+ * (`promotedBy`, see `TaskItem`) and the workflow version the run pinned (so that a master re-driven
+ * by the stream can find the task's successors without reading the run).
+ */
+export interface QueueInfo {
+  readonly by: PromotedBy;
+  readonly workflow?: string;
+  readonly version?: number;
+}
+
+const queueInfo = (q?: QueueInfo) => (q ? { promotedBy: q.by, workflow: q.workflow, version: q.version } : {});
+
 /** Creates a task straight into `queued` (a root, or a task with one dependency). */
-export async function queueNew(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
+export async function queueNew(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo) {
   const key = keys.task(runId, name);
   const item = {
     ...key,
@@ -29,6 +42,7 @@ export async function queueNew(db: Db, runId: string, name: string, now: number,
     fence: 0,
     queuedAt: now,
     timeoutMs,
+    ...queueInfo(q),
     ...db.due(key, now + db.config.leaseMs),
   };
   return (await db.create(item)) ? (item as unknown as TaskItem) : undefined;
@@ -73,12 +87,12 @@ export function failUnstarted(db: Db, runId: string, name: string, now: number, 
  * blocked → queued, once every dependency is done. The attempt number grows from the one the task
  * had (0 when new), so a task reset by a recovery runs under a new attempt and keeps its history.
  */
-export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number) {
+export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo) {
   const key = keys.task(runId, name);
   return db.update<TaskItem>(
     key,
     {
-      set: { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...db.due(key, now + db.config.leaseMs) },
+      set: { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...db.due(key, now + db.config.leaseMs) },
       setIfMissing: { fence: 0 },
       add: { attempt: 1 },
     },
@@ -107,9 +121,15 @@ export function skip(db: Db, runId: string, name: string, now: number, error: Ta
  * index) alone, which saves two index writes per task. A claim that arrives late restarts the lease
  * in the same write, so it can never be reclaimable before its holder's first heartbeat.
  */
-export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number) {
+export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number, eager = false) {
   const key = keys.task(runId, name);
-  const spec = { set: { status: 'running', owner }, setIfMissing: { attemptStartedAt: now, startedAt: now }, add: { fence: 1 } };
+  // `eager`: claimed by the invocation that queued it (no dispatch); recorded in the claim itself.
+  const spec = {
+    set: { status: 'running', owner, ...(eager && { eager }) },
+    setIfMissing: { attemptStartedAt: now, startedAt: now },
+    add: { fence: 1 },
+    ...(!eager && { remove: ['eager'] }),
+  };
   const queued = whereEquals({ status: 'queued', attempt });
   const fresh = { expr: '#d > :t', names: { '#d': TABLE.dueAt }, values: { ':t': now + db.config.leaseMs / 2 } };
   const kept = await db.update<TaskItem>(key, spec, and(queued, fresh));
@@ -138,8 +158,8 @@ export const NOT_WOKEN: Condition = { expr: 'attribute_not_exists(#w)', names: {
 
 /** How an attempt ends, as decided by the worker (or by the sweeper for a dead worker). */
 export type Ending =
-  | { kind: 'succeeded'; output: unknown }
-  | { kind: 'failed'; error: TaskError }
+  | { kind: 'succeeded'; output: unknown; inline?: boolean }
+  | { kind: 'failed'; error: TaskError; inline?: boolean }
   | { kind: 'retry'; error: TaskError; at: number }
   | { kind: 'suspend'; at: number; state: unknown };
 
@@ -150,12 +170,14 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
     { attempt: t.attempt, status, fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
   ];
   const leaseless = ['owner', ...DUE_ATTRIBUTES, 'wake', 'wakeRequested'];
+  // Marks an ending whose writer advances the run itself (see `TaskItem.inlineAdvance`).
+  const inline = (e: { inline?: boolean }) => (e.inline ? { inlineAdvance: true } : {});
   switch (ending.kind) {
     case 'succeeded':
       return db.update<TaskItem>(
         key,
         {
-          set: { status: 'succeeded', output: ending.output, endedAt: now, ...db.expiry(now) },
+          set: { status: 'succeeded', output: ending.output, endedAt: now, ...inline(ending), ...db.expiry(now) },
           append: { attempts: record('succeeded') },
           remove: [...leaseless, 'state', 'error'],
         },
@@ -165,7 +187,7 @@ export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, 
       return db.update<TaskItem>(
         key,
         {
-          set: { status: 'failed', error: ending.error, endedAt: now, ...db.expiry(now) },
+          set: { status: 'failed', error: ending.error, endedAt: now, ...inline(ending), ...db.expiry(now) },
           add: { failures: 1 },
           append: { attempts: record('failed', ending.error) },
           remove: [...leaseless, 'state'],
@@ -274,5 +296,11 @@ export async function addSinkDone(db: Db, runId: string, sink: string, now: numb
     set: { kind: 'end', runId, ...db.expiry(now) },
     add: { doneDeps: new Set([sink]) },
   });
+  return r?.doneDeps ?? new Set();
+}
+
+/** The sinks recorded on the run's join item so far (a read: see `addSinkDone`). */
+export async function getSinksDone(db: Db, runId: string): Promise<Set<string>> {
+  const r = await db.get<{ doneDeps?: Set<string> }>(keys.end(runId));
   return r?.doneDeps ?? new Set();
 }

@@ -13,7 +13,11 @@ import { until } from '../support/wait.js';
 describe('the run watchdog re-drives runs whose events were lost', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ BATON_LEASE_MS: '500', BATON_WATCHDOG_MS: '300' }, { roles: { master: false, worker: true, sweeper: false } });
+    // Workers leave every advance to the master (none runs), as before inline advance: every lost event is the watchdog's.
+    h = await startHarness(
+      { BATON_LEASE_MS: '500', BATON_WATCHDOG_MS: '300', BATON_INLINE_ADVANCE: '0' },
+      { roles: { master: false, worker: true, sweeper: false } },
+    );
   });
   afterAll(() => h.stop());
 

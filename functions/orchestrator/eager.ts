@@ -1,0 +1,41 @@
+import type { BatonConfig } from '../common/config.js';
+import type { TaskSpec } from '../engine/definition/types.js';
+
+/**
+ * Eager dispatch: the worker that ends an attempt and queues a successor inline may claim and run
+ * that successor itself, instead of handing it to another invocation, when it has the time. The
+ * claim is the normal claim (status, attempt, fence), so a duplicate dispatch of the same attempt
+ * still runs it at most once, and a kept attempt that this invocation never claims (it died first)
+ * is queued and in the due index like any other: the sweeper dispatches it after the claim deadline.
+ *
+ * Settings (`common/config.ts`):
+ * - `BATON_EAGER_MAX_STEPS` (default 8): most attempts one invocation runs after the one it was
+ *   given; 0 turns eager dispatch off.
+ * - `BATON_EAGER_MIN_REMAINING_MS` (default 10000): an attempt is started eagerly only while at least
+ *   this much time, and at least its own `timeoutMs`, remains in the invocation.
+ * - `BATON_EAGER_BUDGET_MS` (default 60000): outside Lambda (no remaining time to ask), the time an
+ *   invocation allows itself from its first claim.
+ */
+export class EagerBudget {
+  private steps = 0;
+
+  /** `remainingMs`: the time left in the invocation (Lambda's `getRemainingTimeInMillis`, or the local budget). */
+  constructor(
+    private readonly cfg: Pick<BatonConfig, 'eagerMaxSteps' | 'eagerMinRemainingMs'>,
+    private readonly remainingMs: () => number,
+  ) {}
+
+  /** A budget for an invocation with no clock of its own: `BATON_EAGER_BUDGET_MS` from now. */
+  static local(cfg: Pick<BatonConfig, 'eagerMaxSteps' | 'eagerMinRemainingMs' | 'eagerBudgetMs'>, now: () => number): EagerBudget {
+    const end = now() + cfg.eagerBudgetMs;
+    return new EagerBudget(cfg, () => end - now());
+  }
+
+  /** Whether an attempt of `spec` may be started eagerly now; counts it when so. */
+  take(spec: TaskSpec): boolean {
+    if (this.steps >= this.cfg.eagerMaxSteps) return false;
+    if (this.remainingMs() < Math.max(this.cfg.eagerMinRemainingMs, spec.timeoutMs ?? 0)) return false;
+    this.steps++;
+    return true;
+  }
+}

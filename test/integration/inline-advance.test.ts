@@ -1,0 +1,136 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onChange } from '../../functions/orchestrator/stream.js';
+import type { TaskItem } from '../../functions/store/items.js';
+import { getRun } from '../../functions/store/runs.js';
+import { getTask } from '../../functions/store/tasks.js';
+import { type Harness, startHarness } from '../support/harness.js';
+import { until } from '../support/wait.js';
+
+/**
+ * Inline advance and eager dispatch. No master runs (no stream poller): the sweeper starts the run
+ * once, and every later step is the workers' own, so a run that finishes proves the inline path.
+ * The master's re-processing of an inline ending is then driven by hand, with its requests counted.
+ */
+const NO_MASTER = { roles: { master: false, worker: true, sweeper: false } };
+const chain = (name: string) => ({
+  name,
+  tasks: { t0: { type: 'noop' }, t1: { type: 'noop', after: ['t0'] }, t2: { type: 'noop', after: ['t1'], output: 'end' } },
+});
+
+/** Starts a run of `wf` through the sweeper (no stream) and waits for it to end. */
+async function runToEnd(h: Harness, wf: string): Promise<string> {
+  const db = h.runtime.deps.db;
+  expect((await h.request('PUT', `/workflows/${wf}`, chain(wf))).status).toBe(201);
+  const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
+  await until(
+    'the run to end',
+    async () => {
+      const r = await getRun(db, runId);
+      if (r?.status === 'queued') await h.runtime.sweepNow();
+      return r && ['succeeded', 'failed'].includes(r.status);
+    },
+    30_000,
+    50,
+  );
+  return runId;
+}
+
+/** Counts the runtime's DynamoDB commands by name while `fn` runs. */
+async function counted(h: Harness, fn: () => Promise<void>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  let on = true;
+  h.runtime.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (on) {
+        const k = context.commandName ?? '?';
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: `inlineCounter${Math.random()}` },
+  );
+  await fn();
+  on = false;
+  return counts;
+}
+
+/** The stream record of a task's ending, as the master receives it. */
+const endingRecord = (t: TaskItem) => ({
+  eventName: 'MODIFY',
+  dynamodb: {
+    NewImage: marshall(t, { removeUndefinedValues: true }) as never,
+    OldImage: marshall({ ...t, status: 'running' }, { removeUndefinedValues: true }) as never,
+  },
+});
+
+describe('inline advance', () => {
+  let h: Harness;
+  let off: Harness;
+  let lost: Harness;
+  beforeAll(async () => {
+    [h, off, lost] = await Promise.all([
+      startHarness({}, NO_MASTER),
+      startHarness({ BATON_EAGER_MAX_STEPS: '0' }, NO_MASTER),
+      // Workers that do not advance stand for workers that died right after recording their ending.
+      startHarness({ BATON_INLINE_ADVANCE: '0', BATON_INLINE_GRACE_MS: '0' }, NO_MASTER),
+    ]);
+  });
+  afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop()]));
+
+  it('finishes a chain with no master: each worker queues the next task and runs it itself', async () => {
+    const runId = await runToEnd(h, 'inline-chain');
+    const db = h.runtime.deps.db;
+    expect((await getRun(db, runId))?.status).toBe('succeeded');
+    const [t0, t1, t2] = await Promise.all(['t0', 't1', 't2'].map((n) => getTask(db, runId, n)));
+    expect(t0).toMatchObject({ promotedBy: 'sweeper', inlineAdvance: true, workflow: 'inline-chain', version: 1 });
+    expect(t0?.eager).toBeUndefined();
+    for (const t of [t1, t2]) {
+      expect(t).toMatchObject({ status: 'succeeded', promotedBy: 'worker', eager: true, inlineAdvance: true });
+      expect(t?.attempts?.map((a) => a.status)).toEqual(['succeeded']);
+    }
+  });
+
+  it('dispatches successors instead when eager dispatch is off', async () => {
+    const runId = await runToEnd(off, 'dispatched-chain');
+    const db = off.runtime.deps.db;
+    expect((await getRun(db, runId))?.status).toBe('succeeded');
+    for (const n of ['t1', 't2']) {
+      const t = await getTask(db, runId, n);
+      expect(t).toMatchObject({ status: 'succeeded', promotedBy: 'worker' });
+      expect(t?.eager).toBeUndefined();
+    }
+  });
+
+  it('a master re-driven by an inline ending reads, and writes nothing', async () => {
+    const runId = await runToEnd(h, 'redriven');
+    const db = h.runtime.deps.db;
+    const t0 = (await getTask(db, runId, 't0')) as TaskItem;
+    const before = await getTask(db, runId, 't1');
+    const counts = await counted(h, () => onChange(h.runtime.deps, endingRecord(t0)));
+    expect(counts).toEqual({ GetItemCommand: 1 }); // t1, the one successor; not even the run
+    expect(await getTask(db, runId, 't1')).toEqual(before);
+  });
+
+  it('a master re-driven by an inline ending whose advance was lost makes that advance', async () => {
+    const db = lost.runtime.deps.db;
+    expect((await lost.request('PUT', '/workflows/lost-inline', chain('lost-inline'))).status).toBe(201);
+    const runId = (await lost.request('POST', '/workflows/lost-inline/runs', {})).body.runId as string;
+    const t0 = await until(
+      't0 to end',
+      async () => {
+        if ((await getRun(db, runId))?.status === 'queued') await lost.runtime.sweepNow();
+        const t = await getTask(db, runId, 't0');
+        return t?.status === 'succeeded' ? t : undefined;
+      },
+      30_000,
+    );
+    expect(await getTask(db, runId, 't1')).toBeUndefined();
+    // The record of an ending whose worker meant to advance inline and died before it could.
+    await onChange(lost.runtime.deps, endingRecord({ ...t0, inlineAdvance: true }));
+    expect(await getTask(db, runId, 't1')).toMatchObject({
+      status: expect.stringMatching(/queued|running|succeeded/),
+      promotedBy: 'master',
+    });
+  });
+});
