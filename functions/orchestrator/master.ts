@@ -36,7 +36,7 @@ export async function advance(deps: Deps, task: TaskItem): Promise<void> {
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   let failure = run.failure;
   if (task.status === 'failed') {
-    const f = { task: task.name, reason: task.error?.reason ?? 'failed', message: task.error?.message ?? '' };
+    const f: RunFailure = { task: task.name, reason: task.error?.reason ?? 'error', message: task.error?.message ?? '' };
     await recordFailure(deps.db, run.runId, f);
     failure ??= f;
   }
@@ -55,6 +55,8 @@ function outcomeOf(t: TaskItem): Outcome {
   if (t.status === 'succeeded') return 'succeeded';
   return t.status === 'failed' || t.upstreamFailed ? 'failed' : 'skipped';
 }
+
+type RunFailure = NonNullable<RunItem['failure']>;
 
 function runEnding(failure: RunItem['failure']): TaskError {
   return {

@@ -4,12 +4,12 @@ import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
+import { decide } from './attempt-ending.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
 import { onDueItem } from './scheduler.js';
-import { decide } from './worker.js';
 import { loadWorkflow } from './workflows.js';
 
 export interface SweepReport {
