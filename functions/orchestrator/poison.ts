@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ensureError } from '../common/errors.js';
+import { METRICS } from '../common/metrics.js';
 import type { TaskError } from '../store/items.js';
 import { noteRecordFailure, parkRecord } from '../store/parked.js';
 import { finishRun } from '../store/runs.js';
@@ -70,6 +71,7 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
     }
     if (noted.failures < maxAttempts) throw err;
     if (await parkRecord(deps.db, recordId, deps.now())) {
+      deps.metrics?.count(METRICS.recordsParked, 1);
       deps.log.error(
         { err, run: runId, task, sequence, recordId, failures: noted.failures, cause: 'engine_error', parked: true },
         'stream record parked after failing every attempt; failing its run',

@@ -1,3 +1,4 @@
+import { METRICS } from '../common/metrics.js';
 import type { Key } from '../store/db.js';
 import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
@@ -59,6 +60,7 @@ export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT): Promise<Sweep
   );
   const acted = report.redispatched + report.reclaimed + report.timedOut + report.woken + report.redriven;
   if (acted > 0) deps.log.info({ ...report }, 'sweep');
+  deps.metrics?.count(METRICS.leasesReclaimed, report.reclaimed);
   return report;
 }
 
