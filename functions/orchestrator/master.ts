@@ -1,14 +1,13 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
+import { finishRun, getRun, recordFailure } from '../store/runs.js';
 import { addSinkDone, failUnstarted, getTask, promote, queueNew, recordDep, requestWake, skip, wake } from '../store/tasks.js';
-import { admit } from './concurrency.js';
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { onRunEnded } from './run-end.js';
 import { finishSucceeded } from './run-output.js';
-import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
 /**
@@ -17,15 +16,9 @@ import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
  * same run make each write at most once, and a zombie's stale write fails its condition.
  */
 
-/** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. */
-export async function startRun(deps: Deps, runId: string): Promise<void> {
-  const run = await getRun(deps.db, runId);
-  if (run?.status !== 'queued') return;
-  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
-  if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
+/** Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). */
+export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow): Promise<void> {
   await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t })));
-  const started = await markStarted(deps.db, runId, deps.now());
-  if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */

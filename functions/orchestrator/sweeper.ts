@@ -8,9 +8,9 @@ import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/ta
 import { decide } from './attempt-ending.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
-import { startRun } from './master.js';
+import { onDueItem } from './due-items.js';
 import { reconcile } from './reconcile.js';
-import { onDueItem } from './scheduler.js';
+import { startRun } from './run-start.js';
 import { loadWorkflow } from './workflows.js';
 
 export interface SweepReport {
@@ -69,7 +69,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
   const now = deps.now();
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
-  if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/scheduler.ts)
+  if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;

@@ -4,7 +4,6 @@ import { sweep } from '../../functions/orchestrator/sweeper.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { claim, queueNew } from '../../functions/store/tasks.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { sleep } from '../support/wait.js';
 
 /**
  * The sweeper counts reclaimed leases as a CloudWatch metric in Embedded Metric Format: one JSON
@@ -14,7 +13,7 @@ import { sleep } from '../support/wait.js';
 describe('sweeper metrics', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ BATON_LEASE_MS: '1000' }, { roles: { sweeper: false, worker: false } });
+    h = await startHarness({}, { roles: { sweeper: false, worker: false } });
   });
   afterAll(() => h.stop());
   afterEach(() => vi.restoreAllMocks());
@@ -36,15 +35,17 @@ describe('sweeper metrics', () => {
   }
 
   it('emits LeasesReclaimed on every sweep: 0 while a lease is live, 1 when it reclaims one', async () => {
-    const deps = { ...h.runtime.deps, metrics: emfCounters('BatonTest') };
-    const runId = `rmetric${Date.now()}`;
-    await queueNew(deps.db, runId, 'work', Date.now());
-    const zombie = (await claim(deps.db, runId, 'work', 1, 'zombie', Date.now())) as TaskItem;
+    // The sweeps read the clock they are given: one before the lease's expiry, one after, no sleeping.
+    let now = Date.now();
+    const deps = { ...h.runtime.deps, now: () => now, metrics: emfCounters('BatonTest') };
+    const runId = `rmetric${now}`;
+    await queueNew(deps.db, runId, 'work', now);
+    const zombie = (await claim(deps.db, runId, 'work', 1, 'zombie', now)) as TaskItem;
 
     const live = await emitted(() => sweep(deps));
     expect(live.map((d) => d.LeasesReclaimed)).toEqual([0]);
 
-    await sleep((zombie.dueAt ?? 0) - Date.now() + 50);
+    now = (zombie.dueAt ?? 0) + 1;
     let report: Awaited<ReturnType<typeof sweep>> | undefined;
     const docs = await emitted(async () => {
       report = await sweep(deps);
