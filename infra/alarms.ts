@@ -2,10 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS, METRICS_SERVICE } from '../functions/common/metrics.js';
 
 export interface BatonAlarmsProps {
   /** Every function: an alarm on its errors and one on its throttles. */
@@ -15,16 +15,17 @@ export interface BatonAlarmsProps {
   /** The stream consumer, whose iterator age says how far behind the master runs. */
   readonly streamConsumer: IFunction;
   readonly iteratorAgeThreshold: Duration;
-  /** The sweeper's log group: its `sweep` lines carry the count of reclaimed leases. */
-  readonly sweeperLogs: logs.ILogGroup;
   readonly leasesReclaimedThreshold: number;
   readonly metricNamespace: string;
   /** @default - alarms have no actions */
   readonly topic?: ITopic;
 }
 
-/** The metric the sweeper publishes through its logs: leases it found expired and took back. */
-export const LEASES_RECLAIMED = 'LeasesReclaimed';
+/**
+ * The metric the sweeper emits (EMF, `functions/common/metrics.ts`): leases it found expired and took
+ * back. A metric, not a log filter, so that no log level can silence the alarm.
+ */
+export const LEASES_RECLAIMED = METRICS.leasesReclaimed;
 
 /** Baton's alarms. Missing data is never an alarm: an idle Baton emits almost nothing. */
 export class BatonAlarms extends Construct {
@@ -72,14 +73,12 @@ export class BatonAlarms extends Construct {
       3,
     );
 
-    new logs.MetricFilter(this, 'LeasesReclaimedFilter', {
-      logGroup: props.sweeperLogs,
-      filterPattern: logs.FilterPattern.stringValue('$.msg', '=', 'sweep'),
-      metricNamespace: props.metricNamespace,
+    this.leasesReclaimed = new cloudwatch.Metric({
+      namespace: props.metricNamespace,
       metricName: LEASES_RECLAIMED,
-      metricValue: '$.reclaimed',
+      dimensionsMap: { service: METRICS_SERVICE },
+      ...fiveMinutes,
     });
-    this.leasesReclaimed = new cloudwatch.Metric({ namespace: props.metricNamespace, metricName: LEASES_RECLAIMED, ...fiveMinutes });
     above(
       LEASES_RECLAIMED,
       this.leasesReclaimed,

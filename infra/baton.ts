@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE_VARIABLE } from '../functions/common/metrics.js';
 import { BatonAlarms } from './alarms.js';
 import { BatonFunction } from './baton-function.js';
 import { BatonConsole, type BatonConsoleProps } from './console.js';
@@ -161,6 +162,7 @@ export class Baton extends Construct {
     }
 
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const metricNamespace = props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`;
     const environment = {
       BATON_LEASE_MS: String((props.leaseDuration ?? Duration.seconds(30)).toMilliseconds()),
       BATON_WATCHDOG_MS: String((props.watchdogInterval ?? Duration.minutes(5)).toMilliseconds()),
@@ -168,6 +170,7 @@ export class Baton extends Construct {
       BATON_DUE_SHARDS: String(props.dueShards ?? 4),
       BATON_RUN_RETENTION_DAYS: String(retentionDays(props.runRetention ?? Duration.days(90))),
       BATON_LOG_LEVEL: props.logLevel ?? 'info',
+      [METRICS_NAMESPACE_VARIABLE]: metricNamespace,
     };
     const overrides: Partial<Record<HandlerName, Partial<HandlerSpec>>> = {
       worker: { timeout: props.workerTimeout, memorySize: props.workerMemorySize },
@@ -299,14 +302,12 @@ export class Baton extends Construct {
         deadLetterQueues: this.deadLetterQueues,
         streamConsumer: functions[onlyOne(specs, 'stream')],
         iteratorAgeThreshold: props.iteratorAgeAlarmThreshold ?? Duration.minutes(2),
-        sweeperLogs: functions.sweeper.logs,
         leasesReclaimedThreshold: props.leasesReclaimedAlarmThreshold ?? 1,
-        metricNamespace: props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`,
+        metricNamespace,
         topic: props.alarmTopic,
       });
       new ParkedRecordsAlarm(this, 'ParkedRecords', {
-        logGroups: { Stream: functions[onlyOne(specs, 'stream')].logs, Timers: timerFn.logs },
-        metricNamespace: props.metricNamespace ?? `Baton/${Stack.of(this).stackName}`,
+        metricNamespace,
         topic: props.alarmTopic,
       });
     }

@@ -5,7 +5,7 @@ import { pino } from 'pino';
  * unless set) controls verbosity.
  */
 // In Lambda, write synchronously: an asynchronous write may be lost when the sandbox is frozen, and
-// the sweeper's log line feeds a metric.
+// a log line is often the only trace of a failure.
 const destination = process.env.AWS_LAMBDA_FUNCTION_NAME ? pino.destination({ sync: true }) : undefined;
 
 /** Baton's logger options (exported so a test can check what an error log line keeps). */

@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { emfCounters } from '../common/metrics.js';
 import { type Deps, defaultDeps, type Job } from '../orchestrator/deps.js';
 import type { Key } from '../store/db.js';
 
@@ -41,6 +42,6 @@ let cached: Deps | undefined;
 
 /** The dependencies of every Lambda handler, built on first use. */
 export function awsDeps(): Deps {
-  cached ??= defaultDeps({ dispatch: dispatchByLambda, timer: timerBySqs });
+  cached ??= defaultDeps({ dispatch: dispatchByLambda, timer: timerBySqs, metrics: emfCounters() });
   return cached;
 }

@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRICS } from '../common/metrics.js';
 import { fireDue } from '../orchestrator/sweeper.js';
 import { type Key, keySchema } from '../store/db.js';
 import { awsDeps } from './aws.js';
@@ -9,7 +10,7 @@ const processor = new BatchProcessor(EventType.SQS);
 /**
  * SQS delayed messages → wake the due item each names, one message at a time with a partial batch
  * response: a failing wake-up is retried alone (then dead-lettered). A message that is not a timer
- * key never will be: it is parked (logged as such, which raises the parked-record alarm) and dropped.
+ * key never will be: it is parked (logged, and counted as RecordsParked, which raises the parked-record alarm) and dropped.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const deps = awsDeps();
@@ -20,6 +21,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       key = keySchema.parse(JSON.parse(r.body));
     } catch (err) {
       deps.log.error({ err, messageId: r.messageId, body: r.body.slice(0, 500), cause: 'malformed', parked: true }, 'timer message parked');
+      deps.metrics?.count(METRICS.recordsParked, 1);
       return;
     }
     try {

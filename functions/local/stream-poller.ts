@@ -36,6 +36,8 @@ export interface PollerOptions {
    * event source does: a restarted poller resumes after it instead of replaying the stream.
    */
   readonly checkpointFile?: string;
+  /** The streams client; default one on the table's endpoint. A test passes its own to act at the SDK edge. */
+  readonly streams?: DynamoDBStreamsClient;
 }
 
 interface ShardState {
@@ -59,7 +61,7 @@ export class StreamPoller {
 
   constructor(private readonly opts: PollerOptions) {
     // The streams API is served by the same endpoint as the table (DynamoDB Local, LocalStack, AWS).
-    this.streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+    this.streams = opts.streams ?? new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
     const file = opts.checkpointFile;
     this.positions = file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   }

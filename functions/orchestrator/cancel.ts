@@ -29,7 +29,7 @@ export async function stopWork(deps: Deps, runId: string): Promise<void> {
   const run = await getRun(deps.db, runId);
   if (run?.status !== 'cancelled') return;
   const open = (await runItems(deps.db, runId)).filter((i) => i.kind === 'task' && !TERMINAL_TASK.has(i.status as string));
-  const error = { reason: 'cancelled', message: run.cancelReason ?? 'the run was cancelled' };
+  const error = { reason: 'cancelled' as const, message: run.cancelReason ?? 'the run was cancelled' };
   await Promise.all(
     (open as unknown as TaskItem[]).map(async (t) => {
       const done = await cancelTask(deps.db, t, deps.now(), error);
@@ -40,7 +40,7 @@ export async function stopWork(deps: Deps, runId: string): Promise<void> {
 
 /** A worker claimed an attempt of a run that is already over: close the attempt so nothing re-drives it. */
 export async function abandonClaimed(deps: Deps, t: TaskItem, runStatus: string) {
-  const error = { reason: 'cancelled', message: `not started: the run is ${runStatus}` };
+  const error = { reason: 'cancelled' as const, message: `not started: the run is ${runStatus}` };
   const done = await cancelTask(deps.db, t, deps.now(), error, runStatus === 'cancelled' ? 'cancelled' : 'skipped');
   if (done) deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, from: 'queued', to: done.status }, 'task transition');
 }

@@ -1,19 +1,7 @@
 import type { ConcurrencyPolicy } from '../engine/definition/types.js';
 import { keys, type RunItem, TERMINAL_RUN } from '../store/items.js';
-import { getRun } from '../store/runs.js';
-import {
-  admitWaiting,
-  bumpPending,
-  enqueueWaiting,
-  getGate,
-  markAdmitted,
-  markPending,
-  markSkipped,
-  releaseSlot,
-  runIdOfEntry,
-  takeSlot,
-  waitingEntry,
-} from '../store/schedules.js';
+import { bumpPending, getRun, markAdmitted, markPending, markSkipped } from '../store/runs.js';
+import { admitWaiting, enqueueWaiting, getGate, releaseSlot, runIdOfEntry, takeSlot, waitingEntry } from '../store/schedules.js';
 import type { Deps } from './deps.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 

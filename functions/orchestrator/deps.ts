@@ -1,5 +1,6 @@
 import { loadConfig } from '../common/config.js';
 import { type Logger, log } from '../common/logger.js';
+import type { Counters } from '../common/metrics.js';
 import { documentClient } from '../store/client.js';
 import { Db, type Key } from '../store/db.js';
 import { type AwsClients, lazyAwsClients } from '../tasks/aws-clients.js';
@@ -33,6 +34,8 @@ export interface Deps {
   readonly aws: AwsClients;
   /** In-process stand-ins for Lambda functions (the local runtime only). */
   readonly localFunctions?: LocalFunctions;
+  /** Where alarmed counts go (EMF in AWS); absent locally. */
+  readonly metrics?: Counters;
 }
 
 /** Defaults for a Lambda environment; `dispatch` and `timer` come from the handler that knows its AWS wiring. */

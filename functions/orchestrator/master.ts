@@ -1,7 +1,7 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
 import { type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import { finishRun, getRun, markStarted, recordFailure } from '../store/runs.js';
+import { finishRun, getRun, recordFailure } from '../store/runs.js';
 import {
   addSinkDone,
   failUnstarted,
@@ -15,12 +15,11 @@ import {
   skip,
   wake,
 } from '../store/tasks.js';
-import { admit } from './concurrency.js';
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { onRunEnded } from './run-end.js';
 import { finishSucceeded } from './run-output.js';
-import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
 /**
@@ -53,15 +52,9 @@ export interface AdvanceOptions {
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
 
-/** A new run: queue its root tasks, then mark it running. Safe to call again for the same run. `by`: who starts it. */
-export async function startRun(deps: Deps, runId: string, by: PromotedBy = 'master'): Promise<void> {
-  const run = await getRun(deps.db, runId);
-  if (run?.status !== 'queued') return;
-  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
-  if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
+/** Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts it. */
+export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, by: PromotedBy = 'master'): Promise<void> {
   await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by })));
-  const started = await markStarted(deps.db, runId, deps.now());
-  if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
@@ -73,7 +66,7 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   let failure = run.failure;
   if (task.status === 'failed') {
-    const f = { task: task.name, reason: task.error?.reason ?? 'failed', message: task.error?.message ?? '' };
+    const f: RunFailure = { task: task.name, reason: task.error?.reason ?? 'error', message: task.error?.message ?? '' };
     // The write keeps the first failure (its condition); one already read needs no failed write to learn that.
     if (!failure) await recordFailure(deps.db, run.runId, f);
     failure ??= f;
@@ -134,6 +127,8 @@ function outcomeOf(t: TaskItem): Outcome {
   if (t.status === 'succeeded') return 'succeeded';
   return t.status === 'failed' || t.upstreamFailed ? 'failed' : 'skipped';
 }
+
+type RunFailure = NonNullable<RunItem['failure']>;
 
 function runEnding(failure: RunItem['failure']): TaskError {
   return {

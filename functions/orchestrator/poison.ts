@@ -1,5 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ensureError } from '../common/errors.js';
+import { METRICS } from '../common/metrics.js';
+import type { TaskError } from '../store/items.js';
 import { noteRecordFailure, parkRecord } from '../store/parked.js';
 import { finishRun } from '../store/runs.js';
 import { isTransient } from '../store/transient.js';
@@ -46,7 +48,11 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
     const { runId, task } = whose(record);
     const sequence = record.dynamodb?.SequenceNumber;
     if (err instanceof UnstorableError && runId) {
-      const failure = { task: task ?? RUN_ITSELF, reason: `run_${err.kind}`, message: `the run's data cannot be stored: ${err.detail}` };
+      const failure: RunFailure = {
+        task: task ?? RUN_ITSELF,
+        reason: `run_${err.kind}`,
+        message: `the run's data cannot be stored: ${err.detail}`,
+      };
       deps.log.error({ err, run: runId, task, sequence, cause: failure.reason }, 'run data cannot be stored; failing the run');
       await failRun(deps, runId, failure);
       return;
@@ -55,7 +61,7 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
     // An unwell table is waited out (the caller retries with backoff), not held against the record.
     if (!recordId || isTransient(err)) throw err;
     const noted = await noteRecordFailure(deps.db, { recordId, sequence, runId, task, error: err.stack ?? err.message }, deps.now());
-    const failure = { task: task ?? RUN_ITSELF, reason: 'engine_error', message: err.message };
+    const failure: RunFailure = { task: task ?? RUN_ITSELF, reason: 'engine_error', message: err.message };
     if (!noted) {
       // Parked before (a replay after a restart, or a crash between parking and failing the run):
       // make sure its run failed, and skip the record.
@@ -65,6 +71,7 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
     }
     if (noted.failures < maxAttempts) throw err;
     if (await parkRecord(deps.db, recordId, deps.now())) {
+      deps.metrics?.count(METRICS.recordsParked, 1);
       deps.log.error(
         { err, run: runId, task, sequence, recordId, failures: noted.failures, cause: 'engine_error', parked: true },
         'stream record parked after failing every attempt; failing its run',
@@ -74,7 +81,9 @@ export async function handleRecord(deps: Deps, record: StreamRecord, maxAttempts
   }
 }
 
-async function failRun(deps: Deps, runId: string, failure: { task: string; reason: string; message: string }) {
+type RunFailure = TaskError & { readonly task: string };
+
+async function failRun(deps: Deps, runId: string, failure: RunFailure) {
   const done = await finishRun(deps.db, runId, 'failed', deps.now(), undefined, failure);
   if (done) deps.log.info({ run: runId, to: 'failed', failure }, 'run transition');
 }

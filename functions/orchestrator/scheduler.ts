@@ -11,13 +11,10 @@ import {
   renderScheduleParams,
   type ScheduleWindow,
 } from '../engine/schedule/index.js';
-import type { BackfillItem } from '../store/backfills.js';
 import type { Key } from '../store/db.js';
 import { type DueKey, dueShards, keyOf, queryDue } from '../store/due.js';
-import { type RunItem, TERMINAL_RUN, type Trigger } from '../store/items.js';
+import type { Trigger } from '../store/items.js';
 import { advanceSchedule, type LastFire, type ScheduleItem } from '../store/schedules.js';
-import { backfillRunEnded, reconcileBackfill } from './backfill.js';
-import { recheckPending, releaseRun } from './concurrency.js';
 import type { Deps } from './deps.js';
 import { startWorkflow } from './start.js';
 
@@ -229,33 +226,4 @@ async function fireOne(deps: Deps, s: ScheduleItem, ft: DueFireTime): Promise<La
     ...(ft.misfired && { misfired: true }),
     ...(ft.misfiredCount !== undefined && { misfiredCount: ft.misfiredCount }),
   };
-}
-
-/**
- * The sweeper's `fireDue` (and so the durable timer) hands items it does not know here: schedules,
- * backfills and pending runs. Returns false for anything else.
- */
-export async function onDueItem(deps: Deps, item: Key & { kind?: unknown }): Promise<boolean> {
-  switch (item.kind) {
-    case 'schedule':
-      await fireSchedule(deps, keyOf(item), undefined, item as unknown as ScheduleItem);
-      return true;
-    case 'backfill':
-      await reconcileBackfill(deps, item as unknown as BackfillItem);
-      return true;
-    case 'run':
-      if ((item as unknown as RunItem).status !== 'pending') return false;
-      await recheckPending(deps, item as unknown as RunItem);
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** A run reached a terminal state (from the master's `onRunFinished`): free its slot, count it in its backfill. */
-export async function onRunEnded(deps: Deps, run: RunItem): Promise<void> {
-  if (!TERMINAL_RUN.has(run.status)) return;
-  await releaseRun(deps, run);
-  const t = run.trigger;
-  if (t?.type === 'backfill' && typeof t.backfillId === 'string') await backfillRunEnded(deps, t.backfillId, run);
 }

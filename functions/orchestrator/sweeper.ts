@@ -1,15 +1,16 @@
+import { METRICS } from '../common/metrics.js';
 import type { Key } from '../store/db.js';
 import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
+import { decide } from './attempt-ending.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
-import { startRun } from './master.js';
+import { onDueItem } from './due-items.js';
 import { reconcile } from './reconcile.js';
-import { onDueItem } from './scheduler.js';
-import { decide } from './worker.js';
+import { startRun } from './run-start.js';
 import { loadWorkflow } from './workflows.js';
 
 export interface SweepReport {
@@ -59,6 +60,7 @@ export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT): Promise<Sweep
   );
   const acted = report.redispatched + report.reclaimed + report.timedOut + report.woken + report.redriven;
   if (acted > 0) deps.log.info({ ...report }, 'sweep');
+  deps.metrics?.count(METRICS.leasesReclaimed, report.reclaimed);
   return report;
 }
 
@@ -67,7 +69,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
   const now = deps.now();
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
-  if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/scheduler.ts)
+  if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;

@@ -1,11 +1,16 @@
 import type { Condition } from '../store/expr.js';
-import type { TaskItem } from '../store/items.js';
+import type { TaskError, TaskItem } from '../store/items.js';
 import { type Ending, finishAttempt, holds } from '../store/tasks.js';
 import { UnstorableError } from '../store/unstorable.js';
 import type { Deps } from './deps.js';
 
 /** What an ending carries that the table may refuse: the output, the executor's state, or the error. */
-const PART: Record<Ending['kind'], string> = { succeeded: 'output', suspend: 'state', failed: 'error', retry: 'error' };
+const PART: Record<Ending['kind'], 'output' | 'state' | 'error'> = {
+  succeeded: 'output',
+  suspend: 'state',
+  failed: 'error',
+  retry: 'error',
+};
 
 /**
  * Records how an attempt ended. When the table refuses the ending for its data's sake (an output
@@ -26,7 +31,7 @@ export async function recordEnding(
   } catch (err) {
     if (!(err instanceof UnstorableError)) throw err;
     const part = PART[ending.kind];
-    const reason = `${part}_${err.kind}`;
+    const reason: TaskError['reason'] = `${part}_${err.kind}`;
     const failed: Ending = { kind: 'failed', error: { reason, message: `the task's ${part} cannot be stored: ${err.detail}` } };
     deps.log.error(
       { err, run: t.runId, task: t.name, attempt: t.attempt, cause: reason },

@@ -1,7 +1,6 @@
 import { crashEnabled, crashPoint } from '../common/crash.js';
 import { findReferences, TemplateError } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
-import { mayRetry, retryDelay } from '../engine/retry.js';
 import { and } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { getRun } from '../store/runs.js';
@@ -12,6 +11,7 @@ import type { Outcome } from '../tasks/executor.js';
 import { defaultSecretSource } from '../tasks/secrets/from-env.js';
 import { redactOutcome, renderWithSecrets } from '../tasks/secrets/resolve.js';
 import { SecretMissingError } from '../tasks/secrets/source.js';
+import { decide } from './attempt-ending.js';
 import { mintCallbackToken } from './callback-token.js';
 import { abandonClaimed } from './cancel.js';
 import { childService } from './children.js';
@@ -211,31 +211,4 @@ async function upstreamOutputs(deps: Deps, runId: string, config: unknown) {
     }),
   );
   return out;
-}
-
-/** Turns an executor's outcome into the task's next state, applying the retry policy. */
-export function decide(deps: Deps, spec: TaskSpec, t: TaskItem, outcome: Outcome): Ending {
-  const now = deps.now();
-  switch (outcome.status) {
-    case 'succeeded': {
-      const size = Buffer.byteLength(JSON.stringify(outcome.output ?? null));
-      if (size > deps.db.config.maxOutputBytes) {
-        const error = { reason: 'output_too_large', message: `output is ${size} bytes; the limit is ${deps.db.config.maxOutputBytes}` };
-        return { kind: 'failed', error };
-      }
-      return { kind: 'succeeded', output: outcome.output ?? null };
-    }
-    case 'failed': {
-      const error = { reason: outcome.reason, message: outcome.message };
-      const failures = (t.failures ?? 0) + 1;
-      if (outcome.retryable !== false && mayRetry(spec.retry, failures)) {
-        return { kind: 'retry', error, at: now + retryDelay(spec.retry, failures) };
-      }
-      return { kind: 'failed', error };
-    }
-    case 'suspended': {
-      const at = Math.min(outcome.until ?? now + deps.db.config.recheckMs, t.deadline ?? Number.POSITIVE_INFINITY);
-      return { kind: 'suspend', at, state: outcome.state };
-    }
-  }
 }

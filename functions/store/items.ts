@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FailureReason } from '../engine/failure-reason.js';
 
 /** Sort-key prefix of a run's child links. */
 export const CHILD_SK_PREFIX = 'CHILD#';
@@ -29,8 +30,10 @@ export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed'
 export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
 
 export interface TaskError {
-  readonly reason: string;
+  readonly reason: FailureReason;
   readonly message: string;
+  /** With reason `callback`: the reason the reporter gave in its own words (never a Baton reason). */
+  readonly callbackReason?: string;
 }
 
 /**

@@ -190,3 +190,39 @@ export function beginRecovery(db: Db, run: RunItem, tasks: string[], now: number
     and(whereEquals({ status: run.status }), counted),
   );
 }
+
+// Run transitions the concurrency gate makes (store/schedules.ts holds the gate itself)
+
+/** queued → pending: the run waits for a slot; the sweeper re-checks it at `recheckAt`. */
+export function markPending(db: Db, runId: string, now: number, recheckAt: number) {
+  const key = keys.run(runId);
+  return db.update<RunItem>(
+    key,
+    { set: { status: 'pending', pendingAt: now, ...db.due(key, recheckAt) } },
+    whereEquals({ status: 'queued' }),
+  );
+}
+
+/**
+ * pending → queued: admitted, and due at once, so that the timer the caller sets (or the sweeper) starts
+ * it through `fireDue` → `startRun` (a backstop: the AWS stream filter also passes a run moving from pending to queued).
+ */
+export function markAdmitted(db: Db, runId: string, now: number) {
+  const key = keys.run(runId);
+  return db.update<RunItem>(key, { set: { status: 'queued', admittedAt: now, ...db.due(key, now) } }, whereEquals({ status: 'pending' }));
+}
+
+/** Pushes a pending run's re-check forward. */
+export function bumpPending(db: Db, run: RunItem, recheckAt: number) {
+  const key = keys.run(run.runId);
+  return db.update<RunItem>(key, { set: db.due(key, recheckAt) }, whereEquals({ status: 'pending', dueAt: run.dueAt }));
+}
+
+/** queued → skipped (terminal, never started). */
+export function markSkipped(db: Db, runId: string, now: number, reason: string) {
+  return db.update<RunItem>(
+    keys.run(runId),
+    { set: { status: 'skipped', endedAt: now, skipReason: reason, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
+    whereEquals({ status: 'queued' }),
+  );
+}

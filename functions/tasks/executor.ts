@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FailureReason } from '../engine/failure-reason.js';
 import type { AwsClients } from './aws-clients.js';
 import type { LocalFunctions } from './local-function.js';
 
@@ -7,8 +8,10 @@ export type Outcome =
   | { readonly status: 'succeeded'; readonly output?: unknown }
   | {
       readonly status: 'failed';
-      readonly reason: string;
+      readonly reason: FailureReason;
       readonly message: string;
+      /** With reason `callback`: the reporter's own reason, kept beside Baton's. */
+      readonly callbackReason?: string;
       /** false: do not retry, whatever the task's retry policy says. Default true. */
       readonly retryable?: boolean;
     }
@@ -56,7 +59,7 @@ export interface ChildState {
   readonly runId: string;
   readonly status: 'pending' | 'queued' | 'running' | 'paused' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
   readonly output?: unknown;
-  readonly failure?: { readonly task: string; readonly reason: string; readonly message: string };
+  readonly failure?: { readonly task: string; readonly reason: FailureReason; readonly message: string };
 }
 
 export interface ChildService {

@@ -86,8 +86,9 @@ export const lambda: Executor<LambdaConfig> = {
         if ('error' in cb) {
           return {
             status: 'failed',
-            reason: cb.error.reason ?? 'function_error',
+            reason: 'callback',
             message: cb.error.message,
+            ...(cb.error.reason !== undefined && { callbackReason: cb.error.reason }),
             retryable: cb.error.retryable,
           };
         }

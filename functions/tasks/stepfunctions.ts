@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseDuration } from '../engine/definition/duration.js';
+import type { FailureReason } from '../engine/failure-reason.js';
 import { abortReason, LeaseLost } from './abort.js';
 import { type AwsClients, classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
@@ -44,6 +45,12 @@ export interface SfnState {
 }
 
 const ACTIVE = new Set(['RUNNING', 'PENDING_REDRIVE']);
+/** The reason each way an execution can end other than success (an unknown status counts as failed). */
+const ENDED: Readonly<Record<string, FailureReason>> = {
+  FAILED: 'execution_failed',
+  TIMED_OUT: 'execution_timed_out',
+  ABORTED: 'execution_aborted',
+};
 const PERMANENT = new Set([
   'InvalidArn',
   'InvalidName',
@@ -188,7 +195,7 @@ function fromDescription(ctx: ExecContext<StepFunctionsConfig>, d: DescribeExecu
   const detail = [d.error, d.cause].filter(Boolean).join(': ') || 'no error given';
   return {
     status: 'failed',
-    reason: `execution_${status.toLowerCase()}`,
+    reason: ENDED[status] ?? 'execution_failed',
     message: `execution ${arn} ${status}: ${detail}`,
     // Someone stopped it on purpose: starting it again is not ours to decide.
     retryable: status !== 'ABORTED',

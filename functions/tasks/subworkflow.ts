@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BatonError } from '../common/errors.js';
 import { NAME_PATTERN } from '../engine/definition/schema.js';
+import { isFailureReason } from '../engine/failure-reason.js';
 import { type Executor, type Outcome, templated } from './executor.js';
 
 const schema = z
@@ -32,7 +33,10 @@ export const subworkflow: Executor<z.infer<typeof schema>> = {
       });
     } catch (err) {
       // A child that cannot be created (unknown workflow, bad params, recursion, depth) never will be.
-      if (err instanceof BatonError) return { status: 'failed', reason: err.code, message: err.message, retryable: false };
+      if (err instanceof BatonError) {
+        const reason = isFailureReason(err.code) ? err.code : 'child_not_started';
+        return { status: 'failed', reason, message: err.message, retryable: false };
+      }
       throw err;
     }
     switch (child.status) {

@@ -92,6 +92,26 @@ describe('architecture', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('gives each orchestrator concept one home: no call across sweeper, worker, master and scheduler by accident', () => {
+    // Each pair is a file and one it must not import, with the file that now owns what it used to take.
+    const forbidden: [string, string, string][] = [
+      ['orchestrator/sweeper.ts', 'orchestrator/worker.ts', 'attempt-ending.ts owns decide'],
+      ['orchestrator/sweeper.ts', 'orchestrator/master.ts', 'run-start.ts owns startRun'],
+      ['orchestrator/sweeper.ts', 'orchestrator/scheduler.ts', 'due-items.ts routes schedules, backfills, pending runs'],
+      ['orchestrator/master.ts', 'orchestrator/scheduler.ts', 'run-end.ts owns onRunEnded'],
+      ['orchestrator/scheduler.ts', 'orchestrator/backfill.ts', 'due-items.ts and run-end.ts route to backfills'],
+      ['orchestrator/scheduler.ts', 'orchestrator/concurrency.ts', 'due-items.ts and run-end.ts route to the gate'],
+    ];
+    for (const [from] of forbidden) expect(graph.has(from), from).toBe(true);
+    const wrong = forbidden.filter(([from, to]) => graph.get(from)?.includes(to)).map(([f, t, why]) => `${f} → ${t} (${why})`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('store/schedules.ts keeps the concurrency gate and writes no run item (store/runs.ts owns run transitions)', () => {
+    const text = readFileSync(join(functions, 'store/schedules.ts'), 'utf8');
+    expect(text).not.toMatch(/keys\.run\(/);
+  });
+
   it('builds keys only in functions/store/: no key prefix literal, no key attribute, no table layout elsewhere', () => {
     // `RUN#…`, `DUE#3`, `SCHED#…`: the prefixes of the key layout (store/items.ts and its neighbours).
     const prefix = /['"`](RUN|TASK|CHILD|DEF|SCHED|BACKFILL|CONC|DUE|WF|V)#/;

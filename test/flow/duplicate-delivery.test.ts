@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { advance, startRun } from '../../functions/orchestrator/master.js';
+import { advance } from '../../functions/orchestrator/master.js';
+import { startRun } from '../../functions/orchestrator/run-start.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';

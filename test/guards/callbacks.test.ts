@@ -73,7 +73,7 @@ describe('callback tokens', () => {
     const retried = (await finishAttempt(
       deps.db,
       c,
-      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t },
       clock.t,
       holds(c),
     )) as TaskItem;
@@ -106,7 +106,7 @@ describe('Step Functions wake-ups', () => {
     const retried = (await finishAttempt(
       deps.db,
       c,
-      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t },
       clock.t,
       holds(c),
     )) as TaskItem;

@@ -18,7 +18,7 @@ beforeAll(async () => {
 
 const newRun = async () => (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
 const run = async (id: string) => (await getRun(deps.db, id)) as RunItem;
-const failure = (task: string) => ({ task, reason: 'x', message: task });
+const failure = (task: string) => ({ task, reason: 'error' as const, message: task });
 
 describe('run transitions', () => {
   it('two masters starting one run at once: one does', async () => {

@@ -2,19 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { RunItem } from '../../functions/store/items.js';
-import { getRun } from '../../functions/store/runs.js';
+import { bumpPending, getRun, markAdmitted, markPending, markSkipped } from '../../functions/store/runs.js';
 import {
   admitWaiting,
   advanceSchedule,
-  bumpPending,
   createSchedule,
   deleteSchedule,
   enqueueWaiting,
   getGate,
   getSchedule,
-  markAdmitted,
-  markPending,
-  markSkipped,
   releaseSlot,
   replaceSchedule,
   type ScheduleFields,

@@ -65,8 +65,8 @@ const get = async (t: TaskItem) => (await getTask(deps.db, runId, t.name)) as Ta
 
 const ENDINGS: Ending[] = [
   { kind: 'succeeded', output: { by: 'zombie' } },
-  { kind: 'failed', error: { reason: 'x', message: 'zombie' } },
-  { kind: 'retry', error: { reason: 'x', message: 'zombie' }, at: 0 },
+  { kind: 'failed', error: { reason: 'error', message: 'zombie' } },
+  { kind: 'retry', error: { reason: 'error', message: 'zombie' }, at: 0 },
   { kind: 'suspend', at: 0, state: { by: 'zombie' } },
 ];
 
@@ -84,7 +84,7 @@ describe('one claim per attempt', () => {
     const retried = await finishAttempt(
       deps.db,
       t,
-      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t },
       clock.t,
       holds(t),
     );
@@ -164,7 +164,7 @@ describe('reclaiming a lost lease, from a view that went stale', () => {
     it(`${label}: refused once the holder recorded a retry that is already due`, async () => {
       const seen = await claimed(d());
       const later = clock.t + LEASE + 1;
-      await finishAttempt(d().db, seen, { kind: 'retry', error: { reason: 'x', message: 'y' }, at: later - 1 }, later - 1, holds(seen));
+      await finishAttempt(d().db, seen, { kind: 'retry', error: { reason: 'error', message: 'y' }, at: later - 1 }, later - 1, holds(seen));
       expect(await reclaimLost(d().db, seen, later)).toBeUndefined();
       expect(await get(seen)).toMatchObject({ status: 'waiting', wake: 'retry' });
     });
@@ -211,14 +211,14 @@ describe('task transitions from the state they read', () => {
     const waiting = (await finishAttempt(
       deps.db,
       t,
-      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t },
       clock.t,
       holds(t),
     )) as TaskItem;
     expect(await wake(deps.db, waiting, clock.t)).toMatchObject({ attempt: 2 });
     const second = (await claim(deps.db, runId, t.name, 2, 'B', clock.t)) as TaskItem;
     expect(await wake(deps.db, waiting, clock.t)).toBeUndefined();
-    await finishAttempt(deps.db, second, { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t }, clock.t, holds(second));
+    await finishAttempt(deps.db, second, { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t }, clock.t, holds(second));
     expect(await wake(deps.db, waiting, clock.t)).toBeUndefined();
     expect(await get(t)).toMatchObject({ status: 'waiting', attempt: 2 });
   });
@@ -228,7 +228,7 @@ describe('task transitions from the state they read', () => {
     const suspended = (await finishAttempt(deps.db, t, { kind: 'suspend', at: clock.t, state: {} }, clock.t, holds(t))) as TaskItem;
     expect(await wake(deps.db, suspended, clock.t)).toMatchObject({ attempt: 1, status: 'queued' });
     const again = (await claim(deps.db, runId, t.name, 1, 'B', clock.t)) as TaskItem;
-    await finishAttempt(deps.db, again, { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t }, clock.t, holds(again));
+    await finishAttempt(deps.db, again, { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t }, clock.t, holds(again));
     expect(await wake(deps.db, suspended, clock.t)).toBeUndefined();
     expect(await get(t)).toMatchObject({ status: 'waiting', wake: 'retry', attempt: 1 });
   });
@@ -249,7 +249,7 @@ describe('task transitions from the state they read', () => {
     const w = (await finishAttempt(
       deps.db,
       c,
-      { kind: 'retry', error: { reason: 'x', message: 'y' }, at: clock.t },
+      { kind: 'retry', error: { reason: 'error', message: 'y' }, at: clock.t },
       clock.t,
       holds(c),
     )) as TaskItem;
@@ -259,7 +259,7 @@ describe('task transitions from the state they read', () => {
 
   it('cancel closes only the task it read: a holder that finished first, or a newer fence, wins', async () => {
     const t = await claimed();
-    const error = { reason: 'cancelled', message: 'c' };
+    const error = { reason: 'cancelled' as const, message: 'c' };
     // Cancel and the holder's success race from the same view: exactly one of them lands.
     const got = await Promise.all([
       cancelTask(deps.db, t, clock.t, error),

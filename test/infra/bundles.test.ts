@@ -359,22 +359,27 @@ describe('the synthesized bundles', () => {
     expect(await hosts['sfn-events'].invoke(stranger)).toBe('ignored_unknown');
   });
 
-  it('log the sweep as the JSON line the LeasesReclaimed metric filter reads', () => {
-    const filter = Object.values(assembly.template.Resources as Record<string, Json>).find(
-      (r) => r.Type === 'AWS::Logs::MetricFilter',
+  it('emit LeasesReclaimed from the sweep as an EMF metric in the namespace and dimensions its alarm reads', () => {
+    const alarm = Object.values(assembly.template.Resources as Record<string, Json>).find(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'LeasesReclaimed',
     ).Properties;
-    const [, field, value] = /^\{ \$\.(\w+) = "([^"]+)" \}$/.exec(filter.FilterPattern)!;
-    const metricField = /^\$\.(\w+)$/.exec(filter.MetricTransformations[0].MetricValue)![1]!;
-    const lines = hosts.sweeper.logs.flatMap((l) => {
+    const dims = Object.fromEntries((alarm.Dimensions as Json[]).map((d) => [d.Name, d.Value]));
+    const emf = hosts.sweeper.logs.flatMap((l) => {
       try {
-        return [JSON.parse(l)];
+        const j = JSON.parse(l);
+        return j._aws ? [j] : [];
       } catch {
         return [];
       }
     });
-    const matched = lines.filter((l) => l[field!] === value);
-    expect(matched.length).toBeGreaterThan(0);
-    expect(matched.reduce((sum, l) => sum + l[metricField], 0)).toBe(1);
+    const points = emf.filter((j) =>
+      j._aws.CloudWatchMetrics.some(
+        (m: Json) => m.Namespace === alarm.Namespace && m.Metrics.some((x: Json) => x.Name === 'LeasesReclaimed'),
+      ),
+    );
+    expect(points.length).toBeGreaterThan(0);
+    for (const p of points) for (const [k, v] of Object.entries(dims)) expect(p[k]).toBe(v);
+    expect(points.reduce((sum, p) => sum + p.LeasesReclaimed, 0)).toBe(1);
   });
 
   it('made only AWS calls that each function role allows', () => {

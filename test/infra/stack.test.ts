@@ -555,13 +555,20 @@ describe('alarms', () => {
     expect(on('IteratorAge', { Ref: s.fnId('master') })[0]).toMatchObject({ Threshold: 120000, Statistic: 'Maximum' });
   });
 
-  it('turns the sweeper log line into LeasesReclaimed and alarms on it', () => {
-    s.template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: { Ref: s.id(s.stack.baton.functions.sweeper.logs) },
-      FilterPattern: '{ $.msg = "sweep" }',
-      MetricTransformations: [{ MetricName: 'LeasesReclaimed', MetricNamespace: 'Baton/Baton', MetricValue: '$.reclaimed' }],
+  it('alarms on the LeasesReclaimed metric the sweeper emits (EMF), not on a log filter that a log level could silence', () => {
+    expect(s.template.findResources('AWS::Logs::MetricFilter')).toEqual({});
+    expect(on('LeasesReclaimed')[0]).toMatchObject({
+      Namespace: 'Baton/Baton',
+      Statistic: 'Sum',
+      Threshold: 1,
+      Dimensions: [{ Name: 'service', Value: 'baton' }],
     });
-    expect(on('LeasesReclaimed')[0]).toMatchObject({ Namespace: 'Baton/Baton', Statistic: 'Sum', Threshold: 1 });
+    // Every Baton function emits into the namespace the alarms read.
+    for (const n of names) {
+      expect(s.json.Resources[s.fnId(n)].Properties.Environment.Variables, n).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'Baton/Baton',
+      });
+    }
   });
 
   it('notifies the alarm topic when one is given, and can be turned off', () => {

@@ -52,7 +52,7 @@ describe('lease loss and fencing', () => {
     expect(fresh.fence).toBeGreaterThan(zombie.fence as number);
     // Still rejected: the item is running again, but under another fence.
     expect(
-      await finishAttempt(db, zombie, { kind: 'failed', error: { reason: 'x', message: 'zombie' } }, now, holds(zombie)),
+      await finishAttempt(db, zombie, { kind: 'failed', error: { reason: 'error', message: 'zombie' } }, now, holds(zombie)),
     ).toBeUndefined();
     expect(await heartbeat(db, zombie, now + 1000)).toBeUndefined();
     expect((await getTask(db, runId, 'work'))?.owner).toBe('fresh');

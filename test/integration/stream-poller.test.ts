@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { log } from '../../functions/common/logger.js';
 import { StreamPoller } from '../../functions/local/stream-poller.js';
-import { documentClient, dynamoClient } from '../../functions/store/client.js';
+import { clientDefaults, documentClient, dynamoClient } from '../../functions/store/client.js';
 import { ensureTable } from '../../functions/store/table.js';
 import { useDynamo } from '../support/harness.js';
 
@@ -31,7 +31,10 @@ describe('the local stream poller', () => {
     const client = dynamoClient();
     await ensureTable(client, table);
     const seen: string[] = [];
+    // The poller's own streams client, with the trimmed-iterator fault added at the SDK edge.
+    const streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
     poller = new StreamPoller({
+      streams,
       client,
       table,
       log,
@@ -42,7 +45,6 @@ describe('the local stream poller', () => {
       },
     });
     let poisoned: string | undefined;
-    const streams = (poller as unknown as { streams: DynamoDBStreamsClient }).streams;
     streams.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'GetRecordsCommand') {

@@ -148,7 +148,7 @@ describe('lambda, async (Event) against the Lambda API', () => {
     });
     expect(
       await runExecutor(lambda, { function: 'etl', mode: 'async' }, { state: { ...state, callback: { error: { message: 'no' }, at: 2 } } }),
-    ).toEqual({ status: 'failed', reason: 'function_error', message: 'no', retryable: undefined });
+    ).toEqual({ status: 'failed', reason: 'callback', message: 'no', retryable: undefined });
     expect(mock.commandCalls(InvokeCommand)).toHaveLength(0);
   });
 

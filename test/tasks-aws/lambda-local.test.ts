@@ -179,10 +179,10 @@ describe('lambda task type with local modules (BATON_LAMBDA_MAP), end to end', (
     expect(e2.status).toBe(202);
     const r = await h.waitForRun(runId);
     expect(r.status).toBe('failed');
-    expect(r.tasks[0].error).toEqual({ reason: 'function_error', message: 'still full' });
+    expect(r.tasks[0].error).toEqual({ reason: 'callback', message: 'still full' });
     expect(r.tasks[0].attempts.map((a: any) => a.error)).toEqual([
-      { reason: 'no_space', message: 'disk full' },
-      { reason: 'function_error', message: 'still full' },
+      { reason: 'callback', message: 'disk full', callbackReason: 'no_space' },
+      { reason: 'callback', message: 'still full' },
     ]);
   });
 
