@@ -18,6 +18,7 @@ import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { Lease } from './lease.js';
 import { holdClaimed } from './operations/pause.js';
+import { poolGate, releaseAfter } from './pools.js';
 import { recordEnding } from './unstorable-outcome.js';
 import { loadWorkflow } from './workflows.js';
 
@@ -44,12 +45,13 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
   const spec = wf.definition.tasks[job.task];
   if (!spec) return;
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, fence: t.fence, from: 'queued', to: 'running' }, 'task transition');
-  if (spec.timeoutMs !== undefined && t.deadline === undefined) {
+  const gated = await poolGate(deps, spec, t); // undefined: no pool, or the attempt holds its slots
+  if (!gated && spec.timeoutMs !== undefined && t.deadline === undefined) {
     t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);
     if (!t) return;
   }
   if (crashEnabled) crashPoint('before:execute');
-  let ending = await execute(deps, run, spec, t);
+  let ending = gated ?? (await execute(deps, run, spec, t));
   if (!ending) return;
   if (crashEnabled) crashPoint('after:execute');
   const now = deps.now();
@@ -68,6 +70,7 @@ export async function runAttempt(deps: Deps, job: Job): Promise<void> {
     { run: t.runId, task: t.name, attempt: t.attempt, from: 'running', to: done.status, error: done.error?.reason },
     'task transition',
   );
+  await releaseAfter(deps, spec, t, done);
   if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
 }
 
