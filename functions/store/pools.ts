@@ -85,28 +85,16 @@ export const line = (p: PoolItem | undefined): WaitingEntry[] =>
     .map(parseEntry)
     .filter((e) => e !== undefined);
 
-const IS_POOL: Condition = {
-  expr: 'attribute_not_exists(#pk) OR #kind = :pool',
-  names: { '#pk': TABLE.pk, '#kind': 'kind' },
-  values: { ':pool': 'pool' },
-};
-
 /** Creates a pool or changes its size. `inUse` and the holders are kept: a smaller pool drains. */
 export async function putPool(db: Db, name: string, slots: number, now: number): Promise<PoolItem | undefined> {
-  const p = await db.update<PoolItem>(
-    poolKey(name),
-    { set: { kind: 'pool', name, slots, updatedAt: now }, setIfMissing: { inUse: 0, createdAt: now } },
-    IS_POOL,
-  );
-  await db.update(registryKey(name), { set: { kind: 'pool-name', name } }, IS_POOL_NAME);
+  // Unconditional: the size is configuration, last writer wins; the counters are left as they are.
+  const p = await db.update<PoolItem>(poolKey(name), {
+    set: { kind: 'pool', name, slots, updatedAt: now },
+    setIfMissing: { inUse: 0, createdAt: now },
+  });
+  await db.update(registryKey(name), { set: { kind: 'pool-name', name } });
   return p;
 }
-
-const IS_POOL_NAME: Condition = {
-  expr: 'attribute_not_exists(#pk) OR #kind = :k',
-  names: { '#pk': TABLE.pk, '#kind': 'kind' },
-  values: { ':k': 'pool-name' },
-};
 
 export const getPool = (db: Db, name: string) => db.get<PoolItem>(poolKey(name));
 
@@ -118,11 +106,13 @@ export async function listPools(db: Db): Promise<PoolItem[]> {
 }
 
 /** There is room for `k` more slots in a pool of `slots`, as read (`#slots`, `#in`). */
-const room = (slots: number, k: number): Condition => ({
-  expr: '#slots = :slots AND #in <= :max',
-  names: { '#slots': 'slots', '#in': 'inUse' },
-  values: { ':slots': slots, ':max': slots - k },
-});
+function room(slots: number, k: number): Condition {
+  return {
+    expr: '#slots = :slots AND #in <= :max',
+    names: { '#slots': 'slots', '#in': 'inUse' },
+    values: { ':slots': slots, ':max': slots - k },
+  };
+}
 
 const notHolding = (holder: string): Condition => ({
   expr: 'NOT contains(#h, :holder)',
