@@ -101,45 +101,6 @@ describe('pools', { timeout: 240_000 }, () => {
     expect(pool).toMatchObject({ inUse: 0, holders: [], waiting: [] });
   });
 
-  it('waiting tasks are woken by priority, then first come first served', async () => {
-    await h.request('PUT', '/pools/single', { slots: 1 });
-    let letGo!: () => void;
-    const held = new Promise<void>((r) => {
-      letGo = r;
-    });
-    target.route('/hold', async (r) => {
-      order.push(String(r.headers['idempotency-key']));
-      await held;
-      return { status: 200, body: {} };
-    });
-    await put('pool-hold', { hold: { type: 'http', url: `${target.url}/hold`, timeout: '2m', pool: 'single' } });
-    await put('pool-low', { t: call({ pool: 'single' }, 20) });
-    await put('pool-high', { t: call({ pool: 'single', priority: 5 }, 20) });
-    order.length = 0;
-    const ids = [await start('pool-hold')];
-    const waits = async (n: number) => {
-      // A bound in time, not in polls: on a loaded machine a run takes many seconds to reach its worker.
-      for (const end = Date.now() + 100_000; Date.now() < end; ) {
-        if ((await h.request('GET', '/pools/single')).body.waitingCount >= n) return;
-        await sleep(20);
-      }
-      throw new Error(`pool never had ${n} waiting`);
-    };
-    for (let i = 0; i < 1000 && order.length === 0; i++) await sleep(20); // the holder's call has started
-    ids.push(await start('pool-low'));
-    await waits(1);
-    ids.push(await start('pool-low'));
-    await waits(2);
-    ids.push(await start('pool-high'));
-    await waits(3);
-    letGo();
-    const done = await Promise.all(ids.map((id) => h.waitForRun(id, 120_000)));
-    expect(done.every((r) => r.status === 'succeeded')).toBe(true);
-    const runOf = (key: string) => key.split('/')[0];
-    expect(order.map(runOf)).toEqual([ids[0], ids[3], ids[1], ids[2]]);
-    expect((await h.request('GET', '/pools/single')).body).toMatchObject({ inUse: 0, holders: [], waiting: [] });
-  });
-
   it('a task naming an unknown pool fails with reason pool_unknown; one asking for more than the pool has, pool_too_small', async () => {
     await h.request('PUT', '/pools/tiny', { slots: 1 });
     await put('pool-unknown', { t: { type: 'noop', pool: 'nowhere' } });
