@@ -27,7 +27,7 @@ import { f, pct, table, usd } from './report.js';
 import { endpointCapacity, warmUp } from './suites/calibrate.js';
 import { failover } from './suites/failover.js';
 import { chainOverhead, type OverheadResult } from './suites/overhead.js';
-import { requestsPerTask, type ShapeResult, sweepCost } from './suites/requests.js';
+import { poolCost, requestsPerTask, type ShapeResult, sweepCost } from './suites/requests.js';
 import { type ThroughputResult, throughput } from './suites/throughput.js';
 
 const { values } = parseArgs({
@@ -103,6 +103,13 @@ async function main() {
       results.requests = req;
       results.sweep = sweep;
       sectionRequests(req, sweep);
+      progress('pool: a fan-out/fan-in of 22 noops whose 20 middle tasks share a pool of 2');
+      const pool = await poolCost(22, 2, plan.countPollMs);
+      results.pool = pool;
+      say(
+        `\n   pool shape (${pool.tasks} tasks, ${pool.slots} slots, run ${pool.status}): WRU per pooled task ${f(pool.wcuPerTask.plain)} without the pool, ${f(pool.wcuPerTask.pooled)} with it; one slot costs ${f(pool.perSlot.wcu)} WRU, ${f(pool.perSlot.rcu)} RRU, ${f(pool.perSlot.requests)} requests`,
+      );
+      for (const [op, s] of Object.entries(pool.poolOps)) say(`     ${op}: ${f(s.requests)} req / ${f(s.wcu)} WRU per pooled task`);
       save();
     }
     if (only.has('overhead')) {

@@ -122,3 +122,68 @@ export interface TickCost {
   requests: number;
   rcu: number;
 }
+
+export interface PoolCost {
+  /** Pooled tasks in the run (the fan's middle), and the pool's size. */
+  tasks: number;
+  slots: number;
+  /** Write units (with estimated failed-condition units) per pooled task, with and without the pool. */
+  wcuPerTask: { plain: number; pooled: number };
+  /** What one slot costs (acquire or wait + grant, release, pumps), per pooled task: the difference. */
+  perSlot: { wcu: number; rcu: number; requests: number };
+  /** Requests on the pool item, per pooled task, by operation. */
+  poolOps: Record<string, OpStats>;
+  status: string;
+}
+
+/**
+ * (1b) The `pool` shape: a fan-out/fan-in of `n` noop tasks whose `n - 2` middle tasks share a pool of
+ * `slots`, measured against the same fan without a pool, in fresh tables. The difference per middle
+ * task is what a pool slot costs, contention included (most tasks wait in the line and are woken).
+ */
+export async function poolCost(n: number, slots = 2, pollIdleMs?: number): Promise<PoolCost> {
+  const measure = async (pooled: boolean) => {
+    const config = await newTable();
+    const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
+    try {
+      const def = fan(`pool${n}`, n);
+      const tasks = def.tasks as Record<string, Record<string, unknown>>;
+      if (pooled) {
+        for (const [k, t] of Object.entries(tasks)) if (k !== 'root' && k !== 'join') t.pool = 'bench';
+        const res = await engine.app.request('/pools/bench', {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ slots }),
+        });
+        if (res.status !== 200) throw new Error(`PUT /pools/bench: ${res.status} ${await res.text()}`);
+      }
+      await engine.putWorkflow(def);
+      await sleep(300);
+      engine.meter.reset();
+      const runId = await engine.startRun(def.name);
+      const [run] = await waitRuns(config.table, [runId]);
+      await sleep(300);
+      return summarise('fan', n, run!, engine.meter.snapshot());
+    } finally {
+      await engine.stop();
+    }
+  };
+  const plain = await measure(false);
+  const pooled = await measure(true);
+  const mid = n - 2;
+  const w = (r: ShapeResult) => (r.perTask.wcu + r.perTask.estWcu) * n;
+  const poolOps: Record<string, OpStats> = {};
+  for (const [op, s] of Object.entries(pooled.byOp)) if (op.includes('POOL')) poolOps[op] = scale(s, n / mid);
+  return {
+    tasks: mid,
+    slots,
+    wcuPerTask: { plain: w(plain) / mid, pooled: w(pooled) / mid },
+    perSlot: {
+      wcu: (w(pooled) - w(plain)) / mid,
+      rcu: ((pooled.perTask.rcu - plain.perTask.rcu) * n) / mid,
+      requests: ((pooled.perTask.requests - plain.perTask.requests) * n) / mid,
+    },
+    poolOps,
+    status: pooled.status,
+  };
+}

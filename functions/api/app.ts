@@ -28,6 +28,7 @@ import { getRun, listChildLinks, listRuns, runItems } from '../store/runs.js';
 import { callbackRoutes } from './callbacks.js';
 import { openApiDocument } from './openapi.js';
 import { operationRoutes } from './operations.js';
+import { poolRoutes } from './pools.js';
 import { Routes } from './route.js';
 import { childView, runView } from './run-view.js';
 import { scheduleRoutes } from './schedules.js';
@@ -241,6 +242,7 @@ export function createApp(deps: Deps) {
   callbackRoutes(routes, deps);
   scheduleRoutes(routes, deps);
   operationRoutes(routes, deps);
+  poolRoutes(routes, deps);
 
   routes.add({ method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: 'OpenAPI 3.1' } }, (c) =>
     c.json(openApiDocument(routes.specs, { title: 'Baton', version: '1' })),

@@ -3,12 +3,14 @@ import type { Key } from '../store/db.js';
 import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
+import type { PoolItem } from '../store/pools.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import { decide } from './attempt-ending.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { onDueItem } from './due-items.js';
+import { checkPool, releaseEnded } from './pools.js';
 import { reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
 import { loadWorkflow } from './workflows.js';
@@ -70,6 +72,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   const now = deps.now();
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
   if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
+  if ((item as { kind: string }).kind === 'pool') return checkPool(deps, item as unknown as PoolItem); // orchestrator/pools.ts
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;
@@ -105,6 +108,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
         if (done) {
           report.timedOut++;
           deps.log.warn({ run: t.runId, task: t.name, attempt: t.attempt, from: 'running', to: done.status }, 'task transition');
+          await releaseEnded(deps, t); // its pool slots, if any
           if (ending.kind === 'retry') await deps.timer(keys.task(t.runId, t.name), ending.at);
         }
         return;
@@ -117,6 +121,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
           'lease expired; attempt lost',
         );
         if (r.status === 'queued') await dispatchAttempt(deps, r);
+        else await releaseEnded(deps, t); // lost too often: its pool slots, if any (a queued attempt keeps them)
       }
       return;
     }

@@ -20,6 +20,7 @@ import { EagerBudget } from './eager.js';
 import { Lease } from './lease.js';
 import { advance } from './master.js';
 import { holdClaimed } from './operations/pause.js';
+import { poolGate, releaseAfter } from './pools.js';
 import { recordEnding } from './unstorable-outcome.js';
 import { loadWorkflow } from './workflows.js';
 
@@ -62,12 +63,13 @@ async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget
   const spec = wf.definition.tasks[job.task];
   if (!spec) return;
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, fence: t.fence, from: 'queued', to: 'running' }, 'task transition');
-  if (spec.timeoutMs !== undefined && t.deadline === undefined) {
+  const gated = await poolGate(deps, spec, t); // undefined: no pool, or the attempt holds its slots
+  if (!gated && spec.timeoutMs !== undefined && t.deadline === undefined) {
     t = await setDeadline(deps.db, t, (t.attemptStartedAt ?? deps.now()) + spec.timeoutMs);
     if (!t) return;
   }
   if (crashEnabled) crashPoint('before:execute');
-  let ending = await execute(deps, run, spec, t);
+  let ending = gated ?? (await execute(deps, run, spec, t));
   if (!ending) return;
   if (crashEnabled) crashPoint('after:execute');
   // The ending says this worker advances the run: the master re-driven by its record reads before it writes.
@@ -88,6 +90,7 @@ async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget
     { run: t.runId, task: t.name, attempt: t.attempt, from: 'running', to: done.status, error: done.error?.reason },
     'task transition',
   );
+  await releaseAfter(deps, spec, t, done);
   if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
   else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) await advanceInline(deps, done, budget, kept);
 }

@@ -23,7 +23,7 @@ export const DEFAULT_MAX_DELAY_MS = 60 * 60 * 1000;
 /** Top-level keys a definition may have. */
 export const TOP_LEVEL_KEYS = ['name', 'description', 'params', 'failureStrategy', 'concurrency', 'tasks'] as const;
 /** Task keys the engine owns; every other key of a task is the type's config. */
-export const ENGINE_TASK_KEYS = ['type', 'after', 'retry', 'timeout', 'when', 'trigger'] as const;
+export const ENGINE_TASK_KEYS = ['type', 'after', 'retry', 'timeout', 'when', 'trigger', 'pool', 'poolSlots', 'priority'] as const;
 
 /** A duration as written (`10s`, `1m30s`, or a number of seconds), parsed to milliseconds. */
 export const durationSchema = z

@@ -30,6 +30,12 @@ export interface TaskSpec {
   readonly when?: string;
   /** Join rule; absent means `all_succeeded`. */
   readonly trigger?: TriggerRule;
+  /** The pool whose slots the task runs under (orchestrator/pools.ts); absent means none. */
+  readonly pool?: string;
+  /** Slots of `pool` the task holds while it runs; 1 unless given. */
+  readonly poolSlots?: number;
+  /** Wake-up order among a pool's waiting tasks, higher first; 0 unless given. */
+  readonly priority?: number;
   /** The type's own fields (everything that is not an engine key), still templated. */
   readonly config: Readonly<Record<string, unknown>>;
 }

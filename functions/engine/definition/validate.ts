@@ -10,6 +10,7 @@ import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
+import { checkPoolFields } from './pool-fields.js';
 import {
   concurrencySchema,
   DEFAULT_MAX_BYTES,
@@ -213,6 +214,12 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
 
   const when = checkWhen(c, `${path}.when`, raw.when);
   const trigger = checkTrigger(c, `${path}.trigger`, raw.trigger);
+  const pool = checkPoolFields(
+    raw,
+    path,
+    (p, s, v) => c.zod(p, s, v),
+    (p, m) => c.add(p, m),
+  );
 
   const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !ENGINE_KEYS.has(k)));
   if (executor) {
@@ -232,6 +239,7 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
     ...(timeoutMs !== undefined && { timeoutMs }),
     ...(when !== undefined && { when }),
     ...(trigger !== undefined && { trigger }),
+    ...pool,
     config,
   };
   return { spec, afterPaths, references: scan.references };
