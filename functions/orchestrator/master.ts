@@ -7,6 +7,7 @@ import { admit } from './concurrency.js';
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { isMapItem, itemEnded } from './map.js';
 import { finishSucceeded } from './run-output.js';
 import { onRunEnded } from './scheduler.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
@@ -31,6 +32,7 @@ export async function startRun(deps: Deps, runId: string): Promise<void> {
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
 export async function advance(deps: Deps, task: TaskItem): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
+  if (isMapItem(task)) return itemEnded(deps, task); // a map item: its map advances, not the run
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);

@@ -6,6 +6,7 @@ import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { specOf } from './map.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
 import { onDueItem } from './scheduler.js';
@@ -91,7 +92,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
       if (t.deadline !== undefined && t.deadline <= now) {
         // The holder is gone and the attempt is past its deadline: that is a timeout, not a loss.
         const run = await getRun(deps.db, t.runId);
-        const spec = run && (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks[t.name];
+        const spec = run && specOf((await loadWorkflow(deps.db, run.workflow, run.version)).definition, t.name);
         if (!spec) return;
         const ending = decide(deps, spec, t, {
           status: 'failed',
