@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { and, type Condition, whereEquals } from './expr.js';
+import { and, whereEquals } from './expr.js';
 import { keys, type TaskItem } from './items.js';
 import { MAP_ITEM_PREFIX, mapItemName, mapPartition } from './map-names.js';
 
@@ -69,15 +69,14 @@ export const getControl = (db: Db, runId: string, map: string, attempt: number) 
  * is free, items remain, and failures have not passed the tolerated count (a failing map starts no more).
  */
 export function takeSlot(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'attempt'>, slot: number, index: number) {
-  const cond: Condition = {
-    expr: '#n = :i AND #n < #t AND attribute_not_exists(#s) AND #f <= #tol',
-    names: { '#n': 'next', '#t': 'total', '#s': slotAttr(slot), '#f': 'failed', '#tol': 'tolerated' },
-    values: { ':i': index },
-  };
   return db.update<MapControl>(
     keys.mapControl(ctl.runId, ctl.map, ctl.attempt),
     { set: { next: index + 1, [slotAttr(slot)]: index } },
-    cond,
+    {
+      expr: '#n = :i AND #n < #t AND attribute_not_exists(#s) AND #f <= #tol',
+      names: { '#n': 'next', '#t': 'total', '#s': slotAttr(slot), '#f': 'failed', '#tol': 'tolerated' },
+      values: { ':i': index },
+    },
   );
 }
 

@@ -70,10 +70,11 @@ export interface MapChecker {
 /** Checks a map's fields (`config`: every key of the task but the engine's) and normalises them. */
 export function checkMapConfig(c: MapChecker, path: string, config: Record<string, unknown>): MapConfig | undefined {
   const m = c.zod(path, mapKeys, config);
-  if (!m) return undefined;
-  if (Array.isArray(m.items) && m.items.length > MAX_MAP_ITEMS) c.add(`${path}.items`, `at most ${MAX_MAP_ITEMS} items`);
+  if (m && Array.isArray(m.items) && m.items.length > MAX_MAP_ITEMS) c.add(`${path}.items`, `at most ${MAX_MAP_ITEMS} items`);
+  // The item task is checked even when the map's own fields are wrong, so that every error is reported at once.
+  if (!isPlainObject(config.task)) return undefined;
   const tp = `${path}.task`;
-  const raw = m.task;
+  const raw = config.task;
   for (const k of NOT_IN_ITEM_TASK) if (raw[k] !== undefined) c.add(`${tp}.${k}`, `not allowed in a map's task (set it on the map)`);
   let type = '';
   if (typeof raw.type !== 'string')
@@ -97,5 +98,6 @@ export function checkMapConfig(c: MapChecker, path: string, config: Record<strin
     ...(timeoutMs !== undefined && { timeoutMs }),
     config: isPlainObject(inner) ? inner : {},
   };
+  if (!m) return undefined;
   return { items: m.items, concurrency: m.concurrency ?? DEFAULT_MAP_CONCURRENCY, tolerated: m.failure?.tolerated ?? 0, task };
 }
