@@ -63,7 +63,7 @@ describe('a map under SIGKILL', () => {
     await entry();
     const target = await countingTarget();
     try {
-      const n = 24;
+      const n = 12;
       await a.put({
         name: 'crash-map',
         tasks: {
@@ -80,7 +80,7 @@ describe('a map under SIGKILL', () => {
       });
       const crashLog = join(c.dir, 'crashes.log');
       const crash = {
-        BATON_CRASH: 'after:create:ITEM=0.05,after:create:CTL=0.5,after:update:CTL=0.12,after:update:ITEM=0.06,*=0.01',
+        BATON_CRASH: 'after:create:ITEM=0.05,after:create:CTL=0.5,after:update:CTL=0.08,after:update:ITEM=0.04,*=0.005',
         BATON_CRASH_LOG: crashLog,
       };
       const procs = [await c.add('p1', 'master,worker,sweeper'), await c.add('p2', 'master,worker,sweeper')];
@@ -94,12 +94,12 @@ describe('a map under SIGKILL', () => {
             if (p.alive) continue;
             restarts++;
             // Later incarnations die less often, so the run always gets to finish.
-            await p.start(restarts < 12 ? crash : {});
+            await p.start(restarts < 8 ? crash : {});
           }
           const r = (await a.request('GET', `/runs/${runId}`)).body;
           return TERMINAL.has(r?.status) && r;
         },
-        150_000,
+        280_000,
         200,
       );
       await sleep(200);
@@ -118,5 +118,5 @@ describe('a map under SIGKILL', () => {
     } finally {
       await target.close();
     }
-  }, 200_000);
+  }, 330_000);
 });
