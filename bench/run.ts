@@ -176,6 +176,9 @@ async function main() {
   progress('wrote bench/results/latest.json and bench/results/latest.txt');
 }
 
+/** How a shape is named in the report (`map`: per-task figures are per map item). */
+const shapeLabel = (s: ShapeResult['shape']) => (s === 'chain' ? 'chain' : s === 'fan' ? 'fan-out/in' : 'map (per item)');
+
 function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sweepCost>>) {
   say(
     `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; sweeper off; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
@@ -196,7 +199,7 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
         'poller req/task (local)',
       ],
       req.map((r) => [
-        r.shape === 'chain' ? 'chain' : 'fan-out/in',
+        shapeLabel(r.shape),
         r.tasks,
         r.ms,
         f(r.perTask.requests),
@@ -210,14 +213,14 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
       ]),
     ),
   );
-  for (const shape of ['chain', 'fan'] as const) {
+  for (const shape of ['chain', 'fan', 'map'] as const) {
     const rs = req.filter((r) => r.shape === shape);
     const w = (r: ShapeResult) => r.perTask.wcu + r.perTask.estWcu;
     const a = rs[0];
     for (const b of rs.slice(1)) {
       if (!a) continue;
       say(
-        `   ${shape === 'chain' ? 'chain' : 'fan-out/in'} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}`,
+        `   ${shapeLabel(shape)} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}`,
       );
     }
   }
@@ -229,12 +232,12 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
   );
 
   // Per operation kind, at the largest size of each shape.
-  const big = ['chain', 'fan'].map((s) => req.filter((r) => r.shape === s).at(-1)).filter((r): r is ShapeResult => !!r);
+  const big = ['chain', 'fan', 'map'].map((s) => req.filter((r) => r.shape === s).at(-1)).filter((r): r is ShapeResult => !!r);
   const ops = [...new Set(big.flatMap((r) => Object.keys(r.byOp)))].sort();
   say(`\n   per operation kind, per task: requests / WRU (+ est. failed-condition WRU) / RRU`);
   say(
     table(
-      ['operation', ...big.map((r) => `${r.shape === 'chain' ? 'chain' : 'fan-out/in'} ${r.tasks}`)],
+      ['operation', ...big.map((r) => `${shapeLabel(r.shape)} ${r.tasks}`)],
       ops.map((op) => [
         op,
         ...big.map((r) => {
@@ -277,7 +280,7 @@ function sectionCost(req: ShapeResult[]) {
         `Step Functions Standard (≥ 1 transition/task at $${(SFN_STANDARD_TRANSITION_USD * 1e6).toFixed(0)}/M)`,
       ],
       costs.map(({ r, c }) => [
-        r.shape === 'chain' ? 'chain' : 'fan-out/in',
+        shapeLabel(r.shape),
         r.tasks,
         usd(c.dynamodb),
         usd(c.lambdaRequests),

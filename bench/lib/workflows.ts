@@ -22,6 +22,12 @@ export function fan(wf: string, n: number) {
   return { name: wf, tasks };
 }
 
+/** One `map` over `n` items (concurrency 10) whose item task is a noop: the cost of a map item alone. */
+export function mapOf(wf: string, n: number) {
+  const items = Array.from({ length: n }, (_, i) => i);
+  return { name: wf, tasks: { each: { type: 'map', items, concurrency: 10, task: { type: 'noop', output: '${item}' } } } };
+}
+
 /** One `http` task that calls `url` (the failover bench points it at a server that holds the first call open). */
 export function httpOne(wf: string, url: string) {
   return { name: wf, tasks: { call: { type: 'http', url, requestTimeout: '120s' } } };

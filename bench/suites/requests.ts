@@ -2,10 +2,11 @@ import { schedulerTick } from '../../functions/orchestrator/scheduler.js';
 import { Engine } from '../lib/engine.js';
 import { newTable, sleep, waitRuns } from '../lib/env.js';
 import { type MeterSnapshot, type OpStats, totals } from '../lib/meter.js';
-import { chain, fan } from '../lib/workflows.js';
+import { chain, fan, mapOf } from '../lib/workflows.js';
 
 export interface ShapeResult {
-  shape: 'chain' | 'fan';
+  /** `map`: one map task over `tasks` items; its per-task figures are per map item. */
+  shape: 'chain' | 'fan' | 'map';
   tasks: number;
   /** Run wall time from the run's createdAt to its endedAt (engine timestamps). */
   ms: number;
@@ -39,13 +40,13 @@ export interface ShapeResult {
  */
 export async function requestsPerTask(sizes: number[], pollIdleMs?: number): Promise<ShapeResult[]> {
   const out: ShapeResult[] = [];
-  for (const shape of ['chain', 'fan'] as const) {
+  for (const shape of ['chain', 'fan', 'map'] as const) {
     for (const n of sizes) {
       const config = await newTable();
       const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
       try {
         const wf = `${shape}${n}`;
-        await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : fan(wf, n));
+        await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : shape === 'fan' ? fan(wf, n) : mapOf(wf, n));
         await sleep(300); // let the poller see the definition's records before counting
         engine.meter.reset();
         const runId = await engine.startRun(wf);
@@ -61,7 +62,7 @@ export async function requestsPerTask(sizes: number[], pollIdleMs?: number): Pro
   return out;
 }
 
-function summarise(shape: 'chain' | 'fan', n: number, run: Record<string, any>, snap: MeterSnapshot): ShapeResult {
+function summarise(shape: ShapeResult['shape'], n: number, run: Record<string, any>, snap: MeterSnapshot): ShapeResult {
   const billed = totals(snap, ['engine', 'api']);
   const plumbing = totals(snap, ['plumbing']);
   const streamCalls = Object.values(snap.stream.calls).reduce((a, b) => a + b, 0);

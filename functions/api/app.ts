@@ -19,6 +19,7 @@ import { parseDefinition } from '../engine/definition/validate.js';
 import { MAX_BODY_BYTES } from '../engine/limits.js';
 import { cancel } from '../orchestrator/cancel.js';
 import type { Deps } from '../orchestrator/deps.js';
+import { mapProgress } from '../orchestrator/map-operations.js';
 import { findRecursion } from '../orchestrator/recursion.js';
 import { startWorkflow } from '../orchestrator/start.js';
 import { loadWorkflow } from '../orchestrator/workflows.js';
@@ -26,6 +27,7 @@ import { getDefinition, latestDefinition, listWorkflows, saveDefinition } from '
 import { TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { getRun, listChildLinks, listRuns, runItems } from '../store/runs.js';
 import { callbackRoutes } from './callbacks.js';
+import { mapItemRoutes } from './map-items.js';
 import { openApiDocument } from './openapi.js';
 import { operationRoutes } from './operations.js';
 import { poolRoutes } from './pools.js';
@@ -203,7 +205,8 @@ export function createApp(deps: Deps) {
         runItems(deps.db, run.runId),
         loadWorkflow(deps.db, run.workflow, run.version).catch(() => undefined),
       ]);
-      return c.json(runView(run, items, wf));
+      const maps = wf ? await mapProgress(deps, run, items) : {};
+      return c.json(runView(run, items, wf, maps));
     },
   );
 
@@ -243,6 +246,7 @@ export function createApp(deps: Deps) {
   scheduleRoutes(routes, deps);
   operationRoutes(routes, deps);
   poolRoutes(routes, deps);
+  mapItemRoutes(routes, deps);
 
   routes.add({ method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: 'OpenAPI 3.1' } }, (c) =>
     c.json(openApiDocument(routes.specs, { title: 'Baton', version: '1' })),

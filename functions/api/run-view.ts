@@ -1,3 +1,4 @@
+import type { MapProgress } from '../orchestrator/map-operations.js';
 import { resolveOutput } from '../orchestrator/run-output.js';
 import type { LoadedWorkflow } from '../orchestrator/workflows.js';
 import type { ChildLinkItem, RunItem, TaskItem } from '../store/items.js';
@@ -9,7 +10,12 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
  * The public JSON view of a run: the run, then every task of its definition in topological order (or,
  * when the definition cannot be loaded, the tasks the run has items for).
  */
-export function runView(run: RunItem, items: Record<string, unknown>[], wf: LoadedWorkflow | undefined) {
+export function runView(
+  run: RunItem,
+  items: Record<string, unknown>[],
+  wf: LoadedWorkflow | undefined,
+  maps: Readonly<Record<string, MapProgress>> = {},
+) {
   const tasks = new Map<string, TaskItem>();
   const children: ChildLinkItem[] = [];
   for (const it of items) {
@@ -50,6 +56,8 @@ export function runView(run: RunItem, items: Record<string, unknown>[], wf: Load
         worker: t?.owner,
         wakeAt: t?.status === 'waiting' ? iso(t.dueAt) : undefined,
         held: t?.held,
+        // A map: its items by status (page through them at /runs/{id}/tasks/{task}/items).
+        map: maps[name],
         actions: t && COMPLETABLE.has(t.status) ? ['complete'] : [],
         output: t?.output,
         error: t?.error,

@@ -19,6 +19,7 @@ import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { onRunEnded } from './run-end.js';
+import { isMapItem, itemEnded } from './map.js';
 import { finishSucceeded } from './run-output.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -60,6 +61,7 @@ export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
 export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions = BY_MASTER): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
+  if (isMapItem(task)) return itemEnded(deps, task); // a map item: its map advances, not the run
   if (opts.reprocess && (await successorsTold(deps, task))) return;
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;

@@ -4,6 +4,7 @@ import { unmarshallOptions } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { cancelChildren, stopWork } from './cancel.js';
 import type { Deps } from './deps.js';
+import { stopMaps } from './map-operations.js';
 import { advance, onRunFinished } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
@@ -42,7 +43,8 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     if (next.status === 'queued') return startRun(deps, next.runId);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);
-    if (next.status === 'cancelled') await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId)]);
+    if (next.status === 'cancelled')
+      await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId), stopMaps(deps, next.runId)]);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).

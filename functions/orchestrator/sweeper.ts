@@ -11,6 +11,7 @@ import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { onDueItem } from './due-items.js';
 import { checkPool, releaseEnded } from './pools.js';
+import { specOf } from './map.js';
 import { reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
 import { loadWorkflow } from './workflows.js';
@@ -96,7 +97,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
       if (t.deadline !== undefined && t.deadline <= now) {
         // The holder is gone and the attempt is past its deadline: that is a timeout, not a loss.
         const run = await getRun(deps.db, t.runId);
-        const spec = run && (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks[t.name];
+        const spec = run && specOf((await loadWorkflow(deps.db, run.workflow, run.version)).definition, t.name);
         if (!spec) return;
         const ending = decide(deps, spec, t, {
           status: 'failed',

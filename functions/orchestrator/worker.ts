@@ -1,4 +1,5 @@
 import { crashEnabled, crashPoint } from '../common/crash.js';
+import { MAP_TYPE } from '../engine/definition/map.js';
 import { findReferences, TemplateError } from '../engine/definition/template.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import { and } from '../store/expr.js';
@@ -18,6 +19,7 @@ import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
 import { Lease } from './lease.js';
+import { itemScope, runMap, specOf } from './map.js';
 import { advance } from './master.js';
 import { holdClaimed } from './operations/pause.js';
 import { poolGate, releaseAfter } from './pools.js';
@@ -60,7 +62,7 @@ async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget
   if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
   if (TERMINAL_RUN.has(run.status)) return abandonClaimed(deps, t, run.status);
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
-  const spec = wf.definition.tasks[job.task];
+  const spec = specOf(wf.definition, job.task);
   if (!spec) return;
   deps.log.info({ run: t.runId, task: t.name, attempt: t.attempt, fence: t.fence, from: 'queued', to: 'running' }, 'task transition');
   const gated = await poolGate(deps, spec, t); // undefined: no pool, or the attempt holds its slots
@@ -155,6 +157,10 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
 }
 
 async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, signal: AbortSignal): Promise<Outcome> {
+  if (spec.type === MAP_TYPE) {
+    const scope = { params: run.params, run: { id: run.runId, workflow: run.workflow }, task: { name: t.name, attempt: t.attempt } };
+    return runMap(deps, run, spec, t, { ...scope, tasks: await upstreamOutputs(deps, run.runId, spec.config) });
+  }
   const executor = deps.executors[spec.type];
   if (!executor) return { status: 'failed', reason: 'unknown_type', message: `no executor for type ${spec.type}`, retryable: false };
   let rendered: unknown;
@@ -167,6 +173,7 @@ async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, sig
         tasks: await upstreamOutputs(deps, run.runId, spec.config),
         run: { id: run.runId, workflow: run.workflow },
         task: { name: t.name, attempt: t.attempt },
+        ...itemScope(t),
       },
       deps.secrets ?? defaultSecretSource(),
       executor.secrets,

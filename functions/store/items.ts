@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FailureReason } from '../engine/failure-reason.js';
+import { MAP_CONTROL_SK, mapItemSk, mapPartition, parseMapItemName } from './map-names.js';
 
 /** Sort-key prefix of a run's child links. */
 export const CHILD_SK_PREFIX = 'CHILD#';
@@ -7,7 +8,13 @@ export const CHILD_SK_PREFIX = 'CHILD#';
 /** Key layout of the single table. Nothing outside `store/` builds keys by hand. */
 export const keys = {
   run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
-  task: (runId: string, task: string) => ({ pk: `RUN#${runId}`, sk: `TASK#${task}` }),
+  task: (runId: string, task: string) => {
+    const item = parseMapItemName(task);
+    if (item) return { pk: mapPartition(runId, item.map, item.attempt), sk: mapItemSk(item.index) };
+    return { pk: `RUN#${runId}`, sk: `TASK#${task}` };
+  },
+  /** A map attempt's control item: its item count, counters and concurrency slots. */
+  mapControl: (runId: string, map: string, attempt: number) => ({ pk: mapPartition(runId, map, attempt), sk: MAP_CONTROL_SK }),
   /** The run's join point: collects its sink tasks as they finish. */
   end: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'END' }),
   child: (runId: string, task: string, attempt: number) => ({

@@ -1,6 +1,7 @@
 /**
  * Templates in task fields: `${params.NAME...}`, `${tasks.TASK.output...}`, `${run.id}`, `${run.workflow}`,
- * `${task.name}`, `${task.attempt}`, `${secrets.NAME}` (or `${secrets["a/b"]}`). Paths continue with
+ * `${task.name}`, `${task.attempt}`, `${secrets.NAME}` (or `${secrets["a/b"]}`), and inside a map's `task`
+ * `${item...}` (the item, with a path into it) and `${index}` (its 0-based position). Paths continue with
  * `.key`, `[0]` or `["any key"]` segments. `$${` is an escape for a literal `${`.
  *
  * A secret is resolved by the worker only, through the scope's `secret` lookup; the stored definition
@@ -11,10 +12,10 @@ import { formatPath, type PathSegment } from './path.js';
 
 /** One parsed `${...}` template. */
 export interface Reference {
-  readonly kind: 'params' | 'tasks' | 'run' | 'task' | 'secrets';
+  readonly kind: 'params' | 'tasks' | 'run' | 'task' | 'secrets' | 'item' | 'index';
   /** Param name, task name, secret name, or the field of `run` / `task` (`id`, `workflow`, `name`, `attempt`). */
   readonly name?: string;
-  /** Segments after the param name, or after `output` for tasks; empty for `run` and `task`. */
+  /** Segments after the param name, after `output` for tasks, or after `item`; empty for `run`, `task` and `index`. */
   readonly path: PathSegment[];
   /** The template as written, `${...}` included. */
   readonly raw: string;
@@ -50,6 +51,8 @@ export interface RenderScope {
    * is an error: only the worker resolves secrets.
    */
   readonly secret?: (name: string, raw: string) => string;
+  /** The map item an item task runs for (`${item}`, `${index}`); absent outside a map's items. */
+  readonly item?: { readonly value: unknown; readonly index: number };
 }
 
 /** What a secret's name may hold: the characters Secrets Manager and SSM parameter names share. */
@@ -131,8 +134,13 @@ function parseExpression(inner: string, raw: string): Reference | string {
         return 'expected ${secrets.NAME} (letters, digits and _+=.@/- ; quote other names: ${secrets["a/b"]})';
       }
       return { kind: 'secrets', name, path: [], raw };
+    case 'item':
+      return { kind: 'item', path: segs.slice(1), raw };
+    case 'index':
+      if (rest.length > 0 || name !== undefined) return 'expected ${index}';
+      return { kind: 'index', path: [], raw };
     default:
-      return `unknown root "${String(root)}" (expected params, tasks, run, task or secrets)`;
+      return `unknown root "${String(root)}" (expected params, tasks, run, task, secrets, item or index)`;
   }
 }
 
@@ -267,6 +275,11 @@ function resolve(ref: Reference, scope: RenderScope): unknown {
     case 'secrets':
       if (!scope.secret) throw new TemplateError(ref.raw, `template ${ref.raw}: secrets resolve only when a task runs`);
       return scope.secret(name, ref.raw);
+    case 'item':
+    case 'index':
+      if (!scope.item) throw new TemplateError(ref.raw, `template ${ref.raw}: only a map's task has an item`);
+      // Like a task output, an item is data from outside: its `${secrets...}` text stays literal.
+      return ref.kind === 'index' ? scope.item.index : follow(scope.item.value, ['item'], ref.path, ref.raw);
   }
 }
 

@@ -8,6 +8,7 @@ import { TRIGGER_RULES, type TriggerRule } from '../flow/join-rule.js';
 import { checkValue, MAX_DEFINITION_DEPTH } from '../limits.js';
 import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
+import { checkMapConfig, MAP_TYPE } from './map.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
 import { checkPoolFields } from './pool-fields.js';
@@ -124,6 +125,13 @@ function checkRetry(c: Checker, path: string, raw: unknown): RetryPolicy {
   return { attempts, delayMs, backoff: r.backoff ?? 'fixed', maxDelayMs: r.maxDelay ?? Math.max(DEFAULT_MAX_DELAY_MS, delayMs) };
 }
 
+function checkTimeout(c: Checker, path: string, raw: unknown): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const ms = c.zod(path, durationSchema, raw);
+  if (ms === 0) c.add(path, 'must be more than 0');
+  return ms;
+}
+
 /** Normalises `after` and records the path of each kept dependency (for cycle messages). */
 function checkAfter(
   c: Checker,
@@ -200,17 +208,14 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
   else {
     type = raw.type;
     executor = Object.hasOwn(opts.executors, type) ? opts.executors[type] : undefined;
-    if (!executor) c.add(`${path}.type`, `unknown task type "${type}" (known types: ${Object.keys(opts.executors).sort().join(', ')})`);
+    if (!executor && type !== MAP_TYPE)
+      c.add(`${path}.type`, `unknown task type "${type}" (known types: ${Object.keys(opts.executors).sort().join(', ')})`);
   }
 
   const afterPaths = new Map<string, string>();
   const after = checkAfter(c, `${path}.after`, name, raw.after, names, afterPaths);
   const retry = checkRetry(c, `${path}.retry`, raw.retry);
-  let timeoutMs: number | undefined;
-  if (raw.timeout !== undefined && raw.timeout !== null) {
-    timeoutMs = c.zod(`${path}.timeout`, durationSchema, raw.timeout);
-    if (timeoutMs === 0) c.add(`${path}.timeout`, 'must be more than 0');
-  }
+  const timeoutMs = checkTimeout(c, `${path}.timeout`, raw.timeout);
 
   const when = checkWhen(c, `${path}.when`, raw.when);
   const trigger = checkTrigger(c, `${path}.trigger`, raw.trigger);
@@ -221,16 +226,26 @@ function checkTask(c: Checker, name: string, raw: unknown, names: ReadonlySet<st
     (p, m) => c.add(p, m),
   );
 
-  const config = Object.fromEntries(Object.entries(raw).filter(([k]) => !ENGINE_KEYS.has(k)));
-  if (executor) {
+  let config: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([k]) => !ENGINE_KEYS.has(k)));
+  const scan = scanTemplates(config);
+  if (type === MAP_TYPE) {
+    const checks = { add: c.add.bind(c), zod: c.zod.bind(c), executors: opts.executors };
+    const retry = (p: string, r: unknown) => checkRetry(c, p, r);
+    const timeout = (p: string, r: unknown) => checkTimeout(c, p, r);
+    config = { ...checkMapConfig({ ...checks, retry, timeout }, path, config) };
+  } else if (executor) {
     try {
       c.zod(path, executor.schema, config);
     } catch (e) {
       c.add(path, `could not check the ${type} fields: ${(e as Error).message}`);
     }
   }
-  const scan = scanTemplates(config);
   for (const e of scan.errors) c.add(joinPath(path, e.at), `${e.raw}: ${e.message}`);
+  for (const { at, ref } of scan.references) {
+    // `${item}` and `${index}` exist only where an item runs: inside a map's task.
+    if ((ref.kind === 'item' || ref.kind === 'index') && !(type === MAP_TYPE && at[0] === 'task'))
+      c.add(joinPath(path, at), `${ref.raw}: only a map's task has an item`);
+  }
 
   const spec: TaskSpec = {
     type,

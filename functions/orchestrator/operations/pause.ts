@@ -3,6 +3,7 @@ import type { TaskItem } from '../../store/items.js';
 import { getRun, pauseRun, resumeRun, runItems } from '../../store/runs.js';
 import { hold, unhold } from '../../store/task-operations.js';
 import type { Deps } from '../deps.js';
+import { wakeMaps } from '../map-operations.js';
 
 /**
  * Pause and resume. A paused run keeps its running attempts (they finish and are recorded, and the
@@ -49,6 +50,7 @@ export async function releaseHeld(deps: Deps, runId: string, items?: Record<stri
   const all = items ?? (await runItems(deps.db, runId));
   const held = all.filter((i) => i.kind === 'task' && i.held === true && i.status === 'queued') as unknown as TaskItem[];
   let released = 0;
+  await wakeMaps(deps, runId, all); // suspended map attempts start the items the pause held back
   await Promise.all(
     held.map(async (t) => {
       const q = await unhold(deps.db, t, deps.now());
