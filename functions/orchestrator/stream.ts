@@ -2,16 +2,19 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { UNMARSHALL_OPTIONS } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import { cancelChildren, stopWork } from './cancel.js';
+import { cancelChildren, stopWork, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
+import { emitEvents } from './events/emit.js';
 import { advance, onRunFinished, startRun } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
+import { armClock } from './run-timeout.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
 export interface ChangeRecord {
   readonly eventName?: string;
   readonly dynamodb?: {
+    readonly SequenceNumber?: string;
     readonly NewImage?: Record<string, AttributeValue>;
     readonly OldImage?: Record<string, AttributeValue>;
   };
@@ -37,11 +40,13 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     return;
   }
   if (next.status === prev?.status) return;
+  await emitEvents(deps, next, prev, record.dynamodb?.SequenceNumber);
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
+    if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);
-    if (next.status === 'cancelled') await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId)]);
+    if (workMustStop(next as RunItem)) await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId)]);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     return advance(deps, next as TaskItem);

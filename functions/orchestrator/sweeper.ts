@@ -2,12 +2,16 @@ import type { Key } from '../store/db.js';
 import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
+import type { DeliveryItem } from '../store/outbox.js';
+import type { RunClockItem } from '../store/run-clock.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { deliverNow } from './events/deliver.js';
 import { startRun } from './master.js';
 import { reconcile } from './reconcile.js';
+import { onRunClock } from './run-timeout.js';
 import { onDueItem } from './scheduler.js';
 import { decide } from './worker.js';
 import { loadWorkflow } from './workflows.js';
@@ -68,6 +72,8 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   const now = deps.now();
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
   if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/scheduler.ts)
+  if ((item.kind as string) === 'clock') return onRunClock(deps, item as unknown as RunClockItem); // run timeout and sla
+  if ((item.kind as string) === 'delivery') return deliverNow(deps, item as unknown as DeliveryItem); // webhook retries
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;

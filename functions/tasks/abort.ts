@@ -6,8 +6,9 @@
  * - `LeaseLost`: the attempt was reclaimed (its lease expired); a new holder continues it, so the
  *   executor must stop without undoing anything external (the new holder adopts it).
  * - `AttemptTimeout`: the attempt ran past its timeout; the executor may stop external work.
+ * - `Cancelled`: the run was cancelled (or ran past its own timeout); the executor stops external work.
  */
-export type AbortKind = 'lease_lost' | 'timeout';
+export type AbortKind = 'lease_lost' | 'timeout' | 'cancelled';
 
 /** The base of every reason the worker aborts an attempt with. */
 export abstract class AttemptAborted extends Error {
@@ -27,6 +28,14 @@ export class AttemptTimeout extends AttemptAborted {
   readonly kind = 'timeout' as const;
   constructor() {
     super('timeout');
+  }
+}
+
+export class Cancelled extends AttemptAborted {
+  override readonly name = 'Cancelled';
+  readonly kind = 'cancelled' as const;
+  constructor(why = 'cancelled') {
+    super(why);
   }
 }
 

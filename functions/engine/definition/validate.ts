@@ -8,6 +8,7 @@ import { TRIGGER_RULES, type TriggerRule } from '../flow/join-rule.js';
 import { checkValue, MAX_DEFINITION_DEPTH } from '../limits.js';
 import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
+import { notifySchema } from './notify.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
 import {
@@ -318,6 +319,9 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
     if (cc?.policy === 'allow' && cc.limit !== undefined) c.add('concurrency.limit', 'allow has no limit (use skip or queue)');
     else if (cc && cc.policy !== 'allow') concurrency = { policy: cc.policy, limit: cc.limit ?? 1 };
   }
+  const timeoutMs = doc.timeout == null ? undefined : c.zod('timeout', durationSchema, doc.timeout);
+  const slaMs = doc.sla == null ? undefined : c.zod('sla', durationSchema, doc.sla);
+  const notify = doc.notify == null ? undefined : c.zod('notify', notifySchema, doc.notify);
   const params = checkParams(c, doc.params);
   const drafts = checkTasks(c, doc.tasks, opts);
   checkCycles(c, drafts);
@@ -331,6 +335,9 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
     params,
     failureStrategy,
     ...(concurrency !== undefined && { concurrency }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(slaMs !== undefined && { slaMs }),
+    ...(notify !== undefined && { notify }),
     tasks: Object.fromEntries([...drafts].map(([n, d]) => [n, d.spec])),
   };
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
