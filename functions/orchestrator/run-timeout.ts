@@ -35,18 +35,20 @@ export async function onRunClock(deps: Deps, clock: RunClockItem): Promise<void>
     await stopRunClock(deps.db, clock);
     return;
   }
-  if (clock.timeoutAt !== undefined && clock.timeoutAt <= now) {
-    const limit = clock.timeoutAt - (run.startedAt ?? run.createdAt);
-    const failed = await timeOutRun(deps.db, run.runId, now, `the run exceeded its timeout of ${limit} ms`);
-    if (failed) deps.log.info({ run: run.runId, from: run.status, to: 'failed', reason: 'timeout' }, 'run transition');
-    await stopRunClock(deps.db, clock);
-    return;
-  }
+  let current = clock;
+  // The SLA first: a run that reaches its timeout has missed its SLA too, even if one late firing finds both due.
   if (clock.status === 'armed' && clock.slaAt !== undefined && clock.slaAt <= now) {
     const marked = await markSlaMissed(deps.db, clock, now);
-    if (marked) {
-      deps.log.warn({ run: run.runId, workflow: run.workflow, slaAt: clock.slaAt }, 'run missed its sla');
-      if (marked.timeoutAt !== undefined) await deps.timer(clockKey(run.runId), marked.timeoutAt);
-    }
+    if (!marked) return; // another firing moved the clock on; it carries on from there
+    current = marked;
+    deps.log.warn({ run: run.runId, workflow: run.workflow, slaAt: clock.slaAt }, 'run missed its sla');
+  }
+  if (current.timeoutAt !== undefined && current.timeoutAt <= now) {
+    const limit = current.timeoutAt - (run.startedAt ?? run.createdAt);
+    const failed = await timeOutRun(deps.db, run.runId, now, `the run exceeded its timeout of ${limit} ms`);
+    if (failed) deps.log.info({ run: run.runId, from: run.status, to: 'failed', reason: 'timeout' }, 'run transition');
+    await stopRunClock(deps.db, current);
+  } else if (current !== clock && current.timeoutAt !== undefined) {
+    await deps.timer(clockKey(run.runId), current.timeoutAt);
   }
 }

@@ -49,7 +49,7 @@ export function recordTry(db: Db, d: DeliveryItem, result: { ok: true } | { ok: 
     key,
     {
       set: { status, tries: d.tries + 1, ...(result.ok ? {} : { lastError: result.error.slice(0, 1000) }), ...due, ...db.expiry(now) },
-      remove: due ? [] : DUE_ATTRIBUTES,
+      ...(due ? {} : { remove: DUE_ATTRIBUTES }),
     },
     { expr: '#s = :p AND #t = :t', names: { '#s': 'status', '#t': 'tries' }, values: { ':p': 'pending', ':t': d.tries } },
   );

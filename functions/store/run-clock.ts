@@ -53,7 +53,7 @@ export function markSlaMissed(db: Db, clock: RunClockItem, now: number) {
   const due = clock.timeoutAt !== undefined ? db.due(key, clock.timeoutAt) : undefined;
   return db.update<RunClockItem>(
     key,
-    { set: { status: 'sla_missed', slaMissedAt: now, ...due }, remove: due ? [] : DUE_ATTRIBUTES },
+    { set: { status: 'sla_missed', slaMissedAt: now, ...due }, ...(due ? {} : { remove: DUE_ATTRIBUTES }) },
     whereEquals({ status: 'armed' }),
   );
 }
