@@ -1,6 +1,8 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type Deps, defaultDeps, type Job } from '../orchestrator/deps.js';
+import { eventBridgePublisher } from '../orchestrator/events/eventbridge.js';
 import type { Key } from '../store/db.js';
 
 /**
@@ -41,6 +43,12 @@ let cached: Deps | undefined;
 
 /** The dependencies of every Lambda handler, built on first use. */
 export function awsDeps(): Deps {
-  cached ??= defaultDeps({ dispatch: dispatchByLambda, timer: timerBySqs });
+  // Run and task events go to the EventBridge bus the construct names (docs/events.md).
+  const bus = process.env.BATON_EVENT_BUS;
+  cached ??= defaultDeps({
+    dispatch: dispatchByLambda,
+    timer: timerBySqs,
+    ...(bus ? { publish: eventBridgePublisher(new EventBridgeClient({}), bus) } : {}),
+  });
   return cached;
 }

@@ -79,7 +79,9 @@ describe('cancel stops work in flight', () => {
     await until('the held connection to close', async () => closed.length === 1, 12_000);
     expect(closed[0]).toBeGreaterThanOrEqual(cancelledAt);
 
-    const run = await runWhen(h, runId, 'every task to end', (r) => r.tasks.every((t: any) => t.name === 'after' || t.status === 'cancelled'));
+    const run = await runWhen(h, runId, 'every task to end', (r) =>
+      r.tasks.every((t: any) => t.name === 'after' || t.status === 'cancelled'),
+    );
     expect(run.status).toBe('cancelled');
     expect(task(run, 'after').status).toBe('blocked');
     // Nothing ran again, and the aborted call recorded no outcome of its own.

@@ -68,12 +68,18 @@ describe('run timeout, sla and notify webhooks', () => {
     const run = await runWhen(h, runId, 'the run to time out', (r) => r.status === 'failed');
     expect(run.failure).toMatchObject({ reason: 'timeout' });
     await until('the held call to be closed', async () => closed.length === 1);
-    const ended = await runWhen(h, runId, 'its tasks to be cancelled', (r) => ['call', 'nap'].every((n) => task(r, n).status === 'cancelled'));
+    const ended = await runWhen(h, runId, 'its tasks to be cancelled', (r) =>
+      ['call', 'nap'].every((n) => task(r, n).status === 'cancelled'),
+    );
     expect(task(ended, 'call').error.reason).toBe('run_timeout');
     expect(task(ended, 'after').status).toBe('blocked');
 
-    await until('the events to arrive', async () => ['running', 'sla_missed', 'failed'].every((n) => hook('/hook').some((r) => r.body.name === n))).catch(async (e) => {
-      throw new Error(`${e.message}: ${JSON.stringify(received.map((r) => [r.path, r.body.name]))} ${JSON.stringify(await h.runtime.deps.db.get({ pk: `RUN#${runId}`, sk: 'CLOCK' }))}`);
+    await until('the events to arrive', async () =>
+      ['running', 'sla_missed', 'failed'].every((n) => hook('/hook').some((r) => r.body.name === n)),
+    ).catch(async (e) => {
+      throw new Error(
+        `${e.message}: ${JSON.stringify(received.map((r) => [r.path, r.body.name]))} ${JSON.stringify(await h.runtime.deps.db.get({ pk: `RUN#${runId}`, sk: 'CLOCK' }))}`,
+      );
     });
     for (const name of ['running', 'sla_missed', 'failed']) {
       const got = hook('/hook').filter((r) => r.body.name === name);

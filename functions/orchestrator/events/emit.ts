@@ -3,7 +3,6 @@ import { createDelivery } from '../../store/outbox.js';
 import { getRun } from '../../store/runs.js';
 import type { Deps } from '../deps.js';
 import { loadWorkflow } from '../workflows.js';
-import { deliverNow } from './deliver.js';
 import { type BatonEvent, eventsOf } from './shapes.js';
 
 /**
@@ -42,7 +41,7 @@ export async function emitEvents(
 
 async function record(deps: Deps, e: BatonEvent, n: number, webhook: string) {
   const d = await createDelivery(deps.db, { runId: e.runId, eventId: e.id, n, webhook, body: JSON.stringify(e) }, deps.now());
-  // Delivered at once, in the background: a slow or dead webhook never holds up the stream. Should this
-  // process die, the delivery is in the due index and the sweeper picks it up.
-  if (d) void deliverNow(deps, d);
+  // Delivered by the timer (an in-process timer locally, an SQS message in AWS), never here: a slow or dead
+  // webhook never holds up the stream. Should the timer be lost, the sweeper finds the delivery due.
+  if (d) await deps.timer({ pk: d.pk, sk: d.sk }, deps.now());
 }
