@@ -21,7 +21,7 @@ describe('the events bus of the Baton construct', () => {
     ];
     const puts = s.statements('master').filter((st: any) => [st.Action].flat().includes('events:PutEvents'));
     expect(puts).toHaveLength(1);
-    expect(puts[0].Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+    expect(puts[0]?.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
     expect(env('master').BATON_EVENT_BUS).toEqual({ Ref: busId });
     for (const n of names.filter((x) => x !== 'master')) {
       expect(actionsOf(s.statements(n))).not.toContain('events:PutEvents');
