@@ -39,7 +39,7 @@ describe('run timeout, sla and notify webhooks', () => {
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    h = await startHarness({ BATON_LEASE_MS: '60000', BATON_CANCEL_CHECK_MS: '200' });
+    h = await startHarness({ BATON_LEASE_MS: '600000', BATON_CANCEL_CHECK_MS: '200' });
   });
   afterAll(async () => {
     await h.stop();
@@ -65,9 +65,9 @@ describe('run timeout, sla and notify webhooks', () => {
       },
     });
     const runId = (await h.request('POST', '/workflows/late/runs', {})).body.runId as string;
-    const run = await runWhen(h, runId, 'the run to time out', (r) => r.status === 'failed');
+    const run = await runWhen(h, runId, 'the run to time out', (r) => r.status === 'failed', 60_000);
     expect(run.failure).toMatchObject({ reason: 'timeout' });
-    await until('the held call to be closed', async () => closed.length === 1);
+    await until('the held call to be closed', async () => closed.length === 1, 60_000);
     const ended = await runWhen(h, runId, 'its tasks to be cancelled', (r) =>
       ['call', 'nap'].every((n) => task(r, n).status === 'cancelled'),
     );
@@ -98,11 +98,11 @@ describe('run timeout, sla and notify webhooks', () => {
       detail: { runId, workflow: 'late' },
     });
     // The dead webhook: exactly BATON_WEBHOOK_ATTEMPTS tries of the one event, then given up.
-    await until('the dead webhook to be tried 3 times', async () => hook('/dead').length === 3);
+    await until('the dead webhook to be tried 3 times', async () => hook('/dead').length === 3, 60_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(hook('/dead')).toHaveLength(3);
     expect(new Set(hook('/dead').map((r) => r.headers['idempotency-key'])).size).toBe(1);
-  });
+  }, 300_000);
 
   it('a run past its sla emits sla_missed once and keeps running to success', async () => {
     await h.request('PUT', '/workflows/slow', {
@@ -112,13 +112,13 @@ describe('run timeout, sla and notify webhooks', () => {
       tasks: { nap: { type: 'wait', duration: '1s' }, done: { type: 'noop', after: ['nap'] } },
     });
     const runId = (await h.request('POST', '/workflows/slow/runs', {})).body.runId as string;
-    const run = await h.waitForRun(runId);
+    const run = await h.waitForRun(runId, 90_000);
     expect(run.status).toBe('succeeded');
-    await until('the events to arrive', async () => hook('/slow').some((r) => r.body.name === 'succeeded'));
+    await until('the events to arrive', async () => hook('/slow').some((r) => r.body.name === 'succeeded'), 60_000);
     const missed = hook('/slow').filter((r) => r.body.name === 'sla_missed');
     expect(new Set(missed.map((r) => r.body.id)).size).toBe(1);
     expect(hook('/slow').every((r) => r.body.runId === runId && r.body.name !== 'task_failed')).toBe(true);
-  });
+  }, 200_000);
 
   it('refuses a bad timeout, sla or notify, naming the field', async () => {
     const r = await h.request('PUT', '/workflows/bad', {
