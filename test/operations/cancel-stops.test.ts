@@ -12,8 +12,8 @@ const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 /**
  * A cancel reaches work in flight through the table, not through the process that took it: the cancel
  * here comes from a second runtime on the same table that runs no master and no worker (another "process"
- * as far as the engine can tell), and the lease is ten minutes long, so the worker's heartbeat (every
- * 200 s) cannot be what stops the call: the running attempt's own cancel check is.
+ * as far as the engine can tell), and the lease is a minute long, so the worker's heartbeat (every
+ * 20 s) cannot be what stops the call: the running attempt's own cancel check is.
  */
 describe('cancel stops work in flight', () => {
   let h: Harness;
@@ -45,7 +45,7 @@ describe('cancel stops work in flight', () => {
     sfnMock.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${SM.replace('stateMachine', 'execution')}:${input.name}` }));
     sfnMock.on(DescribeExecutionCommand).callsFake((input) => ({ executionArn: input.executionArn, status: 'RUNNING' }));
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: new Date() });
-    h = await startHarness({ BATON_LEASE_MS: '600000' }, { deps: { aws: lazyAwsClients({ sfn }), localFunctions } });
+    h = await startHarness({ BATON_LEASE_MS: '60000' }, { deps: { aws: lazyAwsClients({ sfn }), localFunctions } });
     other = attachHarness(h.config, { roles: { master: false, worker: false, sweeper: false, scheduler: false } });
     await h.request('PUT', '/workflows/inflight', {
       name: 'inflight',
@@ -81,9 +81,9 @@ describe('cancel stops work in flight', () => {
 
     const cancelledAt = Date.now();
     expect((await other.request('POST', `/runs/${runId}/cancel`)).status).toBe(202);
-    // A generous bound (a loaded CI box is slow, not wrong), far below the 200 s heartbeat: the point is
+    // A generous bound (a loaded CI box is slow, not wrong), below the 20 s heartbeat: the point is
     // that the cancel reached the call at all.
-    await until('the held connection to close', async () => closed.length === 1, 90_000);
+    await until('the held connection to close', async () => closed.length === 1, 18_000);
     expect(closed[0]).toBeGreaterThanOrEqual(cancelledAt);
 
     const run = await runWhen(h, runId, 'every task to end', (r) =>

@@ -39,7 +39,7 @@ describe('run timeout, sla and notify webhooks', () => {
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    h = await startHarness({ BATON_LEASE_MS: '600000', BATON_CANCEL_CHECK_MS: '200' });
+    h = await startHarness({ BATON_LEASE_MS: '60000', BATON_CANCEL_CHECK_MS: '200' });
   });
   afterAll(async () => {
     await h.stop();
