@@ -15,6 +15,7 @@ import { METRICS_NAMESPACE_VARIABLE } from '../functions/common/metrics.js';
 import { BatonAlarms } from './alarms.js';
 import { BatonFunction } from './baton-function.js';
 import { BatonConsole, type BatonConsoleProps } from './console.js';
+import { configureEventBus } from './event-bus.js';
 import { HANDLERS, type HandlerName, type HandlerSpec } from './handlers.js';
 import { type BatonAuth, BatonHttpApi } from './http-api.js';
 import { ParkedRecordsAlarm } from './parked-alarm.js';
@@ -122,6 +123,8 @@ export interface BatonProps {
   readonly leasesReclaimedAlarmThreshold?: number;
   /** CloudWatch namespace of Baton's own metrics. @default `Baton/<stack name>` */
   readonly metricNamespace?: string;
+  /** Where run and task events are put (docs/events.md). @default - a new bus */
+  readonly eventBus?: events.IEventBus;
 }
 
 /**
@@ -136,6 +139,8 @@ export class Baton extends Construct {
   readonly deadLetterQueues: Readonly<Record<'worker' | 'stream' | 'timer', sqs.Queue>>;
   readonly alarms?: BatonAlarms;
   readonly console?: BatonConsole;
+  /** The bus run and task events go to. */
+  readonly eventBus: events.IEventBus;
 
   constructor(scope: Construct, id: string, props: BatonProps = {}) {
     super(scope, id);
@@ -195,6 +200,7 @@ export class Baton extends Construct {
 
     // The worker is the function the dispatchers invoke; the timer function drains the timer queue.
     const worker = functions[onlyOne(specs, 'dispatch')];
+    this.eventBus = configureEventBus(this, functions.master, props.eventBus);
     worker.configureAsyncInvoke({
       retryAttempts: props.workerRetryAttempts ?? 2,
       onFailure: new SqsDestination(this.deadLetterQueues.worker),

@@ -7,7 +7,7 @@ const run = (status: string[]) => ({ kind: { S: FilterRule.isEqual('run') }, sta
  * The table stream records the master reacts to (`functions/orchestrator/stream.ts`), and no others:
  * a run that became `queued` (created so, or admitted from `pending` by its workflow's concurrency
  * gate), a run that became terminal, a run that became running again (resumed or recovered), a task
- * that became terminal. Everything else (claims,
+ * that became terminal, a run that started or paused, a run clock marked sla_missed. Everything else (claims,
  * heartbeats, due-time changes, definitions, schedules) is dropped by Lambda before it costs an
  * invocation. The status sets come from the engine, so a new terminal status cannot be missed.
  */
@@ -25,5 +25,19 @@ export const MASTER_STREAM_FILTERS: ReadonlyArray<Record<string, unknown>> = [
   }),
   FilterCriteria.filter({
     dynamodb: { NewImage: { kind: { S: FilterRule.isEqual('task') }, status: { S: FilterRule.or(...TERMINAL_TASK) } } },
+  }),
+  // Events (orchestrator/events): a run started (which also arms its timeout and sla clock) or paused,
+  // and a run clock marked sla_missed.
+  FilterCriteria.filter({
+    eventName: FilterRule.isEqual('MODIFY'),
+    dynamodb: { NewImage: run(FilterRule.isEqual('running')), OldImage: { status: { S: FilterRule.isEqual('queued') } } },
+  }),
+  FilterCriteria.filter({
+    eventName: FilterRule.isEqual('MODIFY'),
+    dynamodb: { NewImage: run(FilterRule.isEqual('paused')), OldImage: { status: { S: FilterRule.isEqual('running') } } },
+  }),
+  FilterCriteria.filter({
+    eventName: FilterRule.isEqual('MODIFY'),
+    dynamodb: { NewImage: { kind: { S: FilterRule.isEqual('clock') }, status: { S: FilterRule.isEqual('sla_missed') } } },
   }),
 ];

@@ -29,6 +29,8 @@ export interface BatonConfig {
   readonly watchdogMs: number;
   /** A suspended attempt with no timer of its own is re-checked this often. */
   readonly recheckMs: number;
+  /** A running attempt checks this often whether its task was cancelled or taken from it (one eventually consistent read). */
+  readonly cancelCheckMs: number;
   /** Largest JSON output a task may record. */
   readonly maxOutputBytes: number;
   /** Deepest sub-workflow nesting allowed. */
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
     dueShards: int('BATON_DUE_SHARDS', 4, 1),
     watchdogMs: int('BATON_WATCHDOG_MS', 300_000, 100),
     recheckMs: int('BATON_RECHECK_MS', 300_000, 100),
+    cancelCheckMs: int('BATON_CANCEL_CHECK_MS', 2000, 50),
     maxOutputBytes: int('BATON_MAX_OUTPUT_BYTES', 256 * 1024, 1024),
     maxDepth: int('BATON_MAX_DEPTH', 10, 1),
     retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),

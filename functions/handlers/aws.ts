@@ -1,7 +1,9 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { emfCounters } from '../common/metrics.js';
 import { type Deps, defaultDeps, type Job } from '../orchestrator/deps.js';
+import { eventBridgePublisher } from '../orchestrator/events/eventbridge.js';
 import type { Key } from '../store/db.js';
 
 /**
@@ -42,6 +44,13 @@ let cached: Deps | undefined;
 
 /** The dependencies of every Lambda handler, built on first use. */
 export function awsDeps(): Deps {
-  cached ??= defaultDeps({ dispatch: dispatchByLambda, timer: timerBySqs, metrics: emfCounters() });
+  // Run and task events go to the EventBridge bus the construct names (docs/events.md).
+  const bus = process.env.BATON_EVENT_BUS;
+  cached ??= defaultDeps({
+    dispatch: dispatchByLambda,
+    timer: timerBySqs,
+    metrics: emfCounters(),
+    ...(bus ? { publish: eventBridgePublisher(new EventBridgeClient({}), bus) } : {}),
+  });
   return cached;
 }

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type CallbackResult, type CallbackState, recordCallback } from '../store/callbacks.js';
+import { TERMINAL_TASK } from '../store/items.js';
 import { getTask } from '../store/tasks.js';
 import { hashToken, parseCallbackToken } from './callback-token.js';
 import type { Deps } from './deps.js';
@@ -53,6 +54,11 @@ export async function completeByCallback(deps: Deps, token: string, body: Callba
     if (st?.tokenHash !== undefined) {
       if (!sameHash(st.tokenHash, hash)) return { kind: 'forbidden' };
       if (st.callback) return { kind: 'conflict', code: 'already_completed', message: 'this attempt has already been reported' };
+      // Cancelled (its run was cancelled or timed out), or ended otherwise: the token is dead; a late
+      // report is refused at once rather than asked to retry.
+      if (TERMINAL_TASK.has(t.status)) {
+        return { kind: 'conflict', code: 'not_waiting', message: `the attempt is ${t.status}, not waiting for a callback` };
+      }
       if (t.status === 'waiting' && t.wake === 'resume') {
         const woken = await recordCallback(deps.db, t, hash, result, deps.now());
         if (woken) {

@@ -1,7 +1,8 @@
-import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { cancelRun, getRun, listChildLinks, runItems } from '../store/runs.js';
 import { cancelTask } from '../store/task-operations.js';
 import type { Deps } from './deps.js';
+import { loadWorkflow } from './workflows.js';
 
 /**
  * Cancels a run: one conditional write on the run. When it reaches the master through the stream,
@@ -19,19 +20,39 @@ export async function cancelChildren(deps: Deps, runId: string): Promise<void> {
   await Promise.all(links.map((l) => cancel(deps, l.childRunId, `parent run ${runId} was cancelled`)));
 }
 
+/** A run whose work must be stopped: cancelled, or failed because it ran past its own `timeout`. */
+export const workMustStop = (run: Pick<RunItem, 'status' | 'timedOutAt'>): boolean =>
+  run.status === 'cancelled' || (run.status === 'failed' && run.timedOutAt !== undefined);
+
 /**
- * The run was cancelled: every task that had not ended becomes `cancelled` (waits end at once). A running
- * attempt is fenced out by that write; its worker's next heartbeat fails and aborts the executor, which
- * closes an http call's connection. Each write is guarded by the status, fence and recovery read, so a
- * recover that came first wins.
+ * The run was cancelled (or timed out): every task that had not ended becomes `cancelled` (waits end at
+ * once). A running attempt is fenced out by that write; its worker's cancel check (`cancel-watch.ts`)
+ * sees it within seconds and aborts the executor, which closes an http call's connection or stops a Step
+ * Functions execution. A waiting attempt's external work is stopped here (`Executor.cancel`); a late
+ * callback finds the task cancelled and is refused. Each write is guarded by the status, fence and
+ * recovery read, so a recover that came first wins.
  */
 export async function stopWork(deps: Deps, runId: string): Promise<void> {
   const run = await getRun(deps.db, runId);
-  if (run?.status !== 'cancelled') return;
-  const open = (await runItems(deps.db, runId)).filter((i) => i.kind === 'task' && !TERMINAL_TASK.has(i.status as string));
-  const error = { reason: 'cancelled' as const, message: run.cancelReason ?? 'the run was cancelled' };
+  if (!run || !workMustStop(run)) return;
+  const open = (await runItems(deps.db, runId)).filter(
+    (i) => i.kind === 'task' && !TERMINAL_TASK.has(i.status as string),
+  ) as unknown as TaskItem[];
+  const why = run.status === 'cancelled' ? (run.cancelReason ?? 'the run was cancelled') : (run.failure?.message ?? 'the run timed out');
+  const error: TaskError = { reason: run.status === 'cancelled' ? 'cancelled' : 'run_timeout', message: why };
+  const suspended = open.filter((t) => t.status === 'waiting' && t.state !== undefined);
+  const specs = suspended.length > 0 ? (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks : {};
   await Promise.all(
-    (open as unknown as TaskItem[]).map(async (t) => {
+    open.map(async (t) => {
+      // Stop first, then cancel: a crash between the two repeats the stop (idempotent) on the re-driven
+      // record, never skips it. A recover that wins the cancel write re-runs the task under a new attempt,
+      // with an execution of its own, so the stopped one was not its work.
+      const executor = t.status === 'waiting' ? deps.executors[specs[t.name]?.type ?? ''] : undefined;
+      if (executor?.cancel && t.state !== undefined) {
+        await executor.cancel({ runId, task: t.name, attempt: t.attempt, state: t.state, aws: deps.aws }).catch((err: unknown) => {
+          deps.log.error({ run: runId, task: t.name, attempt: t.attempt, err }, 'could not stop the work of a cancelled attempt');
+        });
+      }
       const done = await cancelTask(deps.db, t, deps.now(), error);
       if (done) deps.log.info({ run: runId, task: t.name, attempt: t.attempt, from: t.status, to: 'cancelled' }, 'task transition');
     }),

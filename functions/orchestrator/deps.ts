@@ -8,6 +8,7 @@ import type { Executor } from '../tasks/executor.js';
 import type { LocalFunctions } from '../tasks/local-function.js';
 import { executors } from '../tasks/registry.js';
 import type { SecretSource } from '../tasks/secrets/source.js';
+import type { BatonEvent } from './events/shapes.js';
 
 /** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
 export interface Job {
@@ -32,6 +33,8 @@ export interface Deps {
   readonly secrets?: SecretSource;
   /** The AWS SDK clients the task types call. */
   readonly aws: AwsClients;
+  /** Publishes run and task events (EventBridge `PutEvents` in AWS); absent: events are only logged and sent to webhooks. */
+  readonly publish?: (events: readonly BatonEvent[]) => Promise<void>;
   /** In-process stand-ins for Lambda functions (the local runtime only). */
   readonly localFunctions?: LocalFunctions;
   /** Where alarmed counts go (EMF in AWS); absent locally. */

@@ -2,18 +2,21 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { unmarshallOptions } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import { cancelChildren, stopWork } from './cancel.js';
+import { cancelChildren, stopWork, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
 import { stopMaps } from './map-operations.js';
 import { advance, onRunFinished } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { startRun } from './run-start.js';
+import { emitEvents } from './events/emit.js';
+import { armClock } from './run-timeout.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
 export interface ChangeRecord {
   readonly eventName?: string;
   readonly dynamodb?: {
+    readonly SequenceNumber?: string;
     readonly NewImage?: Record<string, AttributeValue>;
     readonly OldImage?: Record<string, AttributeValue>;
   };
@@ -39,11 +42,13 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     return;
   }
   if (next.status === prev?.status) return;
+  await emitEvents(deps, next, prev, record.dynamodb?.SequenceNumber);
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
+    if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);
-    if (next.status === 'cancelled')
+    if (workMustStop(next as RunItem))
       await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId), stopMaps(deps, next.runId)]);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {

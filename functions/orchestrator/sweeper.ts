@@ -4,6 +4,8 @@ import { dueShards, keyOf, queryDue } from '../store/due.js';
 import { and, whereEquals } from '../store/expr.js';
 import { keys, type RunItem, type TaskItem } from '../store/items.js';
 import type { PoolItem } from '../store/pools.js';
+import type { DeliveryItem } from '../store/outbox.js';
+import type { RunClockItem } from '../store/run-clock.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
 import { decide } from './attempt-ending.js';
@@ -14,6 +16,8 @@ import { checkPool, releaseEnded } from './pools.js';
 import { specOf } from './map.js';
 import { reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
+import { deliverNow } from './events/deliver.js';
+import { onRunClock } from './run-timeout.js';
 import { loadWorkflow } from './workflows.js';
 
 export interface SweepReport {
@@ -74,6 +78,8 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
   if (!item || item.dueAt === undefined || item.dueAt > now) return;
   if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
   if ((item as { kind: string }).kind === 'pool') return checkPool(deps, item as unknown as PoolItem); // orchestrator/pools.ts
+  if ((item.kind as string) === 'clock') return onRunClock(deps, item as unknown as RunClockItem); // run timeout and sla
+  if ((item.kind as string) === 'delivery') return deliverNow(deps, item as unknown as DeliveryItem); // webhook retries
   if (item.kind === 'run') {
     const run = item as RunItem;
     report.redriven++;

@@ -15,6 +15,7 @@ import { SecretMissingError } from '../tasks/secrets/source.js';
 import { decide } from './attempt-ending.js';
 import { mintCallbackToken } from './callback-token.js';
 import { abandonClaimed } from './cancel.js';
+import { CancelWatch } from './cancel-watch.js';
 import { childService } from './children.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
@@ -122,6 +123,7 @@ async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, ke
 async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): Promise<Ending | undefined> {
   const aborter = new AbortController();
   const lease = new Lease(deps, t, () => aborter.abort(new LeaseLost()));
+  const watch = new CancelWatch(deps, t, (reason) => aborter.abort(reason));
   let timedOut = false;
   const deadlineTimer =
     t.deadline !== undefined
@@ -134,6 +136,7 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
         )
       : undefined;
   lease.start();
+  watch.start();
   let outcome: Outcome;
   try {
     outcome = await invoke(deps, run, spec, t, aborter.signal);
@@ -145,9 +148,10 @@ async function execute(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem): P
         : { status: 'failed', reason: 'error', message: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(deadlineTimer);
+    watch.stop();
     await lease.stop();
   }
-  if (lease.lost) return undefined;
+  if (lease.lost || watch.fenced) return undefined;
   // Past the deadline counts even if the timer had no chance to fire: an executor that answers at once
   // (a resumed wait suspending again) would otherwise be re-suspended at its deadline, over and over.
   if ((timedOut || (t.deadline !== undefined && deps.now() >= t.deadline)) && outcome.status !== 'succeeded') {

@@ -84,6 +84,8 @@ export interface RunItem {
    */
   readonly outputFrom?: readonly string[];
   readonly cancelReason?: string;
+  /** Set when the run failed because it ran past its own `timeout` (its work is then stopped as for a cancel). */
+  readonly timedOutAt?: number;
   readonly idempotencyKey?: string;
   readonly requestDigest?: string;
   readonly dueAt?: number;

@@ -185,7 +185,7 @@ export function beginRecovery(db: Db, run: RunItem, tasks: string[], now: number
     rkey,
     {
       set: { status: 'running', recoveries: n, recovery, ...db.due(rkey, now + db.config.watchdogMs) },
-      remove: ['endedAt', 'failure', 'output', 'cancelReason', 'expiresAt', 'pausedAt'],
+      remove: ['endedAt', 'failure', 'output', 'cancelReason', 'expiresAt', 'pausedAt', 'timedOutAt'],
     },
     and(whereEquals({ status: run.status }), counted),
   );

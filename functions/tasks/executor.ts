@@ -84,6 +84,21 @@ export interface Executor<C = unknown> {
    */
   readonly secrets?: 'resolve' | 'pass';
   execute(ctx: ExecContext<C>): Promise<Outcome>;
+  /**
+   * Stops the external work a suspended (waiting) attempt left running, when its run is cancelled or
+   * times out; best effort and idempotent (a Step Functions execution is stopped). A running attempt is
+   * stopped through `signal` instead.
+   */
+  cancel?(ctx: CancelContext): Promise<void>;
+}
+
+/** What `Executor.cancel` knows of the waiting attempt it stops. */
+export interface CancelContext {
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+  readonly state: unknown;
+  readonly aws: AwsClients;
 }
 
 const TEMPLATE = /\$\{[^}]+\}/;

@@ -8,7 +8,7 @@ import {
 import { z } from 'zod';
 import { parseDuration } from '../engine/definition/duration.js';
 import type { FailureReason } from '../engine/failure-reason.js';
-import { abortReason, LeaseLost } from './abort.js';
+import { abortReason, Cancelled, LeaseLost } from './abort.js';
 import { type AwsClients, classifyAwsError } from './aws-clients.js';
 import { type ExecContext, type Executor, type Outcome, templated } from './executor.js';
 
@@ -96,10 +96,19 @@ export const stepfunctions: Executor<StepFunctionsConfig> = {
       arn ??= executionArn(ctx.config.stateMachine, executionName(ctx.runId, ctx.task, ctx.attempt));
     }
     if (ctx.signal.aborted && outcome.status !== 'succeeded' && arn && !leaseLost(ctx.signal)) {
+      if (abortReason(ctx.signal) instanceof Cancelled) {
+        await stop(ctx.aws, arn, `Baton task ${ctx.task} (run ${ctx.runId}, attempt ${ctx.attempt}) was cancelled`, 'Baton.Cancelled');
+        return { status: 'failed', reason: 'cancelled', message: `attempt cancelled; execution ${arn} stopped`, retryable: false };
+      }
       await stop(ctx.aws, arn, `Baton task ${ctx.task} (run ${ctx.runId}, attempt ${ctx.attempt}) timed out`);
       return { status: 'failed', reason: 'timeout', message: `attempt timed out; execution ${arn} stopped` };
     }
     return outcome;
+  },
+  async cancel(ctx) {
+    // A waiting attempt's execution runs on without it: stop it (the attempt's own, named by its state).
+    const arn = (ctx.state as Partial<SfnState> | undefined)?.executionArn;
+    if (arn) await stop(ctx.aws, arn, `Baton run ${ctx.runId} was cancelled (task ${ctx.task}, attempt ${ctx.attempt})`, 'Baton.Cancelled');
   },
 };
 

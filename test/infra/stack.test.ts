@@ -282,7 +282,13 @@ describe('the master stream source', () => {
       expect(pass(rec('MODIFY', { kind: 'task', status: st }, { kind: 'task', status: 'running' }))).toBe(true);
     expect(pass(rec('MODIFY', { kind: 'task', status: 'skipped' }))).toBe(true);
 
-    expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'queued' }))).toBe(false);
+    // Events (and the run clock): a run started or paused, a clock marked sla_missed.
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'queued' }))).toBe(true);
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'paused' }, { kind: 'run', status: 'running' }))).toBe(true);
+    expect(pass(rec('MODIFY', { kind: 'clock', status: 'sla_missed' }, { kind: 'clock', status: 'armed' }))).toBe(true);
+    // A watchdog bump or a recorded failure leaves the status alone: not worth an invocation.
+    expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'running' }))).toBe(false);
+    expect(pass(rec('MODIFY', { kind: 'clock', status: 'done' }, { kind: 'clock', status: 'armed' }))).toBe(false);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'queued' }, { kind: 'run', status: 'queued' }))).toBe(false);
     expect(pass(rec('INSERT', { kind: 'run', status: 'pending' }))).toBe(false);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'pending' }, { kind: 'run', status: 'queued' }))).toBe(false);

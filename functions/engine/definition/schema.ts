@@ -21,7 +21,17 @@ export const DEFAULT_RETRY_DELAY_MS = 1000;
 export const DEFAULT_MAX_DELAY_MS = 60 * 60 * 1000;
 
 /** Top-level keys a definition may have. */
-export const TOP_LEVEL_KEYS = ['name', 'description', 'params', 'failureStrategy', 'concurrency', 'tasks'] as const;
+export const TOP_LEVEL_KEYS = [
+  'name',
+  'description',
+  'params',
+  'failureStrategy',
+  'concurrency',
+  'timeout',
+  'sla',
+  'notify',
+  'tasks',
+] as const;
 /** Task keys the engine owns; every other key of a task is the type's config. */
 export const ENGINE_TASK_KEYS = ['type', 'after', 'retry', 'timeout', 'when', 'trigger', 'pool', 'poolSlots', 'priority'] as const;
 

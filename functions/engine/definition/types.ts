@@ -1,3 +1,4 @@
+import type { NotifySpec } from './notify.js';
 /** The validated, normalised shape of a workflow definition. This is what is stored and what the engine reads. */
 
 import type { TriggerRule } from '../flow/join-rule.js';
@@ -60,6 +61,12 @@ export interface WorkflowDefinition {
   readonly failureStrategy: FailureStrategy;
   /** Absent means `allow`. */
   readonly concurrency?: ConcurrencyPolicy;
+  /** Run-level timeout (ms from the run's start): the run fails with reason `timeout` and its work is stopped. */
+  readonly timeoutMs?: number;
+  /** Run-level SLA (ms from the run's start): a run not finished by then emits `sla_missed` once and keeps running. */
+  readonly slaMs?: number;
+  /** Webhooks told of the run's events (`docs/events.md`). */
+  readonly notify?: readonly NotifySpec[];
   readonly tasks: Readonly<Record<string, TaskSpec>>;
 }
 

@@ -9,6 +9,7 @@ import { checkValue, MAX_DEFINITION_DEPTH } from '../limits.js';
 import { decodeDefinition } from './decode.js';
 import { findCycles, upstreamOf } from './graph.js';
 import { checkMapConfig, MAP_TYPE } from './map.js';
+import { notifySchema } from './notify.js';
 import { isPlainObject, matchesType, typeName } from './params.js';
 import { formatPath, joinPath } from './path.js';
 import { checkPoolFields } from './pool-fields.js';
@@ -341,6 +342,9 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
     if (cc?.policy === 'allow' && cc.limit !== undefined) c.add('concurrency.limit', 'allow has no limit (use skip or queue)');
     else if (cc && cc.policy !== 'allow') concurrency = { policy: cc.policy, limit: cc.limit ?? 1 };
   }
+  const timeoutMs = doc.timeout == null ? undefined : c.zod('timeout', durationSchema, doc.timeout);
+  const slaMs = doc.sla == null ? undefined : c.zod('sla', durationSchema, doc.sla);
+  const notify = doc.notify == null ? undefined : c.zod('notify', notifySchema, doc.notify);
   const params = checkParams(c, doc.params);
   const drafts = checkTasks(c, doc.tasks, opts);
   checkCycles(c, drafts);
@@ -354,6 +358,9 @@ function validateDocument(doc: unknown, opts: ParseOptions): Result<WorkflowDefi
     params,
     failureStrategy,
     ...(concurrency !== undefined && { concurrency }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(slaMs !== undefined && { slaMs }),
+    ...(notify !== undefined && { notify }),
     tasks: Object.fromEntries([...drafts].map(([n, d]) => [n, d.spec])),
   };
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
