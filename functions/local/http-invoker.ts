@@ -93,20 +93,25 @@ export function httpDispatch(opts: HttpDispatchOptions): (job: Job) => Promise<v
     }
     const first = opts.order === 'ordered' ? 0 : Math.floor(Math.random() * urls.length);
     for (let i = 0; i < urls.length; i++) {
-      const url = urls[(first + i) % urls.length] as string;
-      try {
-        const res = await fetch(`${url}/jobs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(job),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        await res.arrayBuffer();
-        if (res.status === 202) return;
-      } catch {
-        // A dead or frozen worker: try the next one.
-      }
+      // A dead or frozen worker does not accept: try the next one.
+      if (await postJob(urls[(first + i) % urls.length] as string, job, timeoutMs)) return;
     }
     opts.log.warn({ job }, 'no worker accepted the job; the sweeper will dispatch again');
   };
+}
+
+/** Posts one job to the worker at `url`; true once it accepted (202), false if it refused, died or did not answer in time. */
+export async function postJob(url: string, job: Job, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(job),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.status === 202;
+  } catch {
+    return false;
+  }
 }
