@@ -240,10 +240,10 @@ export class LocalRuntime {
     if (this.schedulerTimer) clearTimeout(this.schedulerTimer);
     for (const t of this.timers) clearTimeout(t);
     await this.sharing.catch(() => {});
-    await Promise.all([this.poller?.stop(), this.sweeping, this.ticking]);
+    await Promise.all([this.poller?.stop(), this.invoker.close(), this.sweeping, this.ticking]);
     await this.workShare?.settled();
-    // Leave before the worker closes, so members stop posting jobs here and take this share at once.
+    // Leaving hands this share to the others at once; a job posted here meanwhile is dropped and re-dispatched by the sweeper.
     await this.membership?.stop();
-    await Promise.all([this.server?.close(), this.invoker.close()]);
+    await this.server?.close();
   }
 }
