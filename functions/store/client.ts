@@ -33,8 +33,10 @@ export const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInsta
 export const UNMARSHALL_OPTIONS = { wrapNumbers: (value: string): number => Number(value) } as const;
 
 export function documentClient(client: DynamoDBClient = dynamoClient()): DynamoDBDocumentClient {
+  // Copies: lib-dynamodb writes `convertWithoutMapWrapper: true` into the options it is given, which
+  // would make the shared constant unwrap stream images wrongly (every record "undecodable").
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: MARSHALL_OPTIONS,
-    unmarshallOptions: UNMARSHALL_OPTIONS,
+    marshallOptions: { ...MARSHALL_OPTIONS },
+    unmarshallOptions: { ...UNMARSHALL_OPTIONS },
   });
 }
