@@ -94,14 +94,18 @@ export function httpDispatch(opts: HttpDispatchOptions): (job: Job) => Promise<v
     const first = opts.order === 'ordered' ? 0 : Math.floor(Math.random() * urls.length);
     for (let i = 0; i < urls.length; i++) {
       // A dead or frozen worker does not accept: try the next one.
-      if (await postJob(urls[(first + i) % urls.length] as string, job, timeoutMs)) return;
+      if ((await postJob(urls[(first + i) % urls.length] as string, job, timeoutMs)) === 'accepted') return;
     }
     opts.log.warn({ job }, 'no worker accepted the job; the sweeper will dispatch again');
   };
 }
 
-/** Posts one job to the worker at `url`; true once it accepted (202), false if it refused, died or did not answer in time. */
-export async function postJob(url: string, job: Job, timeoutMs: number): Promise<boolean> {
+/**
+ * Posts one job to the worker at `url`: `accepted` (202), `refused` (no process listens there, or it
+ * answered otherwise: the job is surely not running there) or `unanswered` (no answer in time: it may
+ * still have been accepted by a worker too slow to say so).
+ */
+export async function postJob(url: string, job: Job, timeoutMs: number): Promise<'accepted' | 'refused' | 'unanswered'> {
   try {
     const res = await fetch(`${url}/jobs`, {
       method: 'POST',
@@ -110,8 +114,8 @@ export async function postJob(url: string, job: Job, timeoutMs: number): Promise
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer();
-    return res.status === 202;
-  } catch {
-    return false;
+    return res.status === 202 ? 'accepted' : 'refused';
+  } catch (err) {
+    return (err as Error).name === 'TimeoutError' ? 'unanswered' : 'refused';
   }
 }

@@ -9,9 +9,9 @@ export interface MembershipOptions {
   /** Where this member accepts jobs, if it runs workers. */
   readonly url?: string;
   readonly log: Logger;
-  /** How long a member counts as alive after its last renewal (`BATON_MEMBER_LEASE_MS`, default 3000). */
+  /** How long a member counts as alive after its last renewal (`BATON_MEMBER_LEASE_MS`, default 10000). */
   readonly leaseMs: number;
-  /** How often a member renews its lease and reads the others (`BATON_MEMBER_HEARTBEAT_MS`, default 1000). */
+  /** How often a member renews its lease and reads the others (`BATON_MEMBER_HEARTBEAT_MS`, default 2000). */
   readonly heartbeatMs: number;
   readonly now?: () => number;
 }

@@ -146,8 +146,8 @@ export class LocalRuntime {
    */
   private async startSharing(): Promise<void> {
     const env = process.env;
-    const leaseMs = intSetting(env, 'BATON_MEMBER_LEASE_MS', 3000, 100);
-    const heartbeatMs = intSetting(env, 'BATON_MEMBER_HEARTBEAT_MS', 1000, 10);
+    const leaseMs = intSetting(env, 'BATON_MEMBER_LEASE_MS', 10_000, 100);
+    const heartbeatMs = intSetting(env, 'BATON_MEMBER_HEARTBEAT_MS', 2000, 10);
     this.server = await startWorkerServer({ port: 0, accept: (job) => void this.invoker.invoke(job), log: this.deps.log });
     const membership = new Membership({
       db: this.deps.db,

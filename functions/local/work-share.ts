@@ -36,8 +36,9 @@ interface Skipped {
  *   and no conditional writes lost to a twin.
  * - **Jobs.** A queued attempt is run by the member that owns its task: here, or posted to that
  *   member's worker (`POST /jobs`, fire and forget like an async invoke). So the work of a fan-out is
- *   spread over the members whichever master queued it. A member that does not answer is bypassed:
- *   the job runs here, and its claim decides.
+ *   spread over the members whichever master queued it. A member that is gone (connection refused)
+ *   is bypassed: the job runs here. One that is only slow to answer is not raced: if it never claims
+ *   the job, the sweeper dispatches it again at the claim deadline.
  * - **Takeover.** A record skipped for another member is kept for `keepMs`. When that member leaves
  *   the view (it stopped, or its lease ran out after a SIGKILL), the records it owned and this member
  *   now owns are handled here: at worst twice, which every master transition tolerates (each is
@@ -75,8 +76,15 @@ export class WorkShare {
     const m = this.opts.membership;
     const owner = m.owner(jobKey(job));
     if (owner.memberId === m.id || !owner.url) return this.opts.runHere(job);
-    if (await postJob(owner.url, job, this.opts.postTimeoutMs ?? 1000)) return;
-    this.opts.log.debug({ job, owner: owner.memberId }, 'member did not accept the job; running it here');
+    const answer = await postJob(owner.url, job, this.opts.postTimeoutMs ?? 1000);
+    if (answer === 'accepted') return;
+    if (answer === 'unanswered') {
+      // A slow owner may have accepted it: running it here too would only race it. If nobody claims
+      // it by its claim deadline, the sweeper dispatches it again (to a live owner by then).
+      this.opts.log.warn({ job, owner: owner.memberId }, 'member did not answer in time; the sweeper re-dispatches if it never claims');
+      return;
+    }
+    this.opts.log.debug({ job, owner: owner.memberId }, 'member refused the job or is gone; running it here');
     return this.opts.runHere(job);
   }
 
