@@ -57,7 +57,7 @@ describe('work share: members partition the stream and the jobs, and take over a
   it('gives every record to exactly one of three members, and each member some', async () => {
     const db = await table();
     const ms = [await member(db, 'a'), await member(db, 'b'), await member(db, 'c')];
-    await until('three members', async () => ms.every((m) => m.membership.current.ids.size === 3), 5_000);
+    await until('three members', async () => ms.every((m) => m.membership.current.ids.size === 3), 15_000);
     const records = Array.from({ length: 300 }, (_, i) => record(i));
     const picked = ms.map((m) => m.share.select(records));
     for (const p of picked) expect(p.length).toBeGreaterThan(0);
@@ -73,7 +73,7 @@ describe('work share: members partition the stream and the jobs, and take over a
   it('hands the records a departed member owned to the survivors, each to one of them, and only those', async () => {
     const db = await table();
     const [a, b, c] = [await member(db, 'a'), await member(db, 'b'), await member(db, 'c')];
-    await until('three members', async () => [a, b, c].every((m) => m?.membership.current.ids.size === 3), 5_000);
+    await until('three members', async () => [a, b, c].every((m) => m?.membership.current.ids.size === 3), 15_000);
     const records = Array.from({ length: 300 }, (_, i) => record(i));
     const ownedByC = new Set(c?.share.select(records).map((r) => r.eventID));
     a?.share.select(records);
@@ -81,7 +81,7 @@ describe('work share: members partition the stream and the jobs, and take over a
     // c leaves (a SIGKILLed member leaves the same view when its lease runs out: test/sharing/sharing.test.ts).
     members.splice(members.indexOf(c as Member), 1);
     await (c as Member).membership.stop();
-    await until('the survivors to take over', async () => (a?.retaken.length ?? 0) + (b?.retaken.length ?? 0) >= ownedByC.size, 5_000);
+    await until('the survivors to take over', async () => (a?.retaken.length ?? 0) + (b?.retaken.length ?? 0) >= ownedByC.size, 15_000);
     await Promise.all([a?.share.settled(), b?.share.settled()]);
     const retaken = [...(a?.retaken ?? []), ...(b?.retaken ?? [])].map((r) => r.eventID);
     expect(retaken).toHaveLength(ownedByC.size);
