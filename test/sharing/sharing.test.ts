@@ -84,11 +84,13 @@ describe('work sharing between local runtime processes', () => {
     expect(tasks).toHaveLength(4 * 14);
     for (const t of tasks) {
       expect(t.status).toBe('succeeded');
-      // One attempt, claimed once: no twin master queued it twice, no twin worker ran it.
-      expect(t.attempt).toBe(1);
-      expect((t.attempts ?? []).map((x: Item) => x.status)).toEqual(['succeeded']);
+      // One success: no twin master queued it twice, no twin worker ran it. A lost attempt (a lease that
+      // expired on a loaded machine, reclaimed by the sweeper) is failover, not a second run.
+      const statuses = (t.attempts ?? []).map((x: Item) => x.status);
+      expect(statuses.filter((x: string) => x === 'succeeded')).toEqual(['succeeded']);
+      expect(statuses.filter((x: string) => x !== 'succeeded' && x !== 'lost')).toEqual([]);
     }
-    const workers = new Set(tasks.map((t) => t.attempts[0].worker));
+    const workers = new Set(tasks.map((t) => t.attempts.find((x: Item) => x.status === 'succeeded').worker));
     expect(workers).toEqual(new Set([a.ready?.workerId, b.ready?.workerId]));
     expect(checkInvariants(items, { allTerminal: true }).violations).toEqual([]);
   }, 150_000);

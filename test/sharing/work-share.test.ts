@@ -30,9 +30,10 @@ describe('work share: members partition the stream and the jobs, and take over a
     await Promise.all(members.splice(0).map((m) => m.membership.stop()));
   });
 
-  async function member(db: Db, id: string, leaseMs = 2000): Promise<Member> {
+  async function member(db: Db, id: string, leaseMs = 30_000): Promise<Member> {
     const ran: Job[] = [];
     const retaken: _Record[] = [];
+    // A lease far longer than the test: only a departure changes the view (a loaded machine must not make members lapse).
     // No worker endpoint: a job owned by another member is handed to `runHere` only when that member has no URL.
     const membership = new Membership({ db, memberId: id, log, leaseMs, heartbeatMs: 50 });
     const share = new WorkShare({
