@@ -120,6 +120,7 @@ async function main() {
       }
       results.overhead = over;
       sectionOverhead(over);
+      sectionAwsModel(over);
       save();
     }
     if (only.has('throughput')) {
@@ -130,7 +131,7 @@ async function main() {
         results.throughput = tp;
         save();
       }
-      sectionThroughput(tp);
+      sectionThroughput(tp, results.endpointCapacity as { writesPerSec: number } | undefined);
       save();
     }
     if (only.has('failover')) {
@@ -323,7 +324,61 @@ function sectionOverhead(over: OverheadResult[]) {
   );
 }
 
-function sectionThroughput(tp: ThroughputResult[]) {
+function sectionAwsModel(over: OverheadResult[]) {
+  const o = over[0];
+  if (!o) return;
+  const m = o.aws;
+  const c = m.constants;
+  results.awsModel = {
+    chainTasks: o.tasks,
+    perStepMs: m.batonMs,
+    parts: m.batonParts,
+    hops: m.hops,
+    stepFunctionsStandardPerStepMs: m.sfnStandardMs,
+    constants: c,
+  };
+  say('\n2b. Modelled AWS critical path of one chain step, from the hops counted above (constants and sources: bench/aws-latency.ts)');
+  const actors = Object.entries(m.hops.byActor)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  say(
+    table(
+      ['', 'count per step', 'ms each', 'ms per step', 'source'],
+      [
+        [
+          'stream hops (step queued by the master)',
+          f(m.hops.streamHopsPerStep),
+          f(c.STREAM_HOP?.ms ?? 0, 0),
+          f(m.batonParts.stream, 1),
+          'documented',
+        ],
+        [
+          'Lambda async invokes of the worker',
+          f(m.hops.invokesPerStep),
+          f(c.LAMBDA_ASYNC_INVOKE?.ms ?? 0, 0),
+          f(m.batonParts.invoke, 1),
+          'assumed',
+        ],
+        [
+          'DynamoDB requests (all, an upper bound)',
+          f(m.hops.dynamodbRequestsPerStep),
+          f(c.DYNAMODB_REQUEST?.ms ?? 0, 0),
+          f(m.batonParts.dynamodb, 1),
+          'documented',
+        ],
+        ['Baton, one step', '', '', f(m.batonMs, 1), ''],
+        ['Step Functions Standard, one Task state (transition + invoke)', '', '', f(m.sfnStandardMs, 1), 'assumed'],
+      ],
+      ['l', 'r', 'r', 'r', 'l'],
+    ),
+  );
+  say(`   steps queued by: ${actors} (the task item's promotedBy; absent counts as master, i.e. a stream hop)`);
+  say(
+    `   a chain of ${o.tasks}: Baton ≈ ${f((m.batonMs * o.tasks) / 1000, 2)} s, Step Functions Standard ≈ ${f((m.sfnStandardMs * o.tasks) / 1000, 2)} s`,
+  );
+}
+
+function sectionThroughput(tp: ThroughputResult[], cap?: { writesPerSec: number }) {
   say('\n3. Throughput: many runs in flight (fan-outs of noops), full runtime processes (master + worker + sweeper each)');
   say(
     table(
@@ -356,8 +411,18 @@ function sectionThroughput(tp: ThroughputResult[]) {
     ),
   );
   say(
-    '   dispatch is in-process: a second process gets work only when its master wins a conditional write; every master reads every record.',
+    '   work sharing: each process handles the stream records it owns and runs the jobs it owns (rendezvous hashing over the live members; functions/local/work-share.ts).',
   );
+  const one = tp.find((t) => t.processes === 1);
+  const two = tp.find((t) => t.processes === 2);
+  if (one && two) say(`   2 processes ÷ 1: ${f(two.tasksPerSec / one.tasksPerSec, 2)}× (target ≥ 1.6×)`);
+  if (one && cap) {
+    const ceiling = cap.writesPerSec / (one.wcuPerTask + one.estWcuPerTask);
+    results.throughputCeiling = { writesPerSec: cap.writesPerSec, wcuPerTask: one.wcuPerTask + one.estWcuPerTask, tasksPerSec: ceiling };
+    say(
+      `   1 process: ${f(one.tasksPerSec, 1)} tasks/s = ${pct(one.tasksPerSec / ceiling)} of the endpoint's ${f(cap.writesPerSec, 0)} puts/s ÷ ${f(one.wcuPerTask + one.estWcuPerTask)} WRU/task = ${f(ceiling, 1)} tasks/s (target ≥ 50%)`,
+    );
+  }
 }
 
 main().then(

@@ -1,8 +1,10 @@
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../functions/store/client.js';
+import { type CountedHops, countChainHops, type ModelledStep, modelStep } from '../aws-latency.js';
 import { Engine } from '../lib/engine.js';
 import { median, newTable, percentile, rawClient, sleep, waitRuns } from '../lib/env.js';
+import { totals } from '../lib/meter.js';
 import { chain } from '../lib/workflows.js';
 
 export interface RttResult {
@@ -56,6 +58,8 @@ export interface OverheadResult {
    * reads the run, creates the next task).
    */
   segments: { queuedToClaimed: number; claimedToDone: number; doneToNextQueued: number };
+  /** The modelled AWS critical path of one step, from the hops counted on these chains (see bench/aws-latency.ts). */
+  aws: ModelledStep;
 }
 
 /** (2) Critical-path overhead: a chain of noops, time per task over one conditional write's round trip. */
@@ -68,6 +72,8 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
     // Warm-up run: definition cache, JIT, connection pool.
     await waitRuns(config.table, [await engine.startRun(wf)]);
     const rtt = await conditionalWriteRtt(config.table);
+    engine.meter.reset();
+    const hops: CountedHops[] = [];
     const perRepeat: number[] = [];
     const seg = { a: [] as number[], b: [] as number[], c: [] as number[] };
     for (let r = 0; r < repeats; r++) {
@@ -75,6 +81,7 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
       const [run] = await waitRuns(config.table, [runId], 600_000, 20);
       perRepeat.push((run!.endedAt - run!.createdAt) / tasks);
       const items = await runTasks(config.table, runId);
+      hops.push(countChainHops(items, 0));
       for (let i = 0; i < items.length; i++) {
         const t = items[i]!;
         seg.a.push(t.startedAt - t.queuedAt);
@@ -85,6 +92,7 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
       await sleep(100);
     }
     const msPerTask = median(perRepeat);
+    const engineRequestsPerTask = totals(engine.meter.snapshot(), ['engine']).requests / (tasks * repeats);
     return {
       pollIdleMs: pollIdleMs ?? 'default (50)',
       tasks,
@@ -94,6 +102,7 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
       rtt,
       ratio: msPerTask / rtt.medianMs,
       segments: { queuedToClaimed: median(seg.a), claimedToDone: median(seg.b), doneToNextQueued: median(seg.c) },
+      aws: modelStep(mergeHops(hops, engineRequestsPerTask)),
     };
   } finally {
     await engine.stop();
@@ -117,4 +126,17 @@ async function runTasks(table: string, runId: string): Promise<Record<string, an
     start = r.LastEvaluatedKey;
   } while (start);
   return out.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+}
+
+/** The hops of several chains as one average per step (equal lengths), with the measured requests per task. */
+function mergeHops(hops: CountedHops[], dynamodbRequestsPerStep: number): CountedHops {
+  const n = Math.max(1, hops.length);
+  const byActor: Record<string, number> = {};
+  for (const h of hops) for (const [k, v] of Object.entries(h.byActor)) byActor[k] = (byActor[k] ?? 0) + v;
+  return {
+    streamHopsPerStep: hops.reduce((a, h) => a + h.streamHopsPerStep, 0) / n,
+    invokesPerStep: hops.reduce((a, h) => a + h.invokesPerStep, 0) / n,
+    dynamodbRequestsPerStep,
+    byActor,
+  };
 }

@@ -93,20 +93,29 @@ export function httpDispatch(opts: HttpDispatchOptions): (job: Job) => Promise<v
     }
     const first = opts.order === 'ordered' ? 0 : Math.floor(Math.random() * urls.length);
     for (let i = 0; i < urls.length; i++) {
-      const url = urls[(first + i) % urls.length] as string;
-      try {
-        const res = await fetch(`${url}/jobs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(job),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        await res.arrayBuffer();
-        if (res.status === 202) return;
-      } catch {
-        // A dead or frozen worker: try the next one.
-      }
+      // A dead or frozen worker does not accept: try the next one.
+      if ((await postJob(urls[(first + i) % urls.length] as string, job, timeoutMs)) === 'accepted') return;
     }
     opts.log.warn({ job }, 'no worker accepted the job; the sweeper will dispatch again');
   };
+}
+
+/**
+ * Posts one job to the worker at `url`: `accepted` (202), `refused` (no process listens there, or it
+ * answered otherwise: the job is surely not running there) or `unanswered` (no answer in time: it may
+ * still have been accepted by a worker too slow to say so).
+ */
+export async function postJob(url: string, job: Job, timeoutMs: number): Promise<'accepted' | 'refused' | 'unanswered'> {
+  try {
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(job),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.status === 202 ? 'accepted' : 'refused';
+  } catch (err) {
+    return (err as Error).name === 'TimeoutError' ? 'unanswered' : 'refused';
+  }
 }

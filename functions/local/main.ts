@@ -7,7 +7,7 @@ import { dynamoClient } from '../store/client.js';
 import { ensureTable } from '../store/table.js';
 import { consoleAndApi } from './console.js';
 import { type LocalDynamo, startDynamoLocal } from './dynamodb-local.js';
-import { LocalRuntime } from './runtime.js';
+import { envFlag, LocalRuntime } from './runtime.js';
 
 /**
  * `npm start`: DynamoDB Local (unless AWS_ENDPOINT_URL_DYNAMODB points elsewhere), the table, every
@@ -37,7 +37,9 @@ async function main() {
   await ensureTable(client, config.table);
   // Async lambda tasks get a ready callback URL pointing at this server.
   process.env.BATON_API_URL ??= `http://${process.env.HOST ?? '127.0.0.1'}:${values.port}`;
-  const runtime = new LocalRuntime({ config, client }).start();
+  // Several `npm start`s over one endpoint and table share its work (BATON_SHARE_WORK=false to race instead).
+  const runtime = new LocalRuntime({ config, client, share: envFlag(process.env.BATON_SHARE_WORK, true) }).start();
+  await runtime.ready();
   const app = consoleAndApi(createApp(runtime.deps));
   const port = Number(values.port);
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) =>

@@ -6,7 +6,7 @@ import { runAttempt } from '../orchestrator/worker.js';
 import { dynamoClient } from '../store/client.js';
 import { httpDispatch, startWorkerServer, type WorkerServer } from './http-invoker.js';
 import { Invoker } from './invoker.js';
-import { LocalRuntime } from './runtime.js';
+import { envFlag, LocalRuntime } from './runtime.js';
 
 /**
  * One OS process of a multi-process local deployment, for crash tests: it plays the roles it is given
@@ -26,6 +26,11 @@ import { LocalRuntime } from './runtime.js';
  *
  * BATON_STANDBY=1 starts a warm spare: everything is loaded, then it waits for SIGUSR2 before it
  * connects, listens and logs `process ready` (crash tests use spares so that a restart is quick).
+ *
+ * BATON_SHARE_WORK=1 makes the process a work-sharing member (see work-share.ts) instead of a racer:
+ * it needs the master and worker roles, handles only the stream records it owns and posts other
+ * members' jobs to them (BATON_WORKER_URLS and BATON_WORKER_PORT are then unused). Off by default
+ * here: the crash tests race masters on purpose.
  *
  * BATON_STREAM_CHECKPOINT names a file where the master keeps its position in the stream, like the
  * Lambda event source mapping does: a restarted master resumes after the last batch it finished
@@ -61,6 +66,10 @@ async function main() {
 
   const config = loadConfig();
   const env = process.env;
+  if (envFlag(env.BATON_SHARE_WORK, false)) {
+    if (!roles.master || !roles.worker) throw new Error('BATON_SHARE_WORK needs the master and worker roles');
+    return shareWork(config, roles.sweeper, [...names]);
+  }
   let runtime: LocalRuntime | undefined;
   let server: WorkerServer | undefined;
   const invoker = new Invoker<Job>(
@@ -104,6 +113,36 @@ async function main() {
     log.info({ signal }, 'shutting down');
     await server?.close();
     await Promise.all([runtime?.stop(), invoker.close()]);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** A work-sharing member: one runtime with its own worker endpoint, found by the others through the table. */
+async function shareWork(config: ReturnType<typeof loadConfig>, sweeper: boolean, names: string[]) {
+  const env = process.env;
+  const runtime = new LocalRuntime({
+    config,
+    client: dynamoClient(),
+    roles: { master: true, worker: true, sweeper },
+    share: true,
+    streamCheckpoint: env.BATON_STREAM_CHECKPOINT,
+    sweepIntervalMs: Number(env.BATON_SWEEP_INTERVAL_MS ?? 1000),
+    pollIdleMs: Number(env.BATON_POLL_IDLE_MS ?? 50),
+    concurrency: Number(env.BATON_WORKER_CONCURRENCY ?? 32),
+  }).start();
+  await runtime.ready();
+  log.info(
+    { pid: process.pid, roles: names, workerId: runtime.deps.workerId, workerUrl: runtime.workerUrl, table: config.table, shared: true },
+    'process ready',
+  );
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await runtime.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -12,9 +12,12 @@ import type { Key } from '../store/db.js';
 import { Db } from '../store/db.js';
 import { lazyAwsClients } from '../tasks/aws-clients.js';
 import { executors as allExecutors } from '../tasks/registry.js';
+import { startWorkerServer, type WorkerServer } from './http-invoker.js';
 import { Invoker } from './invoker.js';
 import { lambdaMapFunctions } from './lambda-mapping.js';
+import { Membership } from './membership.js';
 import { StreamPoller } from './stream-poller.js';
+import { WorkShare } from './work-share.js';
 
 export interface RuntimeOptions {
   readonly config?: BatonConfig;
@@ -34,7 +37,17 @@ export interface RuntimeOptions {
   readonly streamRetryBaseMs?: number;
   /** Failed handlings of a stream record before it is parked (default `BATON_STREAM_MAX_ATTEMPTS`, 5). */
   readonly streamMaxAttempts?: number;
+  /**
+   * Share the table's work with the other runtime processes that share it, instead of racing them
+   * (see `work-share.ts`): each handles the stream records and runs the jobs it owns. Needs the
+   * master and worker roles. Default `BATON_SHARE_WORK` (`false`; `npm start` turns it on).
+   */
+  readonly share?: boolean;
 }
+
+/** Whether an environment variable says yes (`1`, `true`, `yes`, `on`). */
+export const envFlag = (v: string | undefined, fallback: boolean): boolean =>
+  v === undefined || v === '' ? fallback : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
 
 /**
  * Every Lambda function of Baton in one process: the stream poller feeds the master, an in-process
@@ -52,6 +65,10 @@ export class LocalRuntime {
   private ticking: Promise<unknown> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  private membership: Membership | undefined;
+  private workShare: WorkShare | undefined;
+  private server: WorkerServer | undefined;
+  private sharing: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RuntimeOptions = {}) {
     const config = opts.config ?? loadConfig();
@@ -67,7 +84,7 @@ export class LocalRuntime {
       now: Date.now,
       log,
       workerId: `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-      dispatch: (job) => this.invoker.invoke(job),
+      dispatch: (job) => (this.workShare ? this.workShare.dispatch(job) : this.invoker.invoke(job)),
       timer: async (key, at) => this.schedule(key, at),
       ...opts.deps,
     };
@@ -91,7 +108,15 @@ export class LocalRuntime {
   private readonly roles: { master: boolean; worker: boolean; sweeper: boolean; scheduler: boolean };
 
   start(): this {
-    this.poller?.start();
+    const share = (this.opts.share ?? envFlag(process.env.BATON_SHARE_WORK, false)) && this.roles.master && this.roles.worker;
+    if (share) {
+      this.sharing = this.startSharing().catch((err) => {
+        // Work alone rather than not at all: the other members' takeover covers what this one skips.
+        this.deps.log.error({ err }, 'could not join the members sharing the table; working unshared');
+        this.workShare = undefined;
+        if (!this.stopped) this.poller?.start();
+      });
+    } else this.poller?.start();
     if (this.roles.sweeper) {
       const every = this.opts.sweepIntervalMs ?? intSetting(process.env, 'BATON_SWEEP_INTERVAL_MS', 1000, 1);
       const tick = () => {
@@ -115,8 +140,62 @@ export class LocalRuntime {
     return this;
   }
 
+  /**
+   * Joins the members sharing the table: a loopback worker endpoint for jobs other members post here,
+   * then the membership's first heartbeat, then the stream (so no record is filtered before the view is known).
+   */
+  private async startSharing(): Promise<void> {
+    const env = process.env;
+    const leaseMs = intSetting(env, 'BATON_MEMBER_LEASE_MS', 10_000, 100);
+    const heartbeatMs = intSetting(env, 'BATON_MEMBER_HEARTBEAT_MS', 2000, 10);
+    this.server = await startWorkerServer({ port: 0, accept: (job) => void this.invoker.invoke(job), log: this.deps.log });
+    const membership = new Membership({
+      db: this.deps.db,
+      memberId: this.deps.workerId,
+      url: this.server.url,
+      log: this.deps.log,
+      leaseMs,
+      heartbeatMs,
+    });
+    this.workShare = new WorkShare({
+      membership,
+      log: this.deps.log,
+      runHere: (job) => this.invoker.invoke(job),
+      retake: (records) => this.retake(records),
+      keepMs: Math.max(10_000, 3 * leaseMs + 2 * heartbeatMs),
+    });
+    this.membership = membership;
+    await membership.start();
+    if (!this.stopped) this.poller?.start();
+  }
+
+  /** Resolves once this runtime takes part in the work (at once, unless it shares work and is still joining). */
+  ready(): Promise<void> {
+    return this.sharing;
+  }
+
+  /** The URL other members post jobs to, when this runtime shares work. */
+  get workerUrl(): string | undefined {
+    return this.server?.url;
+  }
+
+  /** Handles records taken over from a member that left, retrying failures like the poller does (a few times, with backoff). */
+  private async retake(records: _Record[]): Promise<void> {
+    let failed = records;
+    for (let retry = 0; failed.length > 0 && !this.stopped; retry++) {
+      if (retry > 0) await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** retry)));
+      failed = await this.handleBatch(failed);
+      if (retry >= this.maxAttempts) break;
+    }
+  }
+
+  /** Handles the records of a batch this process owns (all of them unless it shares work). */
+  private onBatch(records: _Record[]): Promise<_Record[]> {
+    return this.handleBatch(this.workShare ? this.workShare.select(records) : records);
+  }
+
   /** Handles a batch; returns the records that failed, for the poller to retry (a partial batch failure). */
-  private async onBatch(records: _Record[]): Promise<_Record[]> {
+  private async handleBatch(records: _Record[]): Promise<_Record[]> {
     // Records of one batch are independent transitions: handle them concurrently, at most 64 at a
     // time (a pool, so one slow record does not hold back the others). A failure retries only its record.
     let next = 0;
@@ -160,6 +239,11 @@ export class LocalRuntime {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.schedulerTimer) clearTimeout(this.schedulerTimer);
     for (const t of this.timers) clearTimeout(t);
+    await this.sharing.catch(() => {});
     await Promise.all([this.poller?.stop(), this.invoker.close(), this.sweeping, this.ticking]);
+    await this.workShare?.settled();
+    // Leaving hands this share to the others at once; a job posted here meanwhile is dropped and re-dispatched by the sweeper.
+    await this.membership?.stop();
+    await this.server?.close();
   }
 }
