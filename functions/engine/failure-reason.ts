@@ -34,6 +34,11 @@ export const FAILURE_REASONS = [
   'run_failed',
   'cancelled',
   'run_timeout',
+  // Maps and pools
+  'map_items',
+  'map_items_failed',
+  'pool_unknown',
+  'pool_too_small',
   // Task types
   'fail',
   'egress_denied',

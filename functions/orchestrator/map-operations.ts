@@ -1,5 +1,5 @@
 import { MAP_TYPE } from '../engine/definition/map.js';
-import { type RunItem, type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { getControl, heldSlots, type MapControl } from '../store/map-items.js';
 import { mapItemName } from '../store/map-names.js';
 import { getRun, runItems } from '../store/runs.js';
@@ -41,7 +41,7 @@ export async function wakeMaps(deps: Deps, runId: string, items?: Record<string,
 export async function stopMaps(deps: Deps, runId: string): Promise<void> {
   const run = await getRun(deps.db, runId);
   if (run?.status !== 'cancelled') return;
-  const error = { reason: 'cancelled', message: run.cancelReason ?? 'the run was cancelled' };
+  const error: TaskError = { reason: 'cancelled', message: run.cancelReason ?? 'the run was cancelled' };
   for (const m of await mapTasks(deps, run)) {
     const ctl = await getControl(deps.db, runId, m.name, m.attempt);
     if (!ctl) continue;

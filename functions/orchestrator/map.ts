@@ -37,7 +37,7 @@ import { loadWorkflow } from './workflows.js';
  * the item queued, claimed and finished, the slot given back: a constant number per item.
  */
 
-/** Reasons a map task fails with (strings until the FailureReason union takes them in). */
+/** Reasons a map task fails with (members of the FailureReason union, engine/failure-reason.ts). */
 export const MAP_REASONS = {
   /** `items` did not render to an array of at most MAX_MAP_ITEMS entries. */
   items: 'map_items',

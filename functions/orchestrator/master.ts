@@ -18,8 +18,8 @@ import {
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
-import { onRunEnded } from './run-end.js';
 import { isMapItem, itemEnded } from './map.js';
+import { onRunEnded } from './run-end.js';
 import { finishSucceeded } from './run-output.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 

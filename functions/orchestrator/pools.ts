@@ -1,4 +1,5 @@
 import type { TaskSpec } from '../engine/definition/types.js';
+import type { FailureReason } from '../engine/failure-reason.js';
 import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import {
   acquire,
@@ -41,9 +42,9 @@ import { loadWorkflow } from './workflows.js';
  */
 
 /** The task names a pool that does not exist. */
-export const POOL_UNKNOWN = 'pool_unknown';
+export const POOL_UNKNOWN: FailureReason = 'pool_unknown';
 /** The task asks for more slots than the pool has. */
-export const POOL_TOO_SMALL = 'pool_too_small';
+export const POOL_TOO_SMALL: FailureReason = 'pool_too_small';
 
 /** Most line entries one pump looks at; the rest waits for the next release or check. */
 const MAX_PUMP_ROUNDS = 100;

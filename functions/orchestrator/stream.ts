@@ -4,12 +4,12 @@ import { unmarshallOptions } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { cancelChildren, stopWork, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
+import { emitEvents } from './events/emit.js';
 import { stopMaps } from './map-operations.js';
 import { advance, onRunFinished } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { startRun } from './run-start.js';
-import { emitEvents } from './events/emit.js';
 import { armClock } from './run-timeout.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
