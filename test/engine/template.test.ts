@@ -55,7 +55,7 @@ describe('findReferences / scanTemplates', () => {
     expect(scan.errors.map((e) => [e.at, e.message])).toEqual([
       [['x', 1], 'unclosed template (missing "}")'],
       [['y'], 'empty template'],
-      [['z'], 'unknown root "foo" (expected params, tasks, run, task or secrets)'],
+      [['z'], 'unknown root "foo" (expected params, tasks, run, task, secrets, item or index)'],
       [['w'], 'expected ${tasks.TASK.output...}'],
       [['v'], 'expected ${run.id} or ${run.workflow}'],
       [['u'], 'malformed template'],
@@ -108,7 +108,7 @@ describe('render', () => {
     ['${tasks.extract.output.rows[5].id}', 'template ${tasks.extract.output.rows[5].id}: tasks.extract.output.rows has no [5]'],
     ['${params.day.x}', 'template ${params.day.x}: params.day has no "x"'],
     ['${params.day', 'template ${params.day: unclosed template (missing "}")'],
-    ['${bogus}', 'template ${bogus}: unknown root "bogus" (expected params, tasks, run, task or secrets)'],
+    ['${bogus}', 'template ${bogus}: unknown root "bogus" (expected params, tasks, run, task, secrets, item or index)'],
   ])('throws TemplateError for %s', (template, message) => {
     let error: unknown;
     try {
