@@ -3,7 +3,7 @@ import type { CorsPreflightOptions } from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -206,6 +206,12 @@ export class Baton extends Construct {
       onFailure: new SqsDestination(this.deadLetterQueues.worker),
     });
     configureTaskEgress(this, worker, props.egress, props.secrets);
+    // A worker that ends an attempt advances the run inline and dispatches the successors it does not run
+    // itself (functions/orchestrator/worker.ts): it invokes its own function. A role policy naming the
+    // worker's ARN would be a cycle (the function waits for its role's policy), so the grant is the
+    // function's resource policy naming its role, and the name comes from Lambda's own environment.
+    worker.addPermission('InlineDispatch', { principal: new iam.ArnPrincipal(worker.role!.roleArn), action: 'lambda:InvokeFunction' });
+    worker.addEnvironment('BATON_DISPATCH_TO_SELF', '1');
     const taskAccess = taskTargetAccess(this, { functions: props.taskFunctions, stateMachines: props.taskStateMachines });
     for (const s of [...taskAccess.statements, ...(props.workerPolicyStatements ?? [])]) worker.addToRolePolicy(s);
     for (const resource of taskAccess.derivedWildcards) {

@@ -22,10 +22,21 @@ function required(name: string): string {
   return v;
 }
 
+/**
+ * The worker function to invoke: `BATON_WORKER_FUNCTION`, or, in the worker itself (which dispatches the
+ * successors it does not run inline; `BATON_DISPATCH_TO_SELF`), its own name.
+ */
+function workerFunction(): string {
+  if (!process.env.BATON_WORKER_FUNCTION && process.env.BATON_DISPATCH_TO_SELF === '1' && process.env.AWS_LAMBDA_FUNCTION_NAME) {
+    return process.env.AWS_LAMBDA_FUNCTION_NAME;
+  }
+  return required('BATON_WORKER_FUNCTION');
+}
+
 export async function dispatchByLambda(job: Job): Promise<void> {
   await lambda.send(
     new InvokeCommand({
-      FunctionName: required('BATON_WORKER_FUNCTION'),
+      FunctionName: workerFunction(),
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(job)),
     }),

@@ -62,7 +62,9 @@ export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, 
 export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions = BY_MASTER): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
   if (isMapItem(task)) return itemEnded(deps, task); // a map item: its map advances, not the run
-  if (opts.reprocess && (await successorsTold(deps, task))) return;
+  // Re-processing an inline advance: only the successors it has not told yet (usually none).
+  const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
+  if (only?.size === 0) return;
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
@@ -76,39 +78,41 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const ending = wf.definition.failureStrategy === 'end' && failure !== undefined ? runEnding(failure) : undefined;
   const outcome = outcomeOf(task);
   await Promise.all(
-    (wf.graph.successors[task.name] ?? []).map((s) =>
-      settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts),
-    ),
+    (wf.graph.successors[task.name] ?? [])
+      .filter((s) => only === undefined || only.has(s))
+      .map((s) => settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts)),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name, opts);
 }
 
 /**
- * Whether every direct successor of an ended task was already told (by the advance its writer made
- * inline): one read per successor, and none of the run. A sink is left to the full advance, which
- * reads the run first and stops there once the run is finished. Without the workflow on the item
- * (written when it was queued) nothing is known, and the full advance decides.
+ * The direct successors of an ended task that the advance its writer made inline has not told yet:
+ * one read per successor, and none of the run; undefined when that cannot be known (a sink is left to
+ * the full advance, which reads the run first and stops there once the run is finished; an item without
+ * the workflow written when it was queued says nothing).
  */
-async function successorsTold(deps: Deps, task: TaskItem): Promise<boolean> {
-  if (task.workflow === undefined || task.version === undefined) return false;
+async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string> | undefined> {
+  if (task.workflow === undefined || task.version === undefined) return undefined;
   const wf = await loadWorkflow(deps.db, task.workflow, task.version);
-  if (wf.graph.sinks.includes(task.name)) return false;
-  const check = async () => {
+  if (wf.graph.sinks.includes(task.name)) return undefined;
+  const untold = async (among: readonly string[]) => {
     const told = await Promise.all(
-      (wf.graph.successors[task.name] ?? []).map(async (s) => {
+      among.map(async (s) => {
         const t = await getTask(deps.db, task.runId, s);
         return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
       }),
     );
-    return told.every(Boolean);
+    return among.filter((_, i) => !told[i]);
   };
-  if (await check()) return true;
+  let left = await untold(wf.graph.successors[task.name] ?? []);
+  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) return new Set(left);
   // A record read soon after its write can overtake the writer's own advance: give that advance up to
-  // `BATON_INLINE_GRACE_MS` from the ending before racing it (the race is safe, only billed).
+  // `BATON_INLINE_GRACE_MS` from the ending, then look again at what was missing (the first look may
+  // itself outlast the grace in a wide fan-out), and race only what is still untold (safe, only billed).
   const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
-  if (wait <= 0) return false;
-  await new Promise((r) => setTimeout(r, wait));
-  return check();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  left = await untold(left);
+  return new Set(left);
 }
 
 /**

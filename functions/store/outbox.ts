@@ -24,6 +24,16 @@ export interface DeliveryItem {
 
 const deliveryKey = (runId: string, eventId: string, n: number) => ({ pk: keys.run(runId).pk, sk: `DELIVERY#${eventId}#${n}` });
 
+/** The delivery's key, for its timer. */
+export function deliveryRef(d: DeliveryItem): { pk: string; sk: string } {
+  return { pk: d.pk, sk: d.sk };
+}
+
+/** One string per delivery, to tell deliveries apart in memory. */
+export function deliveryId(d: DeliveryItem): string {
+  return `${d.pk}/${d.sk}`;
+}
+
 /** Creates a pending delivery due now; false if this (event, webhook) was already recorded. */
 export async function createDelivery(db: Db, d: { runId: string; eventId: string; n: number; webhook: string; body: string }, now: number) {
   const key = deliveryKey(d.runId, d.eventId, d.n);

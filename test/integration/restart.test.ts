@@ -59,7 +59,9 @@ describe('restarting the local runtime in the middle of a run', () => {
   it('a run created while no runtime was up, and an attempt that finished during shutdown, are picked up', async () => {
     target = await startHttpTarget();
     target.route('/slow', () => ({ status: 200, body: { done: true }, delayMs: 800 }));
-    const h1 = await startHarness({ BATON_LEASE_MS: '1000' });
+    // Inline advance off: the stopping worker records its outcome but leaves the advance to a master,
+    // which is what this test stages (with it on, the worker advances the run itself on its way out).
+    const h1 = await startHarness({ BATON_LEASE_MS: '1000', BATON_INLINE_ADVANCE: '0' });
     open.push(h1);
     await h1.request('PUT', '/workflows/inflight', {
       name: 'inflight',

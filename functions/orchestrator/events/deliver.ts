@@ -1,5 +1,5 @@
 import { intSetting } from '../../common/config.js';
-import { type DeliveryItem, recordTry } from '../../store/outbox.js';
+import { type DeliveryItem, deliveryId, deliveryRef, recordTry } from '../../store/outbox.js';
 import { defaultEgress, egressDenial, policyFetch } from '../../tasks/egress/dispatcher.js';
 import type { Deps } from '../deps.js';
 
@@ -20,8 +20,10 @@ const inFlight = new Set<string>();
  * a process that dies after the POST and before recording it leaves the delivery due, and it is sent again.
  */
 export async function deliverNow(deps: Deps, d: DeliveryItem): Promise<void> {
-  if (d.status !== 'pending' || inFlight.has(d.sk)) return;
-  inFlight.add(d.sk);
+  const ref = deliveryRef(d);
+  const id = deliveryId(d);
+  if (d.status !== 'pending' || inFlight.has(id)) return;
+  inFlight.add(id);
   try {
     let error: string | undefined;
     try {
@@ -50,10 +52,10 @@ export async function deliverNow(deps: Deps, d: DeliveryItem): Promise<void> {
     if (!error) deps.log.info(where, 'webhook delivered');
     else if (retryAt !== undefined) deps.log.warn({ ...where, error }, 'webhook delivery failed; will retry');
     else deps.log.error({ ...where, err: new Error(error) }, 'webhook delivery given up');
-    if (done && retryAt !== undefined) await deps.timer({ pk: d.pk, sk: d.sk }, retryAt);
+    if (done && retryAt !== undefined) await deps.timer(ref, retryAt);
   } catch (err) {
     deps.log.error({ run: d.runId, event: d.eventId, err }, 'webhook delivery could not be recorded');
   } finally {
-    inFlight.delete(d.sk);
+    inFlight.delete(id);
   }
 }

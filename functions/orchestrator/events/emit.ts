@@ -1,5 +1,5 @@
 import type { RunItem } from '../../store/items.js';
-import { createDelivery } from '../../store/outbox.js';
+import { createDelivery, deliveryRef } from '../../store/outbox.js';
 import { getRun } from '../../store/runs.js';
 import type { Deps } from '../deps.js';
 import { loadWorkflow } from '../workflows.js';
@@ -33,7 +33,15 @@ export async function emitEvents(
   }
   const run = next.kind === 'run' ? (next as RunItem) : await getRun(deps.db, next.runId);
   if (!run) return;
-  const notify = (await loadWorkflow(deps.db, run.workflow, run.version)).definition.notify ?? [];
+  // A definition that cannot be loaded has no webhooks to call; the record itself is the master's to
+  // handle (a run pinned to a missing version is parked and failed). Events never make a record poison.
+  const notify = await loadWorkflow(deps.db, run.workflow, run.version).then(
+    (wf) => wf.definition.notify ?? [],
+    (err: unknown) => {
+      deps.log.error({ run: run.runId, err, events: events.map((e) => e.id) }, 'webhooks not notified: the definition did not load');
+      return [];
+    },
+  );
   await Promise.all(
     events.flatMap((e) => notify.flatMap((n, i) => (n.on.includes(e.name as never) ? [record(deps, e, i, n.webhook)] : []))),
   );
@@ -43,5 +51,5 @@ async function record(deps: Deps, e: BatonEvent, n: number, webhook: string) {
   const d = await createDelivery(deps.db, { runId: e.runId, eventId: e.id, n, webhook, body: JSON.stringify(e) }, deps.now());
   // Delivered by the timer (an in-process timer locally, an SQS message in AWS), never here: a slow or dead
   // webhook never holds up the stream. Should the timer be lost, the sweeper finds the delivery due.
-  if (d) await deps.timer({ pk: d.pk, sk: d.sk }, deps.now());
+  if (d) await deps.timer(deliveryRef(d), deps.now());
 }
