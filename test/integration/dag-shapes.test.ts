@@ -128,9 +128,11 @@ describe('DAG shapes', () => {
     // Measured without contention: 1082 requests (661 GetItem, 112 PutItem, 308 UpdateItem, 1 Query).
     // Workers advance the run inline and the master re-reads each ending's successors before writing
     // (reads instead of failed writes: 819 requests before inline advance, 102 more puts than now with a
-    // plain race). The margin allows heartbeats and re-dispatches on a loaded machine.
+    // plain race). The bound is about scaling, not tuning: a task that read its run's other tasks would
+    // cost 100 reads or more per task here (over 10,000 in all); heartbeats and re-dispatches on a loaded
+    // machine add to the 10.6 per task measured quiet (13.6 seen in a loaded full-suite run).
     expect(counts.QueryCommand ?? 0).toBeLessThanOrEqual(3);
-    expect(total(counts) - background).toBeLessThan(102 * 13);
+    expect(total(counts) - background).toBeLessThan(102 * 20);
     const run = (await h.request('GET', `/runs/${start.body.runId}`)).body;
     expect(run.status).toBe('succeeded');
     expect(run.tasks).toHaveLength(102);

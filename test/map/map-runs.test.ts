@@ -43,10 +43,18 @@ describe('dynamic map', { timeout: 300_000 }, () => {
   it('a map at concurrency 5 (MAP_ITEMS items, default 200): never more than 5 calls at once, each item called once, outputs in item order', async () => {
     let active = 0;
     let max = 0;
+    // A lone call is held until a second one arrives (or 5 s pass), so that a map that really runs items
+    // side by side shows it on any machine, and a serial one cannot (its max stays 1).
+    let release: (() => void) | undefined;
     target.route('/item', async (req) => {
       active++;
       max = Math.max(max, active);
-      await new Promise((r) => setTimeout(r, 2));
+      if (active >= 2) release?.();
+      else
+        await new Promise<void>((r) => {
+          release = r;
+          setTimeout(r, 5000);
+        });
       active--;
       return { body: { got: (req.json as { n: number }).n * 2 } };
     });
