@@ -106,17 +106,10 @@ async function main() {
     'process ready',
   );
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
+  onSignals(async () => {
     await server?.close();
     await Promise.all([runtime?.stop(), invoker.close()]);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 }
 
 /** A work-sharing member: one runtime with its own worker endpoint, found by the others through the table. */
@@ -137,12 +130,17 @@ async function shareWork(config: ReturnType<typeof loadConfig>, sweeper: boolean
     { pid: process.pid, roles: names, workerId: runtime.deps.workerId, workerUrl: runtime.workerUrl, table: config.table, shared: true },
     'process ready',
   );
+  onSignals(() => runtime.stop());
+}
+
+/** On SIGINT or SIGTERM (the first one only): log it, run `stop`, exit 0. */
+function onSignals(stop: () => Promise<unknown>): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    await runtime.stop();
+    await stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
