@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import type { LocalFunctions, LocalLambdaContext } from '../../functions/tasks/local-function.js';
 import { attachHarness, type Harness, startHarness } from '../support/harness.js';
-import { runWhen, task, until } from './support.js';
+import { runWhen, startHoldingServer, task, until } from './support.js';
 
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 
@@ -18,10 +17,7 @@ const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 describe('cancel stops work in flight', () => {
   let h: Harness;
   let other: Harness;
-  let server: Server;
-  let url = '';
-  const opened: number[] = [];
-  const closed: number[] = [];
+  let server: Awaited<ReturnType<typeof startHoldingServer>>;
   const sfn = new SFNClient({ region: 'us-east-1' });
   const sfnMock = mockClient(sfn);
   const tokens: string[] = [];
@@ -35,13 +31,9 @@ describe('cancel stops work in flight', () => {
   };
 
   beforeAll(async () => {
-    server = createServer((req) => {
-      // Holds every request: only the engine can end the connection.
-      opened.push(Date.now());
-      req.socket.on('close', () => closed.push(Date.now()));
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    // Holds every request: only the engine can end the connection.
+    server = await startHoldingServer();
+    const { url } = server;
     sfnMock.on(StartExecutionCommand).callsFake((input) => ({ executionArn: `${SM.replace('stateMachine', 'execution')}:${input.name}` }));
     sfnMock.on(DescribeExecutionCommand).callsFake((input) => ({ executionArn: input.executionArn, status: 'RUNNING' }));
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: new Date() });
@@ -61,14 +53,13 @@ describe('cancel stops work in flight', () => {
   afterAll(async () => {
     await other.stop();
     await h.stop();
-    server.closeAllConnections();
-    await new Promise((ok) => server.close(ok));
+    await server.close();
     sfnMock.restore();
   });
 
   it('cancel of a run whose http task is holding a connection closes that connection within seconds', async () => {
     const runId = (await h.request('POST', '/workflows/inflight/runs', {})).body.runId as string;
-    await until('the request to arrive', async () => opened.length === 1, 60_000);
+    await until('the request to arrive', async () => server.opened.length === 1, 60_000);
     await runWhen(
       h,
       runId,
@@ -83,8 +74,8 @@ describe('cancel stops work in flight', () => {
     expect((await other.request('POST', `/runs/${runId}/cancel`)).status).toBe(202);
     // A generous bound (a loaded CI box is slow, not wrong), below the 20 s heartbeat: the point is
     // that the cancel reached the call at all.
-    await until('the held connection to close', async () => closed.length === 1, 18_000);
-    expect(closed[0]).toBeGreaterThanOrEqual(cancelledAt);
+    await until('the held connection to close', async () => server.closed.length === 1, 18_000);
+    expect(server.closed[0]).toBeGreaterThanOrEqual(cancelledAt);
 
     const run = await runWhen(h, runId, 'every task to end', (r) =>
       r.tasks.every((t: any) => t.name === 'after' || t.status === 'cancelled'),
@@ -92,7 +83,7 @@ describe('cancel stops work in flight', () => {
     expect(run.status).toBe('cancelled');
     expect(task(run, 'after').status).toBe('blocked');
     // Nothing ran again, and the aborted call recorded no outcome of its own.
-    expect(opened).toHaveLength(1);
+    expect(server.opened).toHaveLength(1);
     expect(task(run, 'call').attempts ?? []).toEqual([]);
 
     // The waiting Step Functions execution was stopped, checked at the AWS edge.

@@ -1,22 +1,13 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
-import { until } from './support.js';
+import { startHoldingServer, until } from './support.js';
 
 describe('cancel stops work', () => {
   let h: Harness;
-  let server: Server;
-  let url = '';
-  const opened: number[] = [];
-  const closed: number[] = [];
+  let server: Awaited<ReturnType<typeof startHoldingServer>>;
   beforeAll(async () => {
-    // A real socket on loopback that never answers: we watch it being closed by the engine.
-    server = createServer((req) => {
-      opened.push(Date.now());
-      req.socket.on('close', () => closed.push(Date.now()));
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    server = await startHoldingServer();
+    const { url } = server;
     h = await startHarness();
     await h.request('PUT', '/workflows/held', {
       name: 'held',
@@ -29,21 +20,20 @@ describe('cancel stops work', () => {
   });
   afterAll(async () => {
     await h.stop();
-    server.closeAllConnections();
-    await new Promise((ok) => server.close(ok));
+    await server.close();
   });
 
   it('closes the http connection within seconds and shows every open task cancelled', async () => {
     const runId = (await h.request('POST', '/workflows/held/runs', {})).body.runId as string;
-    await until('the request to arrive', async () => opened.length === 1);
+    await until('the request to arrive', async () => server.opened.length === 1);
     await until('the wait to suspend', async () => (await h.request('GET', `/runs/${runId}`)).body.tasks[1]?.status === 'waiting');
     expect((await h.request('POST', `/runs/${runId}/cancel`)).status).toBe(202);
-    await until('the connection to close', async () => closed.length === 1, 10_000);
+    await until('the connection to close', async () => server.closed.length === 1, 10_000);
     const run = await until('every task to end', async () => {
       const r = (await h.request('GET', `/runs/${runId}`)).body;
       return r.tasks.filter((t: any) => t.name !== 'after').every((t: any) => t.status === 'cancelled') ? r : undefined;
     });
     expect(run.status).toBe('cancelled');
-    expect(opened).toHaveLength(1);
+    expect(server.opened).toHaveLength(1);
   });
 });

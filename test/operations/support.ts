@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { Harness } from '../support/harness.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -33,4 +34,27 @@ export function gate() {
     open = r;
   });
   return { open, opened };
+}
+
+/**
+ * A real socket on loopback that never answers: it records when each request arrived (`opened`) and
+ * when its connection closed (`closed`), so a test can watch the engine hang up.
+ */
+export async function startHoldingServer() {
+  const opened: number[] = [];
+  const closed: number[] = [];
+  const server = createServer((req) => {
+    opened.push(Date.now());
+    req.socket.on('close', () => closed.push(Date.now()));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    opened,
+    closed,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
 }
