@@ -58,10 +58,14 @@ async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget
   // The run is read after the claim, not before, and that read decides: if the run was not paused when
   // read, the claim happened before any pause, so the attempt counts as already running at the pause.
   // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
+  const readFrom = deps.now();
   const run = await getRun(deps.db, job.runId);
   if (!run) return;
   if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
   if (TERMINAL_RUN.has(run.status)) return abandonClaimed(deps, t, run.status);
+  // The lease begins at that read, somewhere between these two times; its record keeps both, so that
+  // "nothing ran while paused" can be checked from the table (test/crash/operations.test.ts).
+  t = { ...t, claimedAt: readFrom, confirmedAt: deps.now() };
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const spec = specOf(wf.definition, job.task);
   if (!spec) return;

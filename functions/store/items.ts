@@ -113,6 +113,14 @@ export interface AttemptRecord {
   /** The holder's fencing token: a lost attempt and its successor share the attempt number, not the fence. */
   readonly fence?: number;
   readonly startedAt?: number;
+  /**
+   * When this record's holder began. A holder claims, then reads the run: the lease begins at that read,
+   * which found the run neither paused nor ended, between `claimedAt` (the claim had returned) and
+   * `confirmedAt` (the read had). A holder that never got that far has only the claim's time. `startedAt`
+   * is the attempt's first claim and survives a lost lease (the attempt continues); these are this lease's.
+   */
+  readonly claimedAt?: number;
+  readonly confirmedAt?: number;
   readonly endedAt: number;
   readonly worker?: string;
   readonly error?: TaskError;
@@ -154,6 +162,10 @@ export interface TaskItem {
   readonly queuedAt?: number;
   readonly startedAt?: number;
   readonly attemptStartedAt?: number;
+  /** When the current holder claimed the attempt (set at every claim, unlike `attemptStartedAt`). */
+  readonly claimedAt?: number;
+  /** Held in memory only, by the holder: see `AttemptRecord.confirmedAt`. */
+  readonly confirmedAt?: number;
   readonly deadline?: number;
   readonly endedAt?: number;
   readonly wake?: 'retry' | 'resume';

@@ -125,7 +125,7 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
   const key = keys.task(runId, name);
   // `eager`: claimed by the invocation that queued it (no dispatch); recorded in the claim itself.
   const spec = {
-    set: { status: 'running', owner, ...(eager && { eager }) },
+    set: { status: 'running', owner, claimedAt: now, ...(eager && { eager }) },
     setIfMissing: { attemptStartedAt: now, startedAt: now },
     add: { fence: 1 },
     ...(!eager && { remove: ['eager'] }),
@@ -167,7 +167,17 @@ export type Ending =
 export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, guard: Condition) {
   const key = keys.task(t.runId, t.name);
   const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [
-    { attempt: t.attempt, status, fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+    {
+      attempt: t.attempt,
+      status,
+      fence: t.fence,
+      startedAt: t.attemptStartedAt,
+      claimedAt: t.claimedAt,
+      confirmedAt: t.confirmedAt,
+      endedAt: now,
+      worker: t.owner,
+      error,
+    },
   ];
   const leaseless = ['owner', ...DUE_ATTRIBUTES, 'wake', 'wakeRequested'];
   // Marks an ending whose writer advances the run itself (see `TaskItem.inlineAdvance`).
@@ -253,7 +263,17 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
     message: `lease of attempt ${t.attempt} (fence ${t.fence}) expired; holder ${t.owner ?? '?'}`,
   };
   const rec: AttemptRecord[] = [
-    { attempt: t.attempt, status: 'lost', fence: t.fence, startedAt: t.attemptStartedAt, endedAt: now, worker: t.owner, error },
+    {
+      attempt: t.attempt,
+      status: 'lost',
+      fence: t.fence,
+      startedAt: t.attemptStartedAt,
+      claimedAt: t.claimedAt,
+      confirmedAt: t.confirmedAt,
+      endedAt: now,
+      worker: t.owner,
+      error,
+    },
   ];
   const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': TABLE.dueAt }, values: { ':now': now } });
   if (lost >= db.config.maxLost) {

@@ -147,16 +147,21 @@ describe('operations at random moments under SIGKILL', () => {
       const v = [...report.violations];
       const runs = new Map(items.filter((i) => i.kind === 'run').map((r) => [r.runId as string, r]));
       for (const t of items.filter((i) => i.kind === 'task') as Item[]) {
-        // Attempts that ran (ended succeeded or failed). A worker claims first and reads the run right after,
-        // handing a paused run's attempt back at once; one SIGKILLed between those two writes leaves a claim
-        // that never ran, which the sweeper records as `lost`: that is not work done while paused.
-        const starts: number[] = (t.attempts ?? [])
-          .filter((x: Item) => x.status !== 'lost')
-          .map((x: Item) => x.startedAt)
-          .filter((s: unknown) => typeof s === 'number');
+        // Leases that ran (ended succeeded or failed). A worker claims first and reads the run right after: that
+        // read decides (paused: the attempt goes back, held). It happened between the record's `claimedAt` and
+        // `confirmedAt`; only a read wholly inside a pause (after its 202, before its resume was asked) ran
+        // while paused. One SIGKILLed between the claim and the read leaves a claim that never ran, which the
+        // sweeper records as `lost`: not work done while paused. (The attempt's `startedAt` is its first claim,
+        // kept across a lost lease, so it is not the measure: CI failed on it, seed 92690.)
+        const leases = (t.attempts ?? []).filter((x: Item) => x.status !== 'lost' && !x.marked) as Item[];
         for (const w of paused.get(t.runId) ?? []) {
-          for (const s of starts)
-            if (s > w.from && s < w.to) v.push(`${t.runId}/${t.name}: an attempt was claimed at ${s}, while paused (${w.from}..${w.to})`);
+          for (const x of leases) {
+            const from = x.claimedAt ?? x.startedAt;
+            const to = x.confirmedAt ?? from;
+            if (typeof from !== 'number' || typeof to !== 'number') continue;
+            if (from > w.from && to < w.to)
+              v.push(`${t.runId}/${t.name}: attempt ${x.attempt} began in ${from}..${to}, while paused (${w.from}..${w.to})`);
+          }
         }
         const rec = runs.get(t.runId)?.recovery;
         if (rec && !rec.tasks.includes(t.name)) {
