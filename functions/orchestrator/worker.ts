@@ -17,6 +17,7 @@ import { mintCallbackToken } from './callback-token.js';
 import { abandonClaimed } from './cancel.js';
 import { CancelWatch } from './cancel-watch.js';
 import { childService } from './children.js';
+import { dependencyService } from './dependents.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
 import { Lease } from './lease.js';
@@ -210,6 +211,7 @@ async function invoke(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskItem, sig
       now: deps.now,
       children: childService(deps, run, t),
       callbacks: { mint: () => mintCallbackToken(t.runId, t.name, t.attempt) },
+      dependencies: dependencyService(deps, run, t),
       aws: deps.aws,
       localFunctions: deps.localFunctions,
     })

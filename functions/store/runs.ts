@@ -226,3 +226,32 @@ export function markSkipped(db: Db, runId: string, now: number, reason: string) 
     whereEquals({ status: 'queued' }),
   );
 }
+
+/** A run as the runs-by-workflow index shows it (its projected attributes). */
+export type IndexedRun = Pick<RunItem, 'runId' | 'status' | 'createdAt' | 'endedAt' | 'version' | 'trigger'>;
+
+/**
+ * One page of a workflow's runs created at or after `since` (all of them without it), newest first,
+ * from the runs-by-workflow index: a query of one index partition bounded by its sort key, never a scan.
+ * The index is eventually consistent: a status read here may lag the run item by a moment.
+ */
+export async function runsCreatedSince(
+  db: Db,
+  workflow: string,
+  opts: { since?: number; limit: number; start?: Record<string, unknown> },
+): Promise<{ runs: IndexedRun[]; next?: Record<string, unknown> }> {
+  const bounded = opts.since !== undefined;
+  const r = await db.query<IndexedRun>({
+    IndexName: TABLE.runsIndex,
+    KeyConditionExpression: bounded ? '#p = :p AND #s >= :since' : '#p = :p',
+    ExpressionAttributeNames: { '#p': TABLE.runsPk, ...(bounded && { '#s': TABLE.runsSk }) },
+    ExpressionAttributeValues: {
+      ':p': `WF#${workflow}`,
+      ...(bounded && { ':since': new Date(Math.max(0, opts.since as number)).toISOString() }),
+    },
+    ScanIndexForward: false,
+    Limit: opts.limit,
+    ExclusiveStartKey: opts.start,
+  });
+  return { runs: r.items, next: r.next };
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DependentConfig } from '../engine/definition/dependent.js';
 import type { FailureReason } from '../engine/failure-reason.js';
 import type { AwsClients } from './aws-clients.js';
 import type { LocalFunctions } from './local-function.js';
@@ -42,6 +43,8 @@ export interface ExecContext<C> {
   readonly children: ChildService;
   /** Mints this attempt's callback token (for types an external system completes, `lambda` async). */
   readonly callbacks: CallbackMinter;
+  /** Finds the run a `dependent` attempt waits for (absent where no run is at hand, as in executor unit tests). */
+  readonly dependencies?: DependencyService;
   /** The AWS SDK clients (for the `lambda` and `stepfunctions` types). */
   readonly aws: AwsClients;
   /** In-process stand-ins for Lambda functions: the local runtime's; absent in AWS. */
@@ -68,6 +71,24 @@ export interface ChildService {
    * conditional), adopted by every later call, whoever makes it.
    */
   ensure(req: { readonly workflow: string; readonly version?: number; readonly params: unknown }): Promise<ChildState>;
+}
+
+/** The run a `dependent` attempt found: which one, how it ended, and the logical time it stands for (epoch ms). */
+export interface DependencyMatch {
+  readonly runId: string;
+  readonly workflow: string;
+  readonly status: string;
+  readonly logicalTime: number;
+  readonly endedAt?: number;
+}
+
+export interface DependencyService {
+  /**
+   * A run that satisfies `config` (relative to this attempt's run), or undefined once this attempt is
+   * registered as a waiter, so that such a run ending wakes it. Throws a `BatonError` with code
+   * `not_found` when the workflow does not exist.
+   */
+  find(config: DependentConfig): Promise<DependencyMatch | undefined>;
 }
 
 /** One task type. Adding a type means adding one module that exports one of these, and registering it. */

@@ -1,3 +1,4 @@
+import { dependent } from './dependent.js';
 import type { Executor } from './executor.js';
 import { fail } from './fail.js';
 import { http } from './http.js';
@@ -9,5 +10,5 @@ import { wait } from './wait.js';
 
 /** Every task type Baton knows, by its `type` name. */
 export const executors: Readonly<Record<string, Executor<any>>> = Object.fromEntries(
-  [noop, fail, wait, http, subworkflow, lambda, stepfunctions].map((e) => [e.type, e]),
+  [noop, fail, wait, http, subworkflow, lambda, stepfunctions, dependent].map((e) => [e.type, e]),
 );
