@@ -36,7 +36,8 @@ export interface HandlerSpec {
 /**
  * The table's partitions, by the first part of their key (see `functions/store/`): definitions
  * (immutable versions), the workflow list, runs (with their tasks, joins, child links and callback
- * tokens), schedules, backfills and per-workflow concurrency gates.
+ * tokens), schedules, backfills, per-workflow concurrency gates, and the waiters of `dependent` tasks
+ * filed under the workflow they wait for.
  */
 const P = {
   definitions: 'DEF#*',
@@ -45,6 +46,7 @@ const P = {
   schedules: 'SCHED#*',
   backfills: 'BACKFILL#*',
   gates: 'CONC#*',
+  waiters: 'DEPWAIT#*',
 } as const;
 
 /**
@@ -85,10 +87,12 @@ export const HANDLERS = {
     timeout: Duration.seconds(60),
     dispatches: true,
     sendsTimers: true,
+    // A run end reads the waiters of its workflow, wakes those it satisfies and removes those that are over.
     table: [
-      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.backfills, P.gates] },
+      { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.backfills, P.gates, P.waiters] },
       { actions: ['PutItem'], partitions: [P.runs] },
       { actions: ['UpdateItem'], partitions: [P.runs, P.backfills, P.gates] },
+      { actions: ['DeleteItem'], partitions: [P.waiters] },
     ],
     trigger: { type: 'stream', filters: MASTER_STREAM_FILTERS },
   },
@@ -97,10 +101,13 @@ export const HANDLERS = {
     memorySize: 512,
     timeout: Duration.minutes(15),
     sendsTimers: true,
-    // Reads its run and the pinned definition; a sub-workflow task creates its child run and link.
+    // Reads its run and the pinned definition; a sub-workflow task creates its child run and link; a
+    // dependent task looks up another workflow's runs (the runs index) and files or removes its waiter.
     table: [
       { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs] },
       { actions: ['PutItem', 'UpdateItem'], partitions: [P.runs] },
+      { actions: ['PutItem', 'DeleteItem'], partitions: [P.waiters] },
+      { queryIndex: TABLE.runsIndex },
     ],
     trigger: { type: 'dispatch' },
   },

@@ -22,6 +22,11 @@ import { dispatchAttempt } from './dispatch.js';
 
 /** Most runs one look-up examines (newest first); with a window, only runs created since its start. */
 export const MAX_DEPENDENCY_CANDIDATES = 1000;
+/**
+ * How much earlier than the window's start the index is read: a run is created at or after its logical
+ * time by the clock of the process that creates it, and another process's clock may be a little ahead.
+ */
+const CLOCK_SLACK_MS = 60_000;
 const PAGE = 100;
 
 /** The dependency service of one attempt of `run`. */
@@ -59,7 +64,7 @@ async function findRun(deps: Deps, criteria: DependencyCriteria, self: string): 
   let start: Record<string, unknown> | undefined;
   let examined = 0;
   do {
-    const page = await runsCreatedSince(deps.db, criteria.workflow, { since: criteria.window?.from, limit: PAGE, start });
+    const page = await runsCreatedSince(deps.db, criteria.workflow, { since: since(criteria), limit: PAGE, start });
     for (const r of page.runs) {
       if (++examined > MAX_DEPENDENCY_CANDIDATES) {
         deps.log.warn({ workflow: criteria.workflow, examined: MAX_DEPENDENCY_CANDIDATES }, 'dependency look-up stopped at its run limit');
@@ -72,6 +77,8 @@ async function findRun(deps: Deps, criteria: DependencyCriteria, self: string): 
   } while (start);
   return undefined;
 }
+
+const since = (c: DependencyCriteria) => (c.window ? c.window.from - CLOCK_SLACK_MS : undefined);
 
 async function candidate(deps: Deps, c: DependencyCriteria, r: IndexedRun, self: string): Promise<DependencyMatch | undefined> {
   if (r.runId === self || !inWindow(c, r)) return undefined;

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dependentSchema, parseOffset } from '../../functions/engine/definition/dependent.js';
 import { type ParseOptions, parseDefinition, type ValidationIssue } from '../../functions/engine/definition/index.js';
 import { criteriaFor, inWindow, logicalTime, paramsMatch, runMatches } from '../../functions/engine/flow/dependency-match.js';
+import { executors as registry } from '../../functions/tasks/registry.js';
 import { executors as base } from './fixtures.js';
 
 const opts: ParseOptions = { executors: { ...base, dependent: { schema: dependentSchema } } };
@@ -40,6 +42,14 @@ describe('type dependent: validation at PUT', () => {
       window: { from: '-1d', to: 0 },
       status: ['succeeded', 'failed'],
     });
+  });
+
+  it('the example in docs/dependent.md is valid with the real task types', () => {
+    const doc = readFileSync(new URL('../../docs/dependent.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml).toContain('type: dependent');
+    const r = parseDefinition(yaml, { executors: registry, contentType: 'application/yaml' });
+    expect(r.ok ? [] : r.errors).toEqual([]);
   });
 
   it('parses to offsets in ms, status succeeded by default, to = 0 by default', () => {

@@ -144,6 +144,7 @@ describe('least privilege', () => {
     schedule: 'SCHED#wf',
     backfill: 'BACKFILL#b1',
     gate: 'CONC#wf',
+    waiter: 'DEPWAIT#wf',
   };
 
   it('lets each function write only the partitions its code writes', () => {
@@ -158,7 +159,7 @@ describe('least privilege', () => {
         ),
       ]),
     );
-    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '' };
+    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '', waiter: '' };
     expect(writes).toEqual({
       api: {
         ...none,
@@ -168,8 +169,10 @@ describe('least privilege', () => {
         schedule: 'PutItem,UpdateItem,DeleteItem',
         backfill: 'PutItem,UpdateItem',
       },
-      master: { ...none, run: 'PutItem,UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
-      worker: { ...none, run: 'PutItem,UpdateItem' },
+      // A run end removes the waiters of dependent tasks that are over.
+      master: { ...none, run: 'PutItem,UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem', waiter: 'DeleteItem' },
+      // A dependent task files its waiter, and removes it once it found its run.
+      worker: { ...none, run: 'PutItem,UpdateItem', waiter: 'PutItem,DeleteItem' },
       sweeper: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
       timer: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
       // Creates runs (conditional put) and advances the schedules it fired; no gates, no backfills.
@@ -189,10 +192,10 @@ describe('least privilege', () => {
       ]),
     );
     const both = 'GetItem,Query';
-    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '' };
+    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '', waiter: '' };
     expect(reads).toEqual({
       api: { ...none, definition: both, workflowList: both, run: both, schedule: both, backfill: both },
-      master: { ...none, definition: both, run: both, backfill: both, gate: both },
+      master: { ...none, definition: both, run: both, backfill: both, gate: both, waiter: both },
       worker: { ...none, definition: both, run: both },
       sweeper: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
       timer: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
@@ -203,9 +206,9 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets only the API query the runs index, and only the sweeper and the scheduler query the due index', () => {
+  it('lets only the API and the worker (dependent tasks) query the runs index, and only the sweeper and the scheduler query the due index', () => {
     for (const n of names) {
-      expect(can(n, 'Query', 'WF#wf', `${TABLE}/index/runsByWorkflow`), n).toBe(n === 'api');
+      expect(can(n, 'Query', 'WF#wf', `${TABLE}/index/runsByWorkflow`), n).toBe(n === 'api' || n === 'worker');
       expect(can(n, 'Query', 'DUE#0', `${TABLE}/index/due`), n).toBe(n === 'sweeper' || n === 'scheduler');
     }
   });
