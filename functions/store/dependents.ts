@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 /**
  * Waiter items: one per attempt of a `dependent` task that found no matching run, filed under the
  * workflow it waits for, so that a run of that workflow ending finds its waiters with one query of one
- * partition (`DEPWAIT#<workflow>`), never a scan. The item carries the attempt's criteria, so the run
+ * partition (`DEPWAIT#<workflow>` / `WAIT#<run>#<task>#<attempt>`), never a scan. The item carries the attempt's criteria, so the run
  * end wakes only the tasks that run satisfies. A waiter is written before the attempt's last look at
  * the runs (so no run can end unseen between the two), removed when its attempt found its run or was
  * found to be over, and otherwise expires with the table's retention.
@@ -27,7 +27,8 @@ export interface WaiterItem extends Waiter {
 
 const waiterKey = (workflow: string, w: Pick<Waiter, 'runId' | 'task' | 'attempt'>) => ({
   pk: `DEPWAIT#${workflow}`,
-  sk: `${w.runId}#${w.task}#${String(w.attempt).padStart(4, '0')}`,
+  // A fixed first part: crash points are named after it (`after:create:WAIT`).
+  sk: `WAIT#${w.runId}#${w.task}#${String(w.attempt).padStart(4, '0')}`,
 });
 
 /**
