@@ -43,7 +43,7 @@ describe('dependent tasks under SIGKILL', () => {
     const proc = await c.add('crashy', 'master,worker,sweeper');
     const crashLog = join(c.dir, 'crashes.log');
     const crashEnv = {
-      BATON_CRASH: 'after:create:WAIT=0.5,after:delete:WAIT=0.5,after:execute=0.3,before:dispatch=0.2',
+      BATON_CRASH: 'after:create:WAIT=0.6,after:delete:WAIT=0.5,after:execute=0.15,before:dispatch=0.05',
       BATON_CRASH_LOG: crashLog,
     };
     let deaths = 0;
