@@ -100,6 +100,29 @@ describe('type dependent', () => {
     expect(taskOf(done, 'dep').output.runId).toBe(match);
   });
 
+  it('a window is on logical time: a backfill run created now counts for the fire time it stands for', async () => {
+    // This run's logical time is its creation; the window asks for a fire time between 48 h and 24 h before.
+    await putWorkflow(h, {
+      name: 'yesterday',
+      tasks: { dep: { type: 'dependent', workflow: 'up', params: { day: 'bf' }, window: { from: '-2d', to: '-1d' } } },
+    });
+    const down = await start('yesterday');
+    await expectDurableWait(down, 'up');
+    // A run of up with the right params but a logical time of now is outside the window: it keeps waiting.
+    const now = await start('up', { day: 'bf' });
+    expect((await h.waitForRun(now)).status).toBe('succeeded');
+    // One fire time 36 hours ago (a daily cron at that hour, a range of two minutes around it).
+    const fire = Math.floor((Date.now() - 36 * 3_600_000) / 3_600_000) * 3_600_000;
+    const hour = new Date(fire).getUTCHours();
+    const range = { start: new Date(fire - 60_000).toISOString(), end: new Date(fire + 60_000).toISOString() };
+    await ok(h, 'POST', '/workflows/up/backfills', { cron: `0 ${hour} * * *`, ...range, params: { day: 'bf' } }, 201);
+    const done = await h.waitForRun(down);
+    expect(done.status).toBe('succeeded');
+    const backfilled = (await runsOf(h, 'up')).filter((r) => r.trigger?.type === 'backfill');
+    expect(backfilled).toHaveLength(1);
+    expect(taskOf(done, 'dep').output).toMatchObject({ runId: backfilled[0].runId, logicalTime: new Date(fire).toISOString() });
+  });
+
   it('succeeds at once when a matching run has already ended', async () => {
     const up = await start('up', { day: 'd4' });
     expect((await h.waitForRun(up)).status).toBe('succeeded');
