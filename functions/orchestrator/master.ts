@@ -67,6 +67,9 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   if (only?.size === 0) return;
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
+  // An ending from before the run's latest recovery (a late record of a task the recovery re-runs, such as
+  // one cancelled as its run timed out): the recovery reset that task, so this ending advances nothing.
+  if (run.recovery?.tasks.includes(task.name) && (task.recovered ?? 0) < run.recovery.n) return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   let failure = run.failure;
   if (task.status === 'failed') {
