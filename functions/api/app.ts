@@ -214,7 +214,7 @@ export function createApp(deps: Deps) {
     {
       method: 'post',
       path: '/runs/:runId/cancel',
-      summary: 'Cancel a run (tasks already running finish)',
+      summary: 'Cancel a run: its running tasks are stopped, waits end, children are cancelled',
       params: runPath,
       responses: { 202: 'cancelled', 404: 'not found', 409: 'already finished' },
     },

@@ -22,8 +22,8 @@ import { startWorkflow } from './start.js';
 
 /**
  * Backfills: one run per fire time of a schedule (or a cron) over a past range, `serial` (each waits
- * for the previous to end) or `parallel` (up to N in flight). Driven by run-end events (the master's
- * `onRunFinished` → `backfillRunEnded`) and, as a backstop, by the sweeper (the item is in the due
+ * for the previous to end) or `parallel` (up to N in flight). Driven by run-end events
+ * (`run-end.ts` → `backfillRunEnded`) and, as a backstop, by the sweeper (the item is in the due
  * index while it has work: `reconcileBackfill`). Exactly once per fire time: reserve (cursor +
  * `inflight`, one conditional write), then create the run under a deterministic id (conditional put).
  */

@@ -2,24 +2,11 @@ import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
 import { type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, recordFailure } from '../store/runs.js';
-import {
-  addSinkDone,
-  failUnstarted,
-  getSinksDone,
-  getTask,
-  promote,
-  type QueueInfo,
-  queueNew,
-  recordDep,
-  requestWake,
-  skip,
-  wake,
-} from '../store/tasks.js';
+import { addSinkDone, failUnstarted, getSinksDone, getTask, promote, type QueueInfo, queueNew, recordDep, skip } from '../store/tasks.js';
 import { checkWhen } from './conditions.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
-import { onRunEnded } from './run-end.js';
 import { finishSucceeded } from './run-output.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -67,6 +54,9 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   if (only?.size === 0) return;
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
+  // An ending from before the run's latest recovery (a late record of a task the recovery re-runs, such as
+  // one cancelled as its run timed out): the recovery reset that task, so this ending advances nothing.
+  if (run.recovery?.tasks.includes(task.name) && (task.recovered ?? 0) < run.recovery.n) return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   let failure = run.failure;
   if (task.status === 'failed') {
@@ -304,23 +294,4 @@ async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
     done = await finishSucceeded(deps, runId, output);
   }
   if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
-}
-
-/**
- * A run finished: if it is a sub-workflow's child, wake the parent task that waits for it. If the
- * parent's attempt is still running (between looking at the child and suspending), flag it instead,
- * so that it wakes at once rather than sleep through the event.
- */
-export async function onRunFinished(deps: Deps, run: RunItem): Promise<void> {
-  await onRunEnded(deps, run); // concurrency slot, backfill progress
-  const p = run.parent;
-  if (!p || !TERMINAL_RUN.has(run.status)) return;
-  let t = await getTask(deps.db, p.runId, p.task);
-  if (t?.status === 'running' && t.attempt === p.attempt) {
-    if (await requestWake(deps.db, p.runId, p.task, p.attempt)) return;
-    t = await getTask(deps.db, p.runId, p.task);
-  }
-  if (t?.status !== 'waiting' || t.attempt !== p.attempt || t.wake !== 'resume') return;
-  const woken = await wake(deps.db, t, deps.now());
-  if (woken) await dispatchQueued(deps, woken, 'waiting');
 }

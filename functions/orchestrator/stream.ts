@@ -6,9 +6,10 @@ import { cancelChildren, stopWork, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
 import { emitEvents } from './events/emit.js';
 import { stopMaps } from './map-operations.js';
-import { advance, onRunFinished } from './master.js';
+import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
+import { onRunFinished } from './run-end.js';
 import { startRun } from './run-start.js';
 import { armClock } from './run-timeout.js';
 

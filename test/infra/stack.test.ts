@@ -289,6 +289,9 @@ describe('the master stream source', () => {
     expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'queued' }))).toBe(true);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'paused' }, { kind: 'run', status: 'running' }))).toBe(true);
     expect(pass(rec('MODIFY', { kind: 'clock', status: 'sla_missed' }, { kind: 'clock', status: 'armed' }))).toBe(true);
+    expect(pass(rec('MODIFY', { kind: 'task', status: 'waiting', wake: 'retry' }, { kind: 'task', status: 'running' }))).toBe(true);
+    // A suspended attempt (a wait, a callback) is not an event.
+    expect(pass(rec('MODIFY', { kind: 'task', status: 'waiting', wake: 'resume' }, { kind: 'task', status: 'running' }))).toBe(false);
     // A watchdog bump or a recorded failure leaves the status alone: not worth an invocation.
     expect(pass(rec('MODIFY', { kind: 'run', status: 'running' }, { kind: 'run', status: 'running' }))).toBe(false);
     expect(pass(rec('MODIFY', { kind: 'clock', status: 'done' }, { kind: 'clock', status: 'armed' }))).toBe(false);

@@ -51,7 +51,26 @@ describe('baton runs/tasks operations from the command line', () => {
     const again = JSON.parse((await baton('runs', 'rerun', runId)).stdout);
     expect(again.runId).not.toBe(runId);
     expect((await baton('tasks', 'complete', runId, 'nap', '--output', '{bad')).code).not.toBe(0);
-  });
+  }, 300_000);
+
+  // Each `baton` is a process of its own (TypeScript through tsx): few of them, and room for a loaded machine.
+  it('lists, pauses and resumes a schedule; starts, shows and cancels a backfill; cancels a run', async () => {
+    expect((await h.request('PUT', '/workflows/cli-ops/schedules/yearly', { cron: '0 0 1 1 *' })).status).toBe(201);
+    expect(JSON.stringify(JSON.parse((await baton('schedules', 'list', 'cli-ops')).stdout))).toContain('yearly');
+    expect(JSON.parse((await baton('schedules', 'pause', 'cli-ops', 'yearly')).stdout)).toMatchObject({ enabled: false });
+    expect(JSON.parse((await baton('schedules', 'resume', 'cli-ops', 'yearly')).stdout)).toMatchObject({ enabled: true });
+
+    // Serial: the first run waits an hour, so the backfill is still running when it is cancelled.
+    const range = ['--start', '2025-01-01T00:00:00Z', '--end', '2025-01-03T00:00:00Z', '--body', '{"cron":"0 0 * * *"}'];
+    const created = JSON.parse((await baton('backfills', 'start', 'cli-ops', ...range)).stdout);
+    expect(created).toMatchObject({ status: 'running', progress: { total: 3 } });
+    expect(JSON.parse((await baton('backfills', 'get', created.backfillId)).stdout).backfillId).toBe(created.backfillId);
+    expect(JSON.parse((await baton('backfills', 'cancel', created.backfillId)).stdout).status).toBe('cancelled');
+
+    const runId = (await h.request('POST', '/workflows/cli-ops/runs', {})).body.runId as string;
+    expect(JSON.parse((await baton('runs', 'cancel', runId)).stdout).status).toBe('cancelled');
+    expect((await h.waitForRun(runId)).status).toBe('cancelled');
+  }, 300_000);
 
   it('help names BATON_API_URL and describes every subcommand', async () => {
     expect((await baton('--help')).stdout).toContain('BATON_API_URL');

@@ -61,7 +61,32 @@ describe('events from stream records', () => {
       'detail-type': 'Baton Task Failed',
       detail: { task: 'b', attempt: 3, error: 'timeout', cause: 'slow' },
     });
-    expect(eventsOf(task('waiting'), task('running'), '2', 0)).toEqual([]);
+    // A suspended attempt (a wait) is not an event; a failed one that will be retried is.
+    expect(eventsOf({ ...task('waiting'), wake: 'resume' }, task('running'), '2', 0)).toEqual([]);
+    const retrying = {
+      ...task('waiting'),
+      wake: 'retry',
+      dueAt: 1_700_000_005_000,
+      attempts: [{ attempt: 3, status: 'failed', startedAt: 1_700_000_000_000, endedAt: 1_700_000_001_000 }],
+    };
+    const [r] = eventsOf(retrying, task('running'), '6', 0);
+    expect(r).toMatchObject({
+      name: 'task_retrying',
+      'detail-type': 'Baton Task Retrying',
+      detail: {
+        task: 'b',
+        attempt: 3,
+        status: 'retrying',
+        error: 'timeout',
+        cause: 'slow',
+        stopDate: '2023-11-14T22:13:21.000Z',
+        nextAttempt: 4,
+        nextAttemptDate: '2023-11-14T22:13:25.000Z',
+      },
+    });
+    expect(eventsOf(retrying, task('running'), '6', 99)[0]?.id).toBe(r?.id);
+    // The retry falling due (waiting → queued) is not another event.
+    expect(eventsOf({ ...task('queued'), attempt: 4 }, retrying, '7', 0)).toEqual([]);
     expect(eventsOf(task('succeeded'), task('running'), '3', 0)).toEqual([]);
     const clock = (status: string) => ({ kind: 'clock', runId: 'r1', workflow: 'wf', status, slaAt: 0, slaMissedAt: 10 });
     expect(eventsOf(clock('sla_missed'), clock('armed'), '4', 0)[0]).toMatchObject({

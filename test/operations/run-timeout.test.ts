@@ -120,6 +120,94 @@ describe('run timeout, sla and notify webhooks', () => {
     expect(hook('/slow').every((r) => r.body.runId === runId && r.body.name !== 'task_failed')).toBe(true);
   }, 200_000);
 
+  it('a recovered run gets its clock back: its sla and timeout count from the recovery', async () => {
+    await h.request('PUT', '/workflows/again', {
+      name: 'again',
+      timeout: '1s',
+      sla: '200ms',
+      notify: [{ on: ['sla_missed', 'failed'], webhook: `${url}/again` }],
+      tasks: { nap: { type: 'wait', duration: '1h' } },
+    });
+    const runId = (await h.request('POST', '/workflows/again/runs', {})).body.runId as string;
+    const first = await runWhen(h, runId, 'the run to time out', (r) => r.status === 'failed', 60_000);
+    expect(first.failure).toMatchObject({ reason: 'timeout' });
+    const missed = () => hook('/again').filter((r) => r.body.name === 'sla_missed' && r.body.runId === runId);
+    await until('the first sla_missed', async () => missed().length > 0, 60_000);
+
+    expect((await h.request('POST', `/runs/${runId}/recover`)).status).toBe(202);
+    // Without its clock back, the recovered run would wait an hour: it times out again, in its own episode.
+    const again = await runWhen(
+      h,
+      runId,
+      'the recovered run to time out',
+      (r) => r.status === 'failed' && r.recoveries === 1,
+      60_000,
+    ).catch(async (e) => {
+      const items = await h.runtime.deps.db.get({ pk: `RUN#${runId}`, sk: 'CLOCK' });
+      const r = (await h.request('GET', `/runs/${runId}`)).body;
+      throw new Error(`${e.message}: ${JSON.stringify(items)} ${JSON.stringify(r)}`);
+    });
+    expect(again.failure).toMatchObject({ reason: 'timeout', message: 'the run exceeded its timeout of 1000 ms' });
+    // Its work is stopped as for a cancel, in this episode too.
+    await runWhen(
+      h,
+      runId,
+      'the recovered nap to be cancelled',
+      (r) => task(r, 'nap').status === 'cancelled' && task(r, 'nap').attempt === 2,
+    );
+    const clock = await h.runtime.deps.db.get<Record<string, unknown>>({ pk: `RUN#${runId}`, sk: 'CLOCK' });
+    expect(clock).toMatchObject({ episode: 1, status: 'done' });
+    expect(clock?.timeoutAt).toBe((clock?.countsFrom as number) + 1000);
+    // Counted from the recovery, which came after the first timeout.
+    expect(clock?.countsFrom).toBeGreaterThanOrEqual(Date.parse(first.endedAt));
+
+    // A second sla_missed (another event, another key) for the recovered episode; a failed event for each episode.
+    await until(
+      'the second sla_missed and failed',
+      async () => {
+        const failed = hook('/again').filter((r) => r.body.name === 'failed');
+        return new Set(missed().map((r) => r.body.id)).size === 2 && new Set(failed.map((r) => r.body.id)).size === 2;
+      },
+      60_000,
+    );
+    expect(missed().find((r) => r.body.detail.recoveries === 1)?.body.detail).toMatchObject({ runId, workflow: 'again' });
+  }, 200_000);
+
+  it('each failed attempt that is retried is a task_retrying event, the last failure a task_failed one', async () => {
+    await h.request('PUT', '/workflows/flaky', {
+      name: 'flaky',
+      notify: [{ on: ['task_retrying', 'task_failed'], webhook: `${url}/flaky` }],
+      tasks: { boom: { type: 'fail', message: 'kaput', retry: { attempts: 3, delay: '100ms', backoff: 'fixed' } } },
+    });
+    const runId = (await h.request('POST', '/workflows/flaky/runs', {})).body.runId as string;
+    const run = await h.waitForRun(runId, 90_000);
+    expect(run.status).toBe('failed');
+    const names = () => [...new Map(hook('/flaky').map((r) => [r.body.id, r.body])).values()];
+    await until('three events', async () => names().length === 3, 60_000).catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(names())}`);
+    });
+    const retrying = names()
+      .filter((e) => e.name === 'task_retrying')
+      .sort((a, b) => a.detail.attempt - b.detail.attempt);
+    expect(retrying.map((e) => [e.detail.attempt, e.detail.nextAttempt])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+    for (const e of retrying) {
+      expect(e).toMatchObject({
+        'detail-type': 'Baton Task Retrying',
+        runId,
+        detail: { runId, task: 'boom', status: 'retrying', cause: 'kaput' },
+      });
+      // The next attempt starts once its retry falls due, never before the time the event announced.
+      const next = task(run, 'boom').attempts.find((a: any) => a.attempt === e.detail.nextAttempt);
+      expect(Date.parse(next.startedAt)).toBeGreaterThanOrEqual(Date.parse(e.detail.nextAttemptDate));
+    }
+    expect(names().find((e) => e.name === 'task_failed')?.detail).toMatchObject({ task: 'boom', attempt: 3 });
+    // Every copy of one event carries its id as the Idempotency-Key.
+    for (const r of hook('/flaky')) expect(r.headers['idempotency-key']).toBe(r.body.id);
+  }, 200_000);
+
   it('refuses a bad timeout, sla or notify, naming the field', async () => {
     const r = await h.request('PUT', '/workflows/bad', {
       name: 'bad',

@@ -1,10 +1,21 @@
 import { z } from 'zod';
 
 /**
- * The events a definition's `notify` entries may name: a run reaching a status, a task failing, and a
- * run missing its `sla`. Each event the engine emits has one of these names (`docs/events.md`).
+ * The events a definition's `notify` entries may name: a run reaching a status, a task failing (for good,
+ * or an attempt that will be retried), and a run missing its `sla`. Each event the engine emits has one
+ * of these names (`docs/events.md`).
  */
-export const EVENT_NAMES = ['running', 'paused', 'succeeded', 'failed', 'cancelled', 'skipped', 'task_failed', 'sla_missed'] as const;
+export const EVENT_NAMES = [
+  'running',
+  'paused',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+  'task_failed',
+  'task_retrying',
+  'sla_missed',
+] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 /** Most `notify` entries a definition may have (each event is one delivery per matching entry). */

@@ -8,6 +8,7 @@ export const EVENT_SOURCE = 'baton';
 export const DETAIL_TYPES = {
   run: 'Baton Run Status Change',
   task: 'Baton Task Failed',
+  retry: 'Baton Task Retrying',
   sla: 'Baton Run SLA Missed',
 } as const;
 
@@ -32,7 +33,7 @@ const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString(
 
 /**
  * The events one stream record stands for: a run whose status changed, a task that failed for good, a
- * run clock marked `sla_missed`. Pure: everything comes from the record's images, so every delivery of
+ * task attempt that failed and will be retried, a run clock marked `sla_missed`. Pure: everything comes from the record's images, so every delivery of
  * the same record (a retry, a replay after a restart) yields the same events with the same ids.
  */
 export function eventsOf(next: Image, prev: Image | undefined, sequence: string | undefined, now: number): BatonEvent[] {
@@ -82,6 +83,24 @@ export function eventsOf(next: Image, prev: Image | undefined, sequence: string 
       }),
     ];
   }
+  if (next.kind === 'task' && next.status === 'waiting' && next.wake === 'retry' && prev?.status === 'running') {
+    // The retry write appends the failed attempt's record and keeps the attempt number until the retry is due.
+    const last = Array.isArray(next.attempts) ? next.attempts[next.attempts.length - 1] : undefined;
+    return [
+      base('task_retrying', DETAIL_TYPES.retry, {
+        runId: next.runId,
+        task: next.name,
+        attempt: next.attempt,
+        status: 'retrying',
+        error: next.error?.reason ?? null,
+        cause: next.error?.message ?? null,
+        startDate: iso(last?.startedAt ?? prev.attemptStartedAt),
+        stopDate: iso(last?.endedAt),
+        nextAttempt: next.attempt + 1,
+        nextAttemptDate: iso(next.dueAt),
+      }),
+    ];
+  }
   if (next.kind === 'clock' && next.status === 'sla_missed') {
     return [
       base('sla_missed', DETAIL_TYPES.sla, {
@@ -89,6 +108,7 @@ export function eventsOf(next: Image, prev: Image | undefined, sequence: string 
         workflow: next.workflow,
         slaDate: iso(next.slaAt),
         missedDate: iso(next.slaMissedAt),
+        ...(next.episode && { recoveries: next.episode }),
       }),
     ];
   }
@@ -97,5 +117,7 @@ export function eventsOf(next: Image, prev: Image | undefined, sequence: string 
 
 /** What tells two transitions to the same status apart when no stream sequence number is known. */
 function stamp(i: Image): string {
-  return [i.recoveries ?? 0, i.pausedAt ?? '', i.endedAt ?? '', i.startedAt ?? '', i.attempt ?? ''].join(':');
+  const parts = [i.recoveries ?? 0, i.pausedAt ?? '', i.endedAt ?? '', i.startedAt ?? '', i.attempt ?? ''];
+  // A recovered run's clock misses its sla again in a new episode.
+  return (i.episode ? [...parts, i.episode] : parts).join(':');
 }

@@ -4,6 +4,7 @@ import { beginRecovery, getRun, runItems } from '../../store/runs.js';
 import { forgetSinks, resetForRecovery } from '../../store/task-operations.js';
 import type { Deps } from '../deps.js';
 import { settleRecovered } from '../master.js';
+import { rearmClock } from '../run-timeout.js';
 import { type LoadedWorkflow, loadWorkflow } from '../workflows.js';
 
 /**
@@ -86,12 +87,14 @@ export function recoverySet(wf: LoadedWorkflow, tasks: Map<string, TaskItem>, na
 
 /**
  * Carries out the run's latest recovery. Safe to run again, concurrently or after a crash at any point:
- * every reset is guarded by the recovery number, and promotions start only once every reset is done
- * (so a task that runs again can never have its successor reset behind it).
+ * the clock's re-arm and every reset are guarded by the recovery number, and promotions start only once
+ * every reset is done (so a task that runs again can never have its successor reset behind it). The
+ * clock goes first: a crash after it still leaves resets undone, which the run watchdog re-drives.
  */
 export async function applyRecovery(deps: Deps, run: RunItem): Promise<void> {
   const rec = run.recovery;
   if (!rec || (run.status !== 'running' && run.status !== 'paused')) return;
+  await rearmClock(deps, run); // the run's timeout and sla count again from the recovery
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const set = new Set(rec.tasks);
   const kept = (name: string) => (wf.definition.tasks[name]?.after ?? []).filter((d) => !set.has(d));
