@@ -52,7 +52,7 @@ export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => numbe
  */
 async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget: EagerBudget, kept: TaskItem[]): Promise<void> {
   const claimedAt = held?.claimedAt ?? deps.now();
-  let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt));
+  let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
   if (!t) {
     deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
     return;

@@ -156,7 +156,7 @@ export function skip(db: Db, runId: string, name: string, now: number, error: Ta
  * index) alone, which saves two index writes per task. A claim that arrives late restarts the lease
  * in the same write, so it can never be reclaimable before its holder's first heartbeat.
  */
-export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number) {
+export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number, dueAt?: number) {
   const key = keys.task(runId, name);
   // `eager` marks an attempt claimed by the write that queued it (`EagerStart`); a claim is a dispatch.
   const spec = {
@@ -167,7 +167,10 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
   };
   const queued = whereEquals({ status: 'queued', attempt });
   const fresh = { expr: '#d > :t', names: { '#d': TABLE.dueAt }, values: { ':t': now + db.config.leaseMs / 2 } };
-  const kept = await db.update<TaskItem>(key, spec, and(queued, fresh));
+  // `dueAt`: the due time the dispatcher saw; when that lease is already half gone, go straight to the
+  // late claim rather than bill a fresh claim that its condition refuses.
+  const late = dueAt !== undefined && dueAt <= now + db.config.leaseMs / 2;
+  const kept = late ? undefined : await db.update<TaskItem>(key, spec, and(queued, fresh));
   if (kept) return kept;
   return db.update<TaskItem>(key, { ...spec, set: { ...spec.set, ...db.due(key, now + db.config.leaseMs) } }, queued);
 }

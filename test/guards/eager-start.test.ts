@@ -3,7 +3,7 @@ import type { Deps } from '../../functions/orchestrator/deps.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, holds, promote, queueNew, reclaimLost, recordDep } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, putWorkflow } from './support.js';
+import { Clock, guardDeps, pausing, putWorkflow } from './support.js';
 
 /**
  * Eager dispatch folds the claim into the write that makes a task ready (`EagerStart` on `queueNew`
@@ -75,5 +75,41 @@ describe('an eager start is a claim', () => {
     expect(again?.eager).toBeUndefined();
     const late = await finishAttempt(deps.db, held, { kind: 'succeeded', output: 'zombie' }, clock.t + LEASE, holds(held));
     expect(late).toBeUndefined();
+  });
+});
+
+describe('a claim told the due time it was dispatched with', () => {
+  /** Claims through a client that counts the writes it sends. */
+  async function claimCounting(name: string, now: number, dueAt?: number) {
+    let writes = 0;
+    const d = pausing(deps, () => {
+      writes++;
+    });
+    const c = await claim(d.db, runId, name, 1, 'w', now, dueAt);
+    return { c, writes };
+  }
+
+  it('a late job claims in one write, restarting the lease; a fresh one keeps its lease in one write', async () => {
+    const late = fresh();
+    const q = (await queueNew(deps.db, runId, late, clock.t)) as TaskItem;
+    const at = clock.t + LEASE * 0.8;
+    const one = await claimCounting(late, at, q.dueAt);
+    expect(one.writes).toBe(1);
+    expect(one.c).toMatchObject({ status: 'running', fence: 1, dueAt: at + LEASE });
+    const early = fresh();
+    const q2 = (await queueNew(deps.db, runId, early, clock.t)) as TaskItem;
+    const two = await claimCounting(early, clock.t + 1, q2.dueAt);
+    expect(two.writes).toBe(1);
+    expect(two.c).toMatchObject({ status: 'running', fence: 1, dueAt: q2.dueAt });
+  });
+
+  it('a wrong hint still claims once, with a lease that cannot be reclaimed before the first heartbeat', async () => {
+    const name = fresh();
+    await queueNew(deps.db, runId, name, clock.t);
+    const at = clock.t + LEASE * 0.8;
+    const got = await Promise.all([claimCounting(name, at, clock.t + LEASE * 10), claimCounting(name, at, 0)]);
+    const won = got.filter((g) => g.c !== undefined);
+    expect(won).toHaveLength(1);
+    expect(won[0]?.c?.dueAt).toBe(at + LEASE);
   });
 });
