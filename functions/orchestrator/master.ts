@@ -293,8 +293,10 @@ async function queueAndDispatch(
 /** Hands a task just made ready to a worker, or, when its write already claimed it (eager), to the caller. */
 async function dispatchQueued(deps: Deps, t: TaskItem, from: string, opts?: AdvanceOptions) {
   const held = t.status === 'running';
+  // Logged as queued even when the same write claimed it (eager): the worker logs its queued → running,
+  // so that the log reads as for a dispatched attempt (one queued transition per dispatch or eager start).
   deps.log.info(
-    { run: t.runId, task: t.name, attempt: t.attempt, from, to: t.status, by: opts?.by, eager: held || undefined },
+    { run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued', by: opts?.by, eager: held || undefined },
     'task transition',
   );
   if (held) opts?.eager?.took(t);

@@ -17,7 +17,7 @@ import { Clock, guardDeps, putWorkflow } from './support.js';
  * counts were never made.
  */
 
-const WIDTH = COUNTED_JOIN_FROM + 4;
+const WIDTH = COUNTED_JOIN_FROM + 2;
 const names = Array.from({ length: WIDTH }, (_, i) => `d${String(i).padStart(2, '0')}`);
 const clock = new Clock();
 let deps: Deps & { dispatched: unknown[] };
