@@ -108,7 +108,8 @@ export function countChainHops(items: readonly Record<string, unknown>[], engine
     const actor = typeof t.promotedBy === 'string' ? t.promotedBy : 'master';
     byActor[actor] = (byActor[actor] ?? 0) + 1;
     if (actor === 'master') stream++;
-    if (actor !== 'worker') invokes++;
+    // A step the worker queued but did not run itself (its eager budget was spent) was dispatched: an invoke.
+    if (actor !== 'worker' || t.eager !== true) invokes++;
   }
   const n = Math.max(1, steps.length);
   return { streamHopsPerStep: stream / n, invokesPerStep: invokes / n, dynamodbRequestsPerStep: engineRequestsPerTask, byActor };

@@ -34,6 +34,10 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    /** Override the sizes of section 1 (e.g. `--sizes=10,100,1000` in a quick run). */
+    sizes: { type: 'string' },
+    /** Only these shapes in section 1: any of chain, fan, map. */
+    shapes: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -42,6 +46,9 @@ const only = new Set((values.only ?? 'requests,overhead,throughput,failover').sp
 const plan = quick
   ? { sizes: [10, 100], countPollMs: 5, chain: 30, chainRepeats: 2, lowPoll: 5, runs: 10, perRun: 20, tpRepeats: 1, failRepeats: 2 }
   : { sizes: [10, 100, 1000], countPollMs: 5, chain: 50, chainRepeats: 3, lowPoll: 5, runs: 15, perRun: 20, tpRepeats: 3, failRepeats: 5 };
+
+if (values.sizes) plan.sizes = values.sizes.split(',').map(Number);
+const shapes = (values.shapes ?? 'chain,fan,map').split(',') as ('chain' | 'fan' | 'map')[];
 
 const out: string[] = [];
 const results: Record<string, unknown> = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', plan, loadStart: loadavg()[0] };
@@ -98,7 +105,7 @@ async function main() {
 
     if (only.has('requests')) {
       progress(`requests per task: chain and fan-out/fan-in of ${plan.sizes.join(', ')} noops`);
-      const req = await requestsPerTask(plan.sizes, plan.countPollMs);
+      const req = await requestsPerTask(plan.sizes, plan.countPollMs, shapes);
       const sweep = await sweepCost();
       results.requests = req;
       results.sweep = sweep;
@@ -413,6 +420,12 @@ function sectionThroughput(tp: ThroughputResult[], cap?: { writesPerSec: number 
   say(
     '   work sharing: each process handles the stream records it owns and runs the jobs it owns (rendezvous hashing over the live members; functions/local/work-share.ts).',
   );
+  for (const t of tp) {
+    const ops = Object.entries(t.condFailedByOp ?? {}).sort((a, b) => b[1] - a[1]);
+    say(
+      `   failed conditional writes per task, ${t.processes} process(es): ${ops.map(([op, x]) => `${op} ${f(x, 3)}`).join('; ') || 'none'}`,
+    );
+  }
   const one = tp.find((t) => t.processes === 1);
   const two = tp.find((t) => t.processes === 2);
   if (one && two) say(`   2 processes ÷ 1: ${f(two.tasksPerSec / one.tasksPerSec, 2)}× (target ≥ 1.6×)`);

@@ -19,6 +19,8 @@ export interface ThroughputResult {
   estWcuPerTask: number;
   rcuPerTask: number;
   condFailedPerTask: number;
+  /** Failed conditional writes per task by operation kind (the contention between processes, where it is). */
+  condFailedByOp: Record<string, number>;
   failedRuns: number;
 }
 
@@ -54,6 +56,8 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
     const snap = merge(...(await Promise.all(procs.map((p) => p.stats()))), api.meter.snapshot());
     const t = totals(snap, ['engine', 'api']);
     const n = runs * tasksPerRun * repeats;
+    const condFailedByOp: Record<string, number> = {};
+    for (const [k, v] of Object.entries(snap.ops)) if (v.condFailed > 0) condFailedByOp[k.split('|')[1] ?? k] = v.condFailed / n;
     return {
       processes,
       runs,
@@ -66,6 +70,7 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
       estWcuPerTask: t.estWcu / n,
       rcuPerTask: t.rcu / n,
       condFailedPerTask: t.condFailed / n,
+      condFailedByOp,
       failedRuns,
     };
   } finally {

@@ -48,7 +48,8 @@ export function startWorkerServer(opts: {
         res.writeHead(400).end();
         return;
       }
-      opts.accept({ runId: job.runId, task: job.task, attempt: job.attempt });
+      const dueAt = Number.isFinite(job.dueAt) ? { dueAt: job.dueAt } : {};
+      opts.accept({ runId: job.runId, task: job.task, attempt: job.attempt, ...dueAt });
       res.writeHead(202).end();
     });
   });

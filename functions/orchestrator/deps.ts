@@ -15,6 +15,12 @@ export interface Job {
   readonly runId: string;
   readonly task: string;
   readonly attempt: number;
+  /**
+   * The due time the attempt was queued with, when the dispatcher knows it: the claim then knows
+   * whether the queued lease is still fresh and makes one write instead of trying a fresh claim that
+   * fails its condition (billed) when the job waited long. A hint only: both claims are conditional.
+   */
+  readonly dueAt?: number;
 }
 
 /** Everything the orchestrator touches outside its own code. Tests and the local runtime swap parts. */

@@ -10,10 +10,13 @@ import type { Deps } from './deps.js';
  * caller's whole batch (a stream batch, a sweep) for an attempt that is already safe in the table.
  * Callers log the transition that queued the attempt; this logs only a failed dispatch.
  */
-export async function dispatchAttempt(deps: Deps, t: Pick<TaskItem, 'runId' | 'name' | 'attempt'>): Promise<void> {
+export async function dispatchAttempt(
+  deps: Deps,
+  t: Pick<TaskItem, 'runId' | 'name' | 'attempt'> & { readonly dueAt?: number },
+): Promise<void> {
   if (crashEnabled) crashPoint('before:dispatch');
   try {
-    await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt });
+    await deps.dispatch({ runId: t.runId, task: t.name, attempt: t.attempt, ...(t.dueAt !== undefined && { dueAt: t.dueAt }) });
   } catch (err) {
     deps.log.warn(
       { run: t.runId, task: t.name, attempt: t.attempt, err },

@@ -2,11 +2,12 @@ import type { BatonConfig } from '../common/config.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 
 /**
- * Eager dispatch: the worker that ends an attempt and queues a successor inline may claim and run
- * that successor itself, instead of handing it to another invocation, when it has the time. The
- * claim is the normal claim (status, attempt, fence), so a duplicate dispatch of the same attempt
- * still runs it at most once, and a kept attempt that this invocation never claims (it died first)
- * is queued and in the due index like any other: the sweeper dispatches it after the claim deadline.
+ * Eager dispatch: the worker that ends an attempt and makes a successor ready inline may run that
+ * successor itself, instead of handing it to another invocation, when it has the time. The write that
+ * makes it ready also claims it (`store/tasks.ts EagerStart`: status `running`, fence 1 more, owner,
+ * lease): one write where a queue and a claim took two. Nothing was dispatched, so nobody else can
+ * claim it; the attempt is fenced like any claimed one, and if this invocation dies before running it,
+ * its lease runs out and the sweeper reclaims it (recorded as `lost`) and dispatches it again.
  *
  * Settings (`common/config.ts`):
  * - `BATON_EAGER_MAX_STEPS` (default 8): most attempts one invocation runs after the one it was

@@ -2,8 +2,20 @@ import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
 import { type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, recordFailure } from '../store/runs.js';
-import { addSinkDone, failUnstarted, getSinksDone, getTask, promote, type QueueInfo, queueNew, recordDep, skip } from '../store/tasks.js';
+import {
+  addSinkDone,
+  type EagerStart,
+  failUnstarted,
+  getSinksDone,
+  getTask,
+  promote,
+  type QueueInfo,
+  queueNew,
+  recordDep,
+  skip,
+} from '../store/tasks.js';
 import { checkWhen } from './conditions.js';
+import { countedReadiness, isCounted, outcomeOf } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
@@ -31,11 +43,18 @@ export interface AdvanceOptions {
    */
   readonly reprocess?: boolean;
   /**
-   * Offered every attempt this advance queues; true when the caller runs that attempt itself (eager
-   * dispatch) instead of dispatching it. A kept attempt is queued and in the due index like any
-   * other, so if the caller dies before claiming it, the sweeper dispatches it.
+   * Eager dispatch: asked (`wants`) before each attempt this advance makes ready; when the caller will
+   * run it itself, the write that makes it ready also claims it for `owner` (`store/tasks.ts
+   * EagerStart`: one write, not a queue and a claim) and `took` receives the held attempt instead of a
+   * dispatch. A held attempt's lease is in the due index like any claim's, so if the caller dies
+   * before running it, the sweeper reclaims it and dispatches it again.
    */
-  readonly keep?: (t: TaskItem, spec: TaskSpec) => boolean;
+  readonly eager?: { readonly owner: string; readonly wants: (spec: TaskSpec) => boolean; readonly took: (t: TaskItem) => void };
+  /**
+   * This advance is the one for the ended task's own stream record (or the watchdog's): only such an
+   * advance counts the ending on a counted join (`counted-join.ts`), so that an ending counts once.
+   */
+  readonly countJoins?: boolean;
 }
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
@@ -69,7 +88,7 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const outcome = outcomeOf(task);
   await Promise.all(
     (wf.graph.successors[task.name] ?? [])
-      .filter((s) => only === undefined || only.has(s))
+      .filter((s) => (only === undefined || only.has(s)) && (opts.countJoins || !isCounted(wf.definition.tasks[s])))
       .map((s) => settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts)),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name, opts);
@@ -94,15 +113,18 @@ async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string>
     );
     return among.filter((_, i) => !told[i]);
   };
-  let left = await untold(wf.graph.successors[task.name] ?? []);
-  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) return new Set(left);
+  // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
+  const all = wf.graph.successors[task.name] ?? [];
+  const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
+  let left = await untold(all.filter((s) => !counted.includes(s)));
+  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) return new Set([...left, ...counted]);
   // A record read soon after its write can overtake the writer's own advance: give that advance up to
   // `BATON_INLINE_GRACE_MS` from the ending, then look again at what was missing (the first look may
   // itself outlast the grace in a wide fan-out), and race only what is still untold (safe, only billed).
   const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   left = await untold(left);
-  return new Set(left);
+  return new Set([...left, ...counted]);
 }
 
 /**
@@ -116,12 +138,6 @@ function wasTold(t: TaskItem, from: string, spec: TaskSpec | undefined): boolean
   const after = spec?.after ?? [];
   if (after.length <= 1 || !t.doneDeps?.has(from)) return false;
   return !after.every((d) => t.doneDeps?.has(d));
-}
-
-/** How a terminal task ended, as its successors' join rules see it. Derived from the item alone, so every delivery agrees. */
-function outcomeOf(t: TaskItem): Outcome {
-  if (t.status === 'succeeded') return 'succeeded';
-  return t.status === 'failed' || t.upstreamFailed ? 'failed' : 'skipped';
 }
 
 type RunFailure = NonNullable<RunItem['failure']>;
@@ -173,7 +189,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
     const w = work.pop() as Step;
     const spec = wf.definition.tasks[w.name];
     if (!spec) continue;
-    const ready = await readiness(deps, run, spec, w);
+    const ready = await readiness(deps, run, spec, w, opts);
     if (!ready) continue;
     let { decision, error } = ready;
     if (decision.kind === 'run' && spec.when !== undefined) {
@@ -183,7 +199,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
         const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed, { ...opts, reprocess: false });
+          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false });
         }
         continue;
       }
@@ -194,9 +210,10 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
     }
     if (decision.kind === 'run') {
       const promoted = spec.after.length > 1 || w.recovered;
-      const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs, q) : undefined;
-      if (queued) await dispatchQueued(deps, queued, 'blocked', spec, opts);
-      else if (!promoted) await queueAndDispatch(deps, run, w.name, spec, q, opts);
+      const e = opts.eager?.wants(spec) ? opts.eager : undefined;
+      const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs, q, e) : undefined;
+      if (queued) await dispatchQueued(deps, queued, 'blocked', opts);
+      else if (!promoted) await queueAndDispatch(deps, run, w.name, spec, q, opts, e);
       continue;
     }
     if (decision.kind !== 'skip') continue;
@@ -205,7 +222,9 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
     if (!skipped) continue;
     deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
     const outcome: Outcome = decision.upstreamFailed ? 'failed' : 'skipped';
-    work.push(...(wf.graph.successors[w.name] ?? []).map((s) => ({ name: s, from: w.name, outcome, status: 'skipped' })));
+    // A counted join is told by the skipped task's own stream record (see counted-join.ts).
+    const next = (wf.graph.successors[w.name] ?? []).filter((s) => !isCounted(wf.definition.tasks[s]));
+    work.push(...next.map((s) => ({ name: s, from: w.name, outcome, status: 'skipped' })));
     if (wf.graph.sinks.includes(w.name)) await sinkDone(deps, run, wf, w.name, opts);
   }
 }
@@ -220,6 +239,7 @@ async function readiness(
   run: RunItem,
   spec: TaskSpec,
   w: Step,
+  opts: AdvanceOptions,
 ): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
   const rule = spec.trigger ?? DEFAULT_TRIGGER;
   if (w.recovered)
@@ -239,6 +259,7 @@ async function readiness(
     return { decision };
   }
   if (!w.from || !w.outcome) return undefined;
+  if (isCounted(spec)) return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper');
   const reason = upstreamError() ?? (byDefault ? w.ending : undefined);
   const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason);
   if (t?.status !== 'blocked') return undefined;
@@ -253,21 +274,33 @@ async function readiness(
   return { decision };
 }
 
-async function queueAndDispatch(deps: Deps, run: RunItem, name: string, spec: TaskSpec, q: QueueInfo, opts: AdvanceOptions) {
-  const t = await queueNew(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q);
-  if (t) return dispatchQueued(deps, t, 'new', spec, opts);
+async function queueAndDispatch(
+  deps: Deps,
+  run: RunItem,
+  name: string,
+  spec: TaskSpec,
+  q: QueueInfo,
+  opts: AdvanceOptions,
+  e: EagerStart | undefined,
+) {
+  const t = await queueNew(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q, e);
+  if (t) return dispatchQueued(deps, t, 'new', opts);
   // The item exists: a duplicate event (promote finds it no longer blocked), or a task a recovery reset.
-  const again = run.recovery ? await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q) : undefined;
-  if (again) await dispatchQueued(deps, again, 'blocked', spec, opts);
+  const again = run.recovery ? await promote(deps.db, run.runId, name, deps.now(), spec.timeoutMs, q, e) : undefined;
+  if (again) await dispatchQueued(deps, again, 'blocked', opts);
 }
 
-async function dispatchQueued(deps: Deps, t: TaskItem, from: string, spec?: TaskSpec, opts?: AdvanceOptions) {
-  const kept = spec !== undefined && opts?.keep?.(t, spec) === true;
+/** Hands a task just made ready to a worker, or, when its write already claimed it (eager), to the caller. */
+async function dispatchQueued(deps: Deps, t: TaskItem, from: string, opts?: AdvanceOptions) {
+  const held = t.status === 'running';
+  // Logged as queued even when the same write claimed it (eager): the worker logs its queued → running,
+  // so that the log reads as for a dispatched attempt (one queued transition per dispatch or eager start).
   deps.log.info(
-    { run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued', by: opts?.by, eager: kept || undefined },
+    { run: t.runId, task: t.name, attempt: t.attempt, from, to: 'queued', by: opts?.by, eager: held || undefined },
     'task transition',
   );
-  if (!kept) await dispatchAttempt(deps, t);
+  if (held) opts?.eager?.took(t);
+  else await dispatchAttempt(deps, t);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { bumpWatchdog, getRun, runItems } from '../store/runs.js';
+import { allEnded, isCounted } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
@@ -30,10 +31,19 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     if (item.kind === 'end') ended = (item.doneDeps as Set<string>) ?? ended;
   }
   let redriven = 0;
+  const countedSeen = new Set<string>();
   for (const t of tasks.values()) {
     if (!TERMINAL_TASK.has(t.status)) continue;
     const successorsPending = (wf.graph.successors[t.name] ?? []).some((s) => {
       const st = tasks.get(s);
+      const spec = wf.definition.tasks[s];
+      if (isCounted(spec)) {
+        // A counted join knows no names: pending when still blocked (or never written) with every
+        // dependency ended. One re-drive decides it (the watchdog's advance reads the items), so once.
+        if (countedSeen.has(s) || (st && st.status !== 'blocked') || !spec || !allEnded(spec, tasks)) return false;
+        countedSeen.add(s);
+        return true;
+      }
       if (!st) return true;
       if (st.status !== 'blocked') return false;
       // Not yet told that t ended, or told by every dependency but never promoted (or skipped).
@@ -42,14 +52,14 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     const sinkPending = wf.graph.sinks.includes(t.name) && !ended.has(t.name);
     if (successorsPending || sinkPending) {
       redriven++;
-      await advance(deps, t, { by: 'sweeper' });
+      await advance(deps, t, { by: 'sweeper', countJoins: true });
     }
   }
   const last = tasks.get(wf.graph.sinks[0] ?? '');
   if (redriven === 0 && last && wf.graph.sinks.every((s) => ended.has(s))) {
     // Every sink is recorded but the run never finished: finish it now.
     redriven++;
-    await advance(deps, last, { by: 'sweeper' });
+    await advance(deps, last, { by: 'sweeper', countJoins: true });
   }
   if (redriven > 0) deps.log.warn({ run: runId, redriven }, 'watchdog re-drove a run whose events were lost');
   await bumpWatchdog(deps.db, run, deps.now());

@@ -54,7 +54,8 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).
-    return advance(deps, next as TaskItem, { by: 'master', reprocess: next.inlineAdvance === true });
+    // This advance is the one for the ending's own record: it also counts the ending on counted joins.
+    return advance(deps, next as TaskItem, { by: 'master', reprocess: next.inlineAdvance === true, countJoins: true });
   }
 }
 

@@ -40,18 +40,20 @@ import { loadWorkflow } from './workflows.js';
 export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => number): Promise<void> {
   const cfg = deps.db.config;
   const budget = remainingMs ? new EagerBudget(cfg, remainingMs) : EagerBudget.local(cfg, deps.now);
-  let next: Job | undefined = job;
-  for (let eager = false; next !== undefined; eager = true) {
-    const kept: Job[] = [];
-    await attempt(deps, next, eager, budget, kept);
-    next = kept[0];
+  const kept: TaskItem[] = [];
+  await attempt(deps, job, undefined, budget, kept);
+  for (let held = kept.shift(); held !== undefined; held = kept.shift()) {
+    await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, held, budget, kept);
   }
 }
 
-/** One attempt; a successor kept to run eagerly is pushed on `kept`. */
-async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget, kept: Job[]): Promise<void> {
-  const claimedAt = deps.now();
-  let t = await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, eager);
+/**
+ * One attempt: claimed here, or `held` already (a successor that this invocation's inline advance
+ * made ready and claimed in the same write, see `eager.ts`). A successor it keeps is pushed on `kept`.
+ */
+async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget: EagerBudget, kept: TaskItem[]): Promise<void> {
+  const claimedAt = held?.claimedAt ?? deps.now();
+  let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
   if (!t) {
     deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
     return;
@@ -108,14 +110,16 @@ async function attempt(deps: Deps, job: Job, eager: boolean, budget: EagerBudget
  * queues that the budget allows, for this invocation to run. A failure here is logged, not thrown:
  * the ending is recorded, and its stream record makes the master finish the advance.
  */
-async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: Job[]) {
-  const keep = (q: TaskItem, spec: TaskSpec) => {
-    if (kept.length > 0 || !budget.take(spec)) return false;
-    kept.push({ runId: q.runId, task: q.name, attempt: q.attempt });
+async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: TaskItem[]) {
+  // One successor per advance (the first that asks, if the budget allows); the others are dispatched.
+  let asked = false;
+  const wants = (spec: TaskSpec) => {
+    if (asked || !budget.take(spec)) return false;
+    asked = true;
     return true;
   };
   try {
-    await advance(deps, done, { by: 'worker', keep });
+    await advance(deps, done, { by: 'worker', eager: { owner: deps.workerId, wants, took: (t) => kept.push(t) } });
   } catch (err) {
     deps.log.warn(
       { run: done.runId, task: done.name, attempt: done.attempt, err },

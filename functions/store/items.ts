@@ -6,12 +6,15 @@ import { MAP_CONTROL_SK, mapItemSk, mapPartition, parseMapItemName } from './map
 export const CHILD_SK_PREFIX = 'CHILD#';
 
 /** Key layout of the single table. Nothing outside `store/` builds keys by hand. */
+/** The sort-key prefix of a run's task items (map items live in partitions of their own). */
+export const TASK_SK_PREFIX = 'TASK#';
+
 export const keys = {
   run: (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
   task: (runId: string, task: string) => {
     const item = parseMapItemName(task);
     if (item) return { pk: mapPartition(runId, item.map, item.attempt), sk: mapItemSk(item.index) };
-    return { pk: `RUN#${runId}`, sk: `TASK#${task}` };
+    return { pk: `RUN#${runId}`, sk: `${TASK_SK_PREFIX}${task}` };
   },
   /** A map attempt's control item: its item count, counters and concurrency slots. */
   mapControl: (runId: string, map: string, attempt: number) => ({ pk: mapPartition(runId, map, attempt), sk: MAP_CONTROL_SK }),
@@ -152,6 +155,11 @@ export interface TaskItem {
   readonly okDeps?: Set<string>;
   readonly failedDeps?: Set<string>;
   readonly skippedDeps?: Set<string>;
+  /**
+   * A wide join's count of dependency endings told to it (`orchestrator/counted-join.ts`): a hint that
+   * says when to look at the dependencies themselves, never the decision (a redelivery may count twice).
+   */
+  readonly depCount?: number;
   /** Skipped because a failure above it left it unable to run (Airflow's `upstream_failed`). */
   readonly upstreamFailed?: boolean;
   /** Why a blocked task will be skipped once all of its dependencies have ended (the first reason recorded). */

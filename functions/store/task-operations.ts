@@ -45,7 +45,13 @@ export function resetForRecovery(db: Db, runId: string, name: string, n: number,
     keys.task(runId, name),
     {
       // The kept dependencies succeeded (recover requires it): they are the only outcomes the join rule keeps.
-      set: { status: 'blocked', recovered: n, ...(kept.length > 0 ? { doneDeps: new Set(kept), okDeps: new Set(kept) } : {}) },
+      // depCount: what a counted join (orchestrator/counted-join.ts) has been told, as for doneDeps.
+      set: {
+        status: 'blocked',
+        recovered: n,
+        depCount: kept.length,
+        ...(kept.length > 0 ? { doneDeps: new Set(kept), okDeps: new Set(kept) } : {}),
+      },
       setIfMissing: { kind: 'task', runId, name, attempt: 0 },
       remove: [
         ...(kept.length > 0 ? [] : ['doneDeps', 'okDeps']),

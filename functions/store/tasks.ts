@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { and, type Condition, whereEquals } from './expr.js';
-import { type AttemptRecord, keys, type PromotedBy, type TaskError, type TaskItem } from './items.js';
+import { type AttemptRecord, keys, type PromotedBy, TASK_SK_PREFIX, type TaskError, type TaskItem } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 /**
@@ -30,8 +30,26 @@ export interface QueueInfo {
 
 const queueInfo = (q?: QueueInfo) => (q ? { promotedBy: q.by, workflow: q.workflow, version: q.version } : {});
 
+/**
+ * Eager dispatch folded into the write that queues: the caller will run the attempt itself, so the
+ * write that makes the task ready also claims it for `owner` (status `running`, fence 1 more, the lease
+ * in the due index from `now`), one write instead of a queue and a claim. Recorded as `eager`.
+ */
+export interface EagerStart {
+  readonly owner: string;
+}
+
+const heldBy = (db: Db, key: { pk: string; sk: string }, now: number, e: EagerStart) => ({
+  status: 'running',
+  owner: e.owner,
+  claimedAt: now,
+  attemptStartedAt: now,
+  eager: true,
+  ...db.due(key, now + db.config.leaseMs),
+});
+
 /** Creates a task straight into `queued` (a root, or a task with one dependency). */
-export async function queueNew(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo) {
+export async function queueNew(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo, e?: EagerStart) {
   const key = keys.task(runId, name);
   const item = {
     ...key,
@@ -44,6 +62,7 @@ export async function queueNew(db: Db, runId: string, name: string, now: number,
     timeoutMs,
     ...queueInfo(q),
     ...db.due(key, now + db.config.leaseMs),
+    ...(e && { ...heldBy(db, key, now, e), fence: 1, startedAt: now }),
   };
   return (await db.create(item)) ? (item as unknown as TaskItem) : undefined;
 }
@@ -71,6 +90,23 @@ export function recordDep(db: Db, runId: string, name: string, dep: string, outc
   );
 }
 
+/**
+ * Counts one more ended dependency of a wide join (`orchestrator/counted-join.ts`), creating the task
+ * as `blocked` if it is new. A plain `ADD` on a small item: its cost does not grow with the join's width.
+ * Not idempotent on purpose (a redelivered ending counts again): the count only says when to read the
+ * dependencies, and a stale count costs a read, never a wrong decision.
+ */
+export function countDep(db: Db, runId: string, name: string) {
+  return db.update<TaskItem>(
+    keys.task(runId, name),
+    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { depCount: 1 } },
+    BLOCKED_OR_NEW,
+  );
+}
+
+/** Every task item of a run, in one paginated query of its partition (what a counted join decides from). */
+export const runTasks = (db: Db, runId: string) => db.queryAll<TaskItem>(keys.run(runId).pk, TASK_SK_PREFIX);
+
 /** Records that `dep` succeeded (see `recordDep`). */
 export const addDoneDep = (db: Db, runId: string, name: string, dep: string) => recordDep(db, runId, name, dep, 'succeeded');
 
@@ -87,15 +123,14 @@ export function failUnstarted(db: Db, runId: string, name: string, now: number, 
  * blocked → queued, once every dependency is done. The attempt number grows from the one the task
  * had (0 when new), so a task reset by a recovery runs under a new attempt and keeps its history.
  */
-export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo) {
+export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo, e?: EagerStart) {
   const key = keys.task(runId, name);
+  const set = { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...db.due(key, now + db.config.leaseMs) };
   return db.update<TaskItem>(
     key,
-    {
-      set: { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...db.due(key, now + db.config.leaseMs) },
-      setIfMissing: { fence: 0 },
-      add: { attempt: 1 },
-    },
+    e
+      ? { set: { ...set, ...heldBy(db, key, now, e) }, setIfMissing: { startedAt: now }, add: { attempt: 1, fence: 1 } }
+      : { set, setIfMissing: { fence: 0 }, add: { attempt: 1 } },
     whereEquals({ status: 'blocked' }),
   );
 }
@@ -121,18 +156,21 @@ export function skip(db: Db, runId: string, name: string, now: number, error: Ta
  * index) alone, which saves two index writes per task. A claim that arrives late restarts the lease
  * in the same write, so it can never be reclaimable before its holder's first heartbeat.
  */
-export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number, eager = false) {
+export async function claim(db: Db, runId: string, name: string, attempt: number, owner: string, now: number, dueAt?: number) {
   const key = keys.task(runId, name);
-  // `eager`: claimed by the invocation that queued it (no dispatch); recorded in the claim itself.
+  // `eager` marks an attempt claimed by the write that queued it (`EagerStart`); a claim is a dispatch.
   const spec = {
-    set: { status: 'running', owner, claimedAt: now, ...(eager && { eager }) },
+    set: { status: 'running', owner, claimedAt: now },
     setIfMissing: { attemptStartedAt: now, startedAt: now },
     add: { fence: 1 },
-    ...(!eager && { remove: ['eager'] }),
+    remove: ['eager'],
   };
   const queued = whereEquals({ status: 'queued', attempt });
   const fresh = { expr: '#d > :t', names: { '#d': TABLE.dueAt }, values: { ':t': now + db.config.leaseMs / 2 } };
-  const kept = await db.update<TaskItem>(key, spec, and(queued, fresh));
+  // `dueAt`: the due time the dispatcher saw; when that lease is already half gone, go straight to the
+  // late claim rather than bill a fresh claim that its condition refuses.
+  const late = dueAt !== undefined && dueAt <= now + db.config.leaseMs / 2;
+  const kept = late ? undefined : await db.update<TaskItem>(key, spec, and(queued, fresh));
   if (kept) return kept;
   return db.update<TaskItem>(key, { ...spec, set: { ...spec.set, ...db.due(key, now + db.config.leaseMs) } }, queued);
 }

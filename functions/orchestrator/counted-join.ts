@@ -1,0 +1,80 @@
+import type { TaskSpec } from '../engine/definition/types.js';
+import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
+import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { countDep, runTasks } from '../store/tasks.js';
+import type { Deps } from './deps.js';
+
+/**
+ * Wide joins count their dependencies instead of naming them.
+ *
+ * A join over a few tasks records each dependency's name and outcome in sets on its own item (an
+ * idempotent add, see `store/tasks.ts recordDep`). Over many, those sets make the item, and so every
+ * write to it, grow with the join's width: a 1,000-wide join cost about 5 WRU per dependency instead of
+ * 1. A join over more than `COUNTED_JOIN_FROM` tasks instead keeps a count (`depCount`, a plain `ADD`
+ * on a small item, 1 WRU whatever the width) and, once the count reaches its width, reads its
+ * dependencies (one query of the run's task items) and decides from what they are, not from what
+ * it was told.
+ *
+ * Why that is safe without a per-dependency marker: the count is a hint, never the decision. A stream
+ * record delivered twice counts twice, which can only make the join look at its dependencies early;
+ * it then finds one not ended and waits for the next count. The decision itself is a conditional
+ * `blocked →` transition, so two deciders decide once. A count can also fall short only if an
+ * ending's count was never made; the run watchdog (`reconcile.ts`) finds a blocked counted join whose
+ * dependencies have all ended and decides it from the items.
+ *
+ * Who counts: the master, for the stream record of each dependency's ending (`countJoins`), and the
+ * watchdog. The worker's inline advance and the skip walk inside one advance leave counted joins to
+ * those records, so that one ending counts once in the normal case (no wasted writes).
+ */
+export const COUNTED_JOIN_FROM = 16;
+
+/** Whether the task is a counted join (more than `COUNTED_JOIN_FROM` dependencies). */
+export const isCounted = (spec: TaskSpec | undefined): boolean => (spec?.after.length ?? 0) > COUNTED_JOIN_FROM;
+
+/** How a terminal task ended, as its successors' join rules see it. Derived from the item alone, so every delivery agrees. */
+export function outcomeOf(t: Pick<TaskItem, 'status' | 'upstreamFailed'>): Outcome {
+  if (t.status === 'succeeded') return 'succeeded';
+  return t.status === 'failed' || t.upstreamFailed ? 'failed' : 'skipped';
+}
+
+/**
+ * Counts one ended dependency of the counted join `name` and decides it once the count reaches its
+ * width (or at once when `verify`: the watchdog found every dependency ended). `ending`: the run is
+ * ending (failureStrategy end), so under the default rule it does not run. Undefined: keep waiting, or
+ * the task is no longer blocked.
+ */
+export async function countedReadiness(
+  deps: Deps,
+  run: RunItem,
+  name: string,
+  spec: TaskSpec,
+  ending: TaskError | undefined,
+  verify: boolean,
+): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
+  const t = await countDep(deps.db, run.runId, name);
+  if (t?.status !== 'blocked') return undefined;
+  if ((t.depCount ?? 0) < spec.after.length && !verify) return undefined;
+  const items = new Map((await runTasks(deps.db, run.runId)).map((i) => [i.name, i]));
+  const ended = spec.after.map((d) => {
+    const u = items.get(d);
+    return u && TERMINAL_TASK.has(u.status) ? u : undefined;
+  });
+  const rule = spec.trigger ?? DEFAULT_TRIGGER;
+  const decision = decideJoin(
+    rule,
+    ended.map((u) => (u ? outcomeOf(u) : undefined)),
+  );
+  if (decision.kind === 'wait' || rule !== DEFAULT_TRIGGER) return { decision };
+  if (decision.kind === 'skip') {
+    // The first dependency (in `after` order) that did not succeed names the reason: every decider agrees.
+    const u = ended.find((x) => x !== undefined && x.status !== 'succeeded');
+    return { decision, error: u && { reason: 'upstream', message: `upstream task ${u.name} ${u.status}` } };
+  }
+  if (ending) return { decision: { kind: 'skip', upstreamFailed: false, message: '' }, error: ending };
+  return { decision };
+}
+
+/** Whether every dependency of a counted join has ended, from the run's items (the watchdog's check). */
+export function allEnded(spec: TaskSpec, tasks: ReadonlyMap<string, Pick<TaskItem, 'status'>>): boolean {
+  return spec.after.every((d) => TERMINAL_TASK.has(tasks.get(d)?.status ?? ''));
+}
