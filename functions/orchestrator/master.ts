@@ -61,7 +61,7 @@ export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
 export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions = BY_MASTER): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
-  if (isMapItem(task)) return itemEnded(deps, task); // a map item: its map advances, not the run
+  if (isMapItem(task)) return itemEnded(deps, task, opts); // a map item: its map advances, not the run
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
   const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
   if (only?.size === 0) return;

@@ -9,8 +9,9 @@ import { MAP_ITEM_PREFIX, mapItemName, mapPartition } from './map-names.js';
  * last, so its existence means every item exists. The control item holds the counters and one slot
  * attribute per unit of concurrency: an item starts only after taking a free slot for its index (one
  * conditional write that also moves `next`), and gives the slot back once it is terminal (one conditional
- * write that also counts how it ended). Every write is a single-item conditional update, so the counters
- * are exact under duplicate deliveries and crashes, and the control item never grows with the items.
+ * write that also counts how it ended, or, while items remain, hands it straight to the next item in that
+ * same write). Every write is a single-item conditional update, so the counters are exact under duplicate
+ * deliveries and crashes, and the control item never grows with the items.
  */
 
 /** A map attempt's control item. `slot<k>` holds the index of the item running in slot k (absent: free). */
@@ -86,6 +87,26 @@ export function releaseSlot(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'att
     keys.mapControl(ctl.runId, ctl.map, ctl.attempt),
     { add: { done: 1, [outcome]: 1 }, remove: [slotAttr(slot)] },
     whereEquals({ [slotAttr(slot)]: index }),
+  );
+}
+
+/**
+ * Gives the slot held by item `index` straight to the next item to start, in one write with no read of
+ * `next`: counts how `index` ended, gives `slot` the old `next` and moves `next` on (DynamoDB evaluates
+ * every action against the item as it was). Only while the slot holds `index`, an item remains, and
+ * failures, this ending included, stay within the tolerated count; otherwise undefined, and the caller
+ * gives the slot back with `releaseSlot`. The new holder is the result's `slot<k>`. Racing callers for
+ * different slots never collide on `next`, so items that end together hand over without retries.
+ */
+export function handOver(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'attempt'>, slot: number, index: number, outcome: ItemOutcome) {
+  return db.update<MapControl>(
+    keys.mapControl(ctl.runId, ctl.map, ctl.attempt),
+    { copy: { [slotAttr(slot)]: 'next' }, add: { next: 1, done: 1, [outcome]: 1 } },
+    {
+      expr: `#s = :i AND #n < #t AND #f ${outcome === 'failed' ? '<' : '<='} #tol`,
+      names: { '#s': slotAttr(slot), '#n': 'next', '#t': 'total', '#f': 'failed', '#tol': 'tolerated' },
+      values: { ':i': index },
+    },
   );
 }
 
