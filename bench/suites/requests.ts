@@ -38,9 +38,13 @@ export interface ShapeResult {
  * size, one run at a time in a fresh table so that every request counted belongs to that run.
  * The sweeper and the scheduler are off here (their cost is per tick, not per task; see `sweepCost`).
  */
-export async function requestsPerTask(sizes: number[], pollIdleMs?: number): Promise<ShapeResult[]> {
+export async function requestsPerTask(
+  sizes: number[],
+  pollIdleMs?: number,
+  shapes: readonly ShapeResult['shape'][] = ['chain', 'fan', 'map'],
+): Promise<ShapeResult[]> {
   const out: ShapeResult[] = [];
-  for (const shape of ['chain', 'fan', 'map'] as const) {
+  for (const shape of shapes) {
     for (const n of sizes) {
       const config = await newTable();
       const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });

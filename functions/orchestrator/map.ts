@@ -46,6 +46,9 @@ export const MAP_REASONS = {
   itemsFailed: 'map_items_failed',
 } as const;
 
+/** Graces past the first that the master gives a worker to hand on the slot of the item it ended. */
+const GRACE_ROUNDS = 3;
+
 /** Items created at once while a map prepares its items. */
 const CREATE_PARALLELISM = 16;
 
@@ -82,7 +85,7 @@ export async function runMap(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskIt
     }
     const problem = itemsProblem(items);
     if (problem) return { status: 'failed', reason: MAP_REASONS.items, message: problem, retryable: false };
-    await prepare(deps, run.runId, t, items as unknown[]);
+    await prepare(deps, run.runId, t, items as unknown[], await carried(deps, run.runId, t, items as unknown[]));
     const c = { runId: run.runId, map: t.name, attempt: t.attempt, total: (items as unknown[]).length };
     await createControl(deps.db, { ...c, concurrency: cfg.concurrency, tolerated: cfg.tolerated });
     ctl = (await getControl(deps.db, run.runId, t.name, t.attempt)) as MapControl;
@@ -94,16 +97,37 @@ export async function runMap(deps: Deps, run: RunItem, spec: TaskSpec, t: TaskIt
   return { status: 'suspended', until: deps.now() + deps.db.config.recheckMs };
 }
 
-/** Creates every item (a repeat after a crash finds the ones that exist and writes nothing new). */
-async function prepare(deps: Deps, runId: string, t: TaskItem, items: unknown[]) {
+/**
+ * Creates every item (a repeat after a crash finds the ones that exist and writes nothing new); an item
+ * in `carry` is created already succeeded, with the earlier attempt's output.
+ */
+async function prepare(deps: Deps, runId: string, t: TaskItem, items: unknown[], carry: Map<number, unknown>) {
   let i = 0;
+  const from = t.attempt - 1;
   const worker = async () => {
     while (i < items.length) {
       const index = i++;
-      await createItem(deps.db, runId, t.name, t.attempt, index, items[index] ?? null, deps.now());
+      const c = carry.has(index) ? { from, output: carry.get(index) } : undefined;
+      await createItem(deps.db, runId, t.name, t.attempt, index, items[index] ?? null, deps.now(), c);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CREATE_PARALLELISM, items.length) }, worker));
+}
+
+/**
+ * A recovered map runs again only the items that did not succeed: the outputs of the previous attempt's
+ * succeeded items, by index, for the items whose value is unchanged (an upstream task that ran again
+ * may have changed the list). Empty for a map that was not recovered, or whose previous attempt never
+ * created its items. One read of the previous attempt's items, once per recovered map attempt.
+ */
+async function carried(deps: Deps, runId: string, t: TaskItem, items: unknown[]): Promise<Map<number, unknown>> {
+  const out = new Map<number, unknown>();
+  if (t.recovered === undefined || t.attempt < 2 || !(await getControl(deps.db, runId, t.name, t.attempt - 1))) return out;
+  for (const old of await allItems(deps.db, runId, t.name, t.attempt - 1)) {
+    const same = old.index < items.length && JSON.stringify(old.item ?? null) === JSON.stringify(items[old.index] ?? null);
+    if (old.status === 'succeeded' && same) out.set(old.index, old.output ?? null);
+  }
+  return out;
 }
 
 /**
@@ -121,8 +145,7 @@ async function fill(deps: Deps, runId: string, ctl: MapControl, item: TaskSpec):
       ctl = (await getControl(deps.db, runId, ctl.map, ctl.attempt)) ?? ctl;
       continue;
     }
-    ctl = taken;
-    await launch(deps, runId, ctl, index, k, item);
+    ctl = await launch(deps, runId, taken, index, k, item);
   }
   return ctl;
 }
@@ -130,17 +153,32 @@ async function fill(deps: Deps, runId: string, ctl: MapControl, item: TaskSpec):
 /** Offered each item queued by an item's ending: true when the caller runs it itself (eager dispatch). */
 export type Keep = (t: TaskItem, spec: TaskSpec) => boolean;
 
-/** Queues item `index`, which holds `slot`, and dispatches it (unless `keep` takes it). */
+/**
+ * Queues item `index`, which holds `slot`, and dispatches it (unless `keep` takes it). An item a
+ * recovered map carried over (already succeeded) passes the slot straight on, and so on until an item
+ * starts or none remains. Returns the control item as this call last wrote it.
+ */
 async function launch(deps: Deps, runId: string, ctl: MapControl, index: number, slot: number, item: TaskSpec, keep?: Keep) {
-  const name = mapItemName(ctl.map, ctl.attempt, index);
-  const started = await startItem(deps.db, runId, name, slot, deps.now(), item.timeoutMs);
-  if (!started) return;
-  const kept = keep?.(started, item) === true;
-  deps.log.info(
-    { run: runId, task: name, attempt: started.attempt, slot, from: 'blocked', to: 'queued', eager: kept || undefined },
-    'task transition',
-  );
-  if (!kept) await dispatchAttempt(deps, started);
+  for (;;) {
+    const name = mapItemName(ctl.map, ctl.attempt, index);
+    const started = await startItem(deps.db, runId, name, slot, deps.now(), item.timeoutMs);
+    if (started) {
+      const kept = keep?.(started, item) === true;
+      deps.log.info(
+        { run: runId, task: name, attempt: started.attempt, slot, from: 'blocked', to: 'queued', eager: kept || undefined },
+        'task transition',
+      );
+      if (!kept) await dispatchAttempt(deps, started);
+      return ctl;
+    }
+    const it = (await getTask(deps.db, runId, name)) as MapItem | undefined;
+    if (it?.carried === undefined || it.status !== 'succeeded') return ctl;
+    const handed = await handOver(deps.db, ctl, slot, index, 'succeeded');
+    const next = handed?.[`slot${slot}`];
+    if (!handed || next === undefined) return (await releaseSlot(deps.db, ctl, slot, index, 'succeeded')) ?? ctl;
+    ctl = handed;
+    index = next;
+  }
 }
 
 /**
@@ -206,11 +244,13 @@ export async function itemEnded(deps: Deps, item: TaskItem, opts: { keep?: Keep;
   let ctl = await getControl(db, item.runId, ref.map, ref.attempt);
   if (!ctl) return;
   const slot = (item as MapItem).slot ?? slotOf(ctl, ref.index);
-  const wait = (item.endedAt ?? 0) + db.config.inlineGraceMs - deps.now();
-  if (opts.reprocess && slot !== undefined && ctl[`slot${slot}`] === ref.index && wait > 0) {
-    // The worker that ended the item hands its slot on itself: a record read soon after the ending can
-    // overtake it, so give it `BATON_INLINE_GRACE_MS` from the ending (as the master's advance does).
-    await new Promise((r) => setTimeout(r, wait));
+  // The worker that ended the item hands its slot on itself: a record read soon after the ending can
+  // overtake it, so give it `BATON_INLINE_GRACE_MS` from the ending (as the master's advance does), and on
+  // a slow endpoint up to GRACE_ROUNDS graces more, a read each, before racing it (a failed write each).
+  const grace = db.config.inlineGraceMs;
+  const until = (item.endedAt ?? 0) + grace * (1 + GRACE_ROUNDS);
+  while (opts.reprocess && slot !== undefined && ctl[`slot${slot}`] === ref.index && deps.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(grace, until - deps.now())));
     ctl = (await getControl(db, item.runId, ref.map, ref.attempt)) ?? ctl;
   }
   let launched = false;
@@ -219,8 +259,7 @@ export async function itemEnded(deps: Deps, item: TaskItem, opts: { keep?: Keep;
     const handed = o ? await handOver(db, ctl, slot, ref.index, outcomeOf(item)) : undefined;
     const next = handed?.[`slot${slot}`];
     if (handed && o && next !== undefined) {
-      ctl = handed;
-      await launch(deps, item.runId, ctl, next, slot, o.spec, keep);
+      ctl = await launch(deps, item.runId, handed, next, slot, o.spec, keep);
       launched = true;
     } else {
       ctl =
@@ -232,8 +271,8 @@ export async function itemEnded(deps: Deps, item: TaskItem, opts: { keep?: Keep;
     // Given back already (by another delivery of this ending): the slot's new holder is queued, unless
     // the writer that handed it on died before queueing it.
     const h = (await getTask(db, item.runId, mapItemName(ref.map, ref.attempt, holder))) as MapItem | undefined;
-    const o = h?.status === 'blocked' && h.slot === undefined ? await open() : undefined;
-    if (o && slot !== undefined) await launch(deps, item.runId, ctl, holder, slot, o.spec, keep);
+    const o = (h?.status === 'blocked' || h?.carried !== undefined) && h.slot === undefined ? await open() : undefined;
+    if (o && slot !== undefined) ctl = await launch(deps, item.runId, ctl, holder, slot, o.spec, keep);
   }
   if (more(ctl) && freeSlots(ctl).length > 0) {
     const o = await open();

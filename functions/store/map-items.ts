@@ -32,16 +32,32 @@ export interface MapControl {
   readonly [slot: `slot${number}`]: number | undefined;
 }
 
-/** A map item as stored: a task item with its index and its item value. */
-export type MapItem = TaskItem & { readonly index: number; readonly item?: unknown; readonly slot?: number };
+/**
+ * A map item as stored: a task item with its index and its item value. `carried`: the earlier map
+ * attempt whose succeeded item this one keeps (a recovered map runs only the items that did not succeed).
+ */
+export type MapItem = TaskItem & { readonly index: number; readonly item?: unknown; readonly slot?: number; readonly carried?: number };
 
 /** How an item ended, as its slot's release counts it. */
 export type ItemOutcome = 'succeeded' | 'failed' | 'other';
 
 const slotAttr = (k: number) => `slot${k}`;
 
-/** Creates item `index` of a map attempt, blocked, holding its value. False when it already exists. */
-export function createItem(db: Db, runId: string, map: string, attempt: number, index: number, value: unknown, now: number) {
+/**
+ * Creates item `index` of a map attempt, blocked, holding its value; or, with `carry`, already succeeded
+ * with the output an earlier attempt's item produced (it holds a slot for a moment and never runs).
+ * False when it already exists.
+ */
+export function createItem(
+  db: Db,
+  runId: string,
+  map: string,
+  attempt: number,
+  index: number,
+  value: unknown,
+  now: number,
+  carry?: { readonly from: number; readonly output: unknown },
+) {
   const name = mapItemName(map, attempt, index);
   // TTL from creation: an item the map never starts (it failed early, its run was cancelled) is still reclaimed.
   return db.create({
@@ -49,10 +65,11 @@ export function createItem(db: Db, runId: string, map: string, attempt: number, 
     kind: 'task',
     runId,
     name,
-    status: 'blocked',
+    status: carry ? 'succeeded' : 'blocked',
     attempt: 0,
     index,
     item: value,
+    ...(carry && { carried: carry.from, output: carry.output, endedAt: now }),
     ...db.expiry(now),
   });
 }
