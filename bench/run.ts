@@ -213,7 +213,7 @@ const shapeLabel = (s: ShapeResult['shape']) => (s === 'chain' ? 'chain' : s ===
 
 function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sweepCost>>) {
   say(
-    `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; sweeper off; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
+    `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; no periodic sweep, precise timers on; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
   );
   say(
     table(

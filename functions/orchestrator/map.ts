@@ -270,7 +270,13 @@ export async function itemEnded(deps: Deps, item: TaskItem, opts: { keep?: Keep;
   if (!launched && holder !== undefined && holder !== ref.index) {
     // Given back already (by another delivery of this ending): the slot's new holder is queued, unless
     // the writer that handed it on died before queueing it.
-    const h = (await getTask(db, item.runId, mapItemName(ref.map, ref.attempt, holder))) as MapItem | undefined;
+    const read = async () => (await getTask(db, item.runId, mapItemName(ref.map, ref.attempt, holder))) as MapItem | undefined;
+    let h = await read();
+    // The worker that handed it on is queueing it right now, most likely: one more grace before racing it.
+    if (opts.reprocess && h?.status === 'blocked' && grace > 0) {
+      await new Promise((r) => setTimeout(r, grace));
+      h = await read();
+    }
     const o = (h?.status === 'blocked' || h?.carried !== undefined) && h.slot === undefined ? await open() : undefined;
     if (o && slot !== undefined) ctl = await launch(deps, item.runId, ctl, holder, slot, o.spec, keep);
   }
