@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only=requests,overhead,throughput,failover]`
+ * `npm run bench [-- --quick] [-- --only=requests,overhead,throughput,failover]`; `--only=map,pool` runs
+ * only the map shape and the pool shape of section 1 (the writes per map item and per pool slot).
  *
  * Measures what a task costs and how fast Baton moves, against DynamoDB Local started the way the
  * tests start it (or AWS_ENDPOINT_URL_DYNAMODB). Prints one report section by section, and keeps
@@ -103,16 +104,22 @@ async function main() {
     );
     save();
 
-    if (only.has('requests')) {
-      progress(`requests per task: chain and fan-out/fan-in of ${plan.sizes.join(', ')} noops`);
-      const req = await requestsPerTask(plan.sizes, plan.countPollMs, shapes);
+    if (only.has('requests') || only.has('map')) {
+      const picked = only.has('requests') ? shapes : (['map'] as const);
+      progress(`requests per task: ${picked.join(', ')} of ${plan.sizes.join(', ')} noops`);
+      const req = await requestsPerTask(plan.sizes, plan.countPollMs, [...picked]);
       const sweep = await sweepCost();
       results.requests = req;
       results.sweep = sweep;
       sectionRequests(req, sweep);
+      results.perMapItem = perMapItem(req);
+      save();
+    }
+    if (only.has('requests') || only.has('pool')) {
       progress('pool: a fan-out/fan-in of 22 noops whose 20 middle tasks share a pool of 2');
       const pool = await poolCost(22, 2, plan.countPollMs);
       results.pool = pool;
+      results.perPoolSlot = { tasks: pool.tasks, slots: pool.slots, ...pool.perSlot, status: pool.status };
       say(
         `\n   pool shape (${pool.tasks} tasks, ${pool.slots} slots, run ${pool.status}): WRU per pooled task ${f(pool.wcuPerTask.plain)} without the pool, ${f(pool.wcuPerTask.pooled)} with it; one slot costs ${f(pool.perSlot.wcu)} WRU, ${f(pool.perSlot.rcu)} RRU, ${f(pool.perSlot.requests)} requests`,
       );
@@ -184,12 +191,36 @@ async function main() {
   progress('wrote bench/results/latest.json and bench/results/latest.txt');
 }
 
+/**
+ * What one map item costs, at each size (the `map` shape: concurrency 10, noop items): write units
+ * reported, failed conditional writes' estimated units apart, read units, requests. Printed, and kept
+ * in latest.json as `perMapItem`.
+ */
+function perMapItem(req: ShapeResult[]) {
+  const rows = req
+    .filter((r) => r.shape === 'map')
+    .map((r) => ({
+      items: r.tasks,
+      status: r.status,
+      wru: r.perTask.wcu,
+      estFailedWru: r.perTask.estWcu,
+      rru: r.perTask.rcu,
+      requests: r.perTask.requests,
+      workerInvokes: r.perTask.workerInvokes,
+    }));
+  for (const r of rows)
+    say(
+      `\n   map shape, ${r.items} items (run ${r.status}): one map item costs ${f(r.wru)} WRU (+ ${f(r.estFailedWru)} est. failed-condition WRU), ${f(r.rru)} RRU, ${f(r.requests)} requests, ${f(r.workerInvokes)} worker invocations`,
+    );
+  return rows;
+}
+
 /** How a shape is named in the report (`map`: per-task figures are per map item). */
 const shapeLabel = (s: ShapeResult['shape']) => (s === 'chain' ? 'chain' : s === 'fan' ? 'fan-out/in' : 'map (per item)');
 
 function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sweepCost>>) {
   say(
-    `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; sweeper off; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
+    `\n1. DynamoDB per task, counted on the wire (engine + the API's run start; no periodic sweep, precise timers on; stream poll idle ${plan.countPollMs} ms). Target ≤ 4 WRU, ≤ 4 RRU, flat ±10%`,
   );
   say(
     table(

@@ -34,6 +34,14 @@ export interface ShapeResult {
 }
 
 /**
+ * The runtime while requests are counted: no scheduler, and the sweeper's periodic sweep out of the
+ * window (it runs once at start, before counting; its cost is per tick, see `sweepCost`), but its
+ * precise timers on: an attempt that suspends with an immediate wake-up (a pool grant or a map's last
+ * item that arrived while it ran) is woken by one, and without them such a run never finishes.
+ */
+const COUNTING = { roles: { scheduler: false }, sweepIntervalMs: 3_600_000 } as const;
+
+/**
  * (1) DynamoDB requests and capacity units per task, for a chain and a fan-out/fan-in of each
  * size, one run at a time in a fresh table so that every request counted belongs to that run.
  * The sweeper and the scheduler are off here (their cost is per tick, not per task; see `sweepCost`).
@@ -47,7 +55,7 @@ export async function requestsPerTask(
   for (const shape of shapes) {
     for (const n of sizes) {
       const config = await newTable();
-      const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
+      const engine = new Engine(config, { ...COUNTING, pollIdleMs });
       try {
         const wf = `${shape}${n}`;
         await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : shape === 'fan' ? fan(wf, n) : mapOf(wf, n));
@@ -149,7 +157,7 @@ export interface PoolCost {
 export async function poolCost(n: number, slots = 2, pollIdleMs?: number): Promise<PoolCost> {
   const measure = async (pooled: boolean) => {
     const config = await newTable();
-    const engine = new Engine(config, { roles: { sweeper: false, scheduler: false }, pollIdleMs });
+    const engine = new Engine(config, { ...COUNTING, pollIdleMs });
     try {
       const def = fan(`pool${n}`, n);
       const tasks = def.tasks as Record<string, Record<string, unknown>>;

@@ -44,6 +44,8 @@ const itemView = (i: MapItem) => ({
   worker: i.owner,
   output: i.output,
   error: i.error,
+  /** Kept from this map attempt (a recovered map does not run an item that succeeded). */
+  carried: i.carried,
   attempts: (i.attempts ?? []).map((a) => ({ ...a, startedAt: iso(a.startedAt), endedAt: iso(a.endedAt) })),
 });
 

@@ -14,8 +14,10 @@ import { loadWorkflow } from './workflows.js';
  * held like any task, and an item that ends while paused starts no other. Resume wakes every suspended
  * map attempt (`wakeMaps`), whose pass re-queues held items and fills free slots. Cancel fences out the
  * items that hold slots (`stopMaps`); items never started stay blocked and never start, since nothing
- * starts items in an ended run. Recover resets the map task like any task: its next attempt is a new
- * map (new item keys, every item runs again); the old attempt's items keep their history.
+ * starts items in an ended run. Recover resets the map task like any task; its next attempt is a new
+ * map (new item keys) that carries over the items that succeeded (created succeeded, with their output)
+ * and runs the others: failed, cancelled, never started (`carried` in map.ts). The old attempt's items
+ * keep their history.
  */
 
 /** The map tasks of a run that have an attempt, from its items. */

@@ -67,7 +67,9 @@ export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
 export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions = BY_MASTER): Promise<void> {
   if (!TERMINAL_TASK.has(task.status)) return;
-  if (isMapItem(task)) return itemEnded(deps, task); // a map item: its map advances, not the run
+  // A map item: its map advances, not the run. The item it queues next is the worker's to run (eager), but
+  // queued by the map's own write, not claimed by it: the worker claims it as it would a dispatched one.
+  if (isMapItem(task)) return itemEnded(deps, task, { ...opts, keep: opts.eager && keepQueued(opts.eager) });
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
   const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
   if (only?.size === 0) return;
@@ -327,4 +329,13 @@ async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
     done = await finishSucceeded(deps, runId, output);
   }
   if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
+}
+
+/** The map's `keep` over an eager budget: takes a queued item for the caller to claim and run. */
+function keepQueued(eager: NonNullable<AdvanceOptions['eager']>) {
+  return (t: TaskItem, spec: TaskSpec) => {
+    if (!eager.wants(spec)) return false;
+    eager.took(t);
+    return true;
+  };
 }

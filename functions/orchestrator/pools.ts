@@ -1,6 +1,7 @@
+import { mapConfigOf } from '../engine/definition/map.js';
 import type { TaskSpec } from '../engine/definition/types.js';
 import type { FailureReason } from '../engine/failure-reason.js';
-import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { type RunItem, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import {
   acquire,
   dropWaiting,
@@ -22,6 +23,7 @@ import { getRun } from '../store/runs.js';
 import { type Ending, getTask, requestWake, wake } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
+import { specOf } from './map.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -101,7 +103,7 @@ export async function releaseAfter(deps: Deps, spec: TaskSpec, t: TaskItem, done
 /** The sweeper ended an attempt (lost too often, or timed out): give its slots back. */
 export async function releaseEnded(deps: Deps, t: TaskItem): Promise<void> {
   const run = await getRun(deps.db, t.runId);
-  const spec = run && (await loadWorkflow(deps.db, run.workflow, run.version)).definition.tasks[t.name];
+  const spec = run && specOf((await loadWorkflow(deps.db, run.workflow, run.version)).definition, t.name);
   if (spec?.pool !== undefined) await releaseHolder(deps, spec.pool, holderOf(spec, t));
 }
 
@@ -168,8 +170,7 @@ export async function checkPool(deps: Deps, pool: PoolItem): Promise<void> {
   for (const id of pool.holders ?? []) {
     const h = parseHolder(id);
     if (!h) continue;
-    const t = await getTask(db, h.runId, h.task);
-    if (t && t.attempt === h.attempt && !TERMINAL_TASK.has(t.status) && t.status !== 'blocked' && t.wake !== 'retry') continue;
+    if (stillHolds(await getTask(db, h.runId, h.task), h)) continue;
     if (await release(db, pool.name, h)) {
       deps.log.warn(
         { run: h.runId, task: h.task, attempt: h.attempt, pool: pool.name },
@@ -179,6 +180,45 @@ export async function checkPool(deps: Deps, pool: PoolItem): Promise<void> {
   }
   await pumpPool(deps, pool.name);
   await rescheduleCheck(db, pool.name, pool, deps.now() + db.config.recheckMs);
+}
+
+/** The task of a holder still has a use for its slots: same attempt, running, queued or suspended (not between retries). */
+function stillHolds(t: TaskItem | undefined, h: Holder): boolean {
+  return t !== undefined && t.attempt === h.attempt && !TERMINAL_TASK.has(t.status) && t.status !== 'blocked' && t.wake !== 'retry';
+}
+
+/**
+ * A run's work was stopped (cancelled, or past its timeout): give back at once the slots that its
+ * ended attempts hold, rather than at the pool's next check. The worker of a running attempt learns of
+ * the cancel by being fenced out, so it records nothing and releases nothing; this is the release. One
+ * read per pool the workflow names; each holder of this run whose task ended is released (a conditional
+ * write, once), and the line is pumped. Idempotent: a re-driven record repeats it and finds nothing.
+ */
+export async function freeRunSlots(deps: Deps, run: RunItem): Promise<void> {
+  const { db } = deps;
+  const def = (await loadWorkflow(db, run.workflow, run.version)).definition;
+  const names = new Set<string>();
+  for (const spec of Object.values(def.tasks)) {
+    if (spec.pool !== undefined) names.add(spec.pool);
+    const item = mapConfigOf(spec)?.task;
+    if (item?.pool !== undefined) names.add(item.pool);
+  }
+  await Promise.all(
+    [...names].map(async (name) => {
+      const pool = await getPool(db, name);
+      const mine = [...(pool?.holders ?? [])].map(parseHolder).filter((h) => h?.runId === run.runId) as Holder[];
+      let freed = false;
+      for (const h of mine) {
+        if (stillHolds(await getTask(db, h.runId, h.task), h) || !(await release(db, name, h))) continue;
+        freed = true;
+        deps.log.info(
+          { run: h.runId, task: h.task, attempt: h.attempt, pool: name, slots: h.slots },
+          'pool slots released: the run stopped',
+        );
+      }
+      if (freed) await pumpPool(deps, name);
+    }),
+  );
 }
 
 /** Creates or resizes a pool, then wakes the line (a larger pool may have room now). */

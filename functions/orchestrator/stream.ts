@@ -9,6 +9,7 @@ import { stopMaps } from './map-operations.js';
 import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
+import { freeRunSlots } from './pools.js';
 import { onRunFinished } from './run-end.js';
 import { startRun } from './run-start.js';
 import { armClock } from './run-timeout.js';
@@ -49,8 +50,10 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);
-    if (workMustStop(next as RunItem))
+    if (workMustStop(next as RunItem)) {
       await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId), stopMaps(deps, next.runId)]);
+      await freeRunSlots(deps, next as RunItem); // the pool slots of the attempts just stopped, at once
+    }
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).

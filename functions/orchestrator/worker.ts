@@ -43,7 +43,9 @@ export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => numbe
   const kept: TaskItem[] = [];
   await attempt(deps, job, undefined, budget, kept);
   for (let held = kept.shift(); held !== undefined; held = kept.shift()) {
-    await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, held, budget, kept);
+    // Held: claimed by the write that made it ready. A map's next item comes queued: claimed here.
+    const claimed = held.status === 'running' ? held : undefined;
+    await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, claimed, budget, kept);
   }
 }
 

@@ -7,6 +7,12 @@ export interface UpdateSpec {
   readonly set?: Record<string, unknown>;
   /** Set only where the attribute is absent. */
   readonly setIfMissing?: Record<string, unknown>;
+  /**
+   * Set attribute (key) to the value another attribute (value) had before this write: DynamoDB
+   * evaluates every action against the item as it was, so `{ copy: { a: 'n' }, add: { n: 1 } }` gives
+   * `a` the old `n`, in one write with no read.
+   */
+  readonly copy?: Record<string, string>;
   /** Append items to a list attribute, creating it if absent. */
   readonly append?: Record<string, unknown[]>;
   /** Add to a number or a string set. */
@@ -55,6 +61,7 @@ export function buildUpdate(spec: UpdateSpec, condition?: Condition): BuiltUpdat
     const n = name(a);
     sets.push(`${n} = if_not_exists(${n}, ${value(v)})`);
   }
+  for (const [a, from] of Object.entries(spec.copy ?? {})) sets.push(`${name(a)} = ${name(from)}`);
   for (const [a, items] of Object.entries(spec.append ?? {})) {
     const n = name(a);
     const empty = value([]);

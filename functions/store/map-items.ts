@@ -9,8 +9,9 @@ import { MAP_ITEM_PREFIX, mapItemName, mapPartition } from './map-names.js';
  * last, so its existence means every item exists. The control item holds the counters and one slot
  * attribute per unit of concurrency: an item starts only after taking a free slot for its index (one
  * conditional write that also moves `next`), and gives the slot back once it is terminal (one conditional
- * write that also counts how it ended). Every write is a single-item conditional update, so the counters
- * are exact under duplicate deliveries and crashes, and the control item never grows with the items.
+ * write that also counts how it ended, or, while items remain, hands it straight to the next item in that
+ * same write). Every write is a single-item conditional update, so the counters are exact under duplicate
+ * deliveries and crashes, and the control item never grows with the items.
  */
 
 /** A map attempt's control item. `slot<k>` holds the index of the item running in slot k (absent: free). */
@@ -31,16 +32,32 @@ export interface MapControl {
   readonly [slot: `slot${number}`]: number | undefined;
 }
 
-/** A map item as stored: a task item with its index and its item value. */
-export type MapItem = TaskItem & { readonly index: number; readonly item?: unknown; readonly slot?: number };
+/**
+ * A map item as stored: a task item with its index and its item value. `carried`: the earlier map
+ * attempt whose succeeded item this one keeps (a recovered map runs only the items that did not succeed).
+ */
+export type MapItem = TaskItem & { readonly index: number; readonly item?: unknown; readonly slot?: number; readonly carried?: number };
 
 /** How an item ended, as its slot's release counts it. */
 export type ItemOutcome = 'succeeded' | 'failed' | 'other';
 
 const slotAttr = (k: number) => `slot${k}`;
 
-/** Creates item `index` of a map attempt, blocked, holding its value. False when it already exists. */
-export function createItem(db: Db, runId: string, map: string, attempt: number, index: number, value: unknown, now: number) {
+/**
+ * Creates item `index` of a map attempt, blocked, holding its value; or, with `carry`, already succeeded
+ * with the output an earlier attempt's item produced (it holds a slot for a moment and never runs).
+ * False when it already exists.
+ */
+export function createItem(
+  db: Db,
+  runId: string,
+  map: string,
+  attempt: number,
+  index: number,
+  value: unknown,
+  now: number,
+  carry?: { readonly from: number; readonly output: unknown },
+) {
   const name = mapItemName(map, attempt, index);
   // TTL from creation: an item the map never starts (it failed early, its run was cancelled) is still reclaimed.
   return db.create({
@@ -48,10 +65,11 @@ export function createItem(db: Db, runId: string, map: string, attempt: number, 
     kind: 'task',
     runId,
     name,
-    status: 'blocked',
+    status: carry ? 'succeeded' : 'blocked',
     attempt: 0,
     index,
     item: value,
+    ...(carry && { carried: carry.from, output: carry.output, endedAt: now }),
     ...db.expiry(now),
   });
 }
@@ -86,6 +104,26 @@ export function releaseSlot(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'att
     keys.mapControl(ctl.runId, ctl.map, ctl.attempt),
     { add: { done: 1, [outcome]: 1 }, remove: [slotAttr(slot)] },
     whereEquals({ [slotAttr(slot)]: index }),
+  );
+}
+
+/**
+ * Gives the slot held by item `index` straight to the next item to start, in one write with no read of
+ * `next`: counts how `index` ended, gives `slot` the old `next` and moves `next` on (DynamoDB evaluates
+ * every action against the item as it was). Only while the slot holds `index`, an item remains, and
+ * failures, this ending included, stay within the tolerated count; otherwise undefined, and the caller
+ * gives the slot back with `releaseSlot`. The new holder is the result's `slot<k>`. Racing callers for
+ * different slots never collide on `next`, so items that end together hand over without retries.
+ */
+export function handOver(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'attempt'>, slot: number, index: number, outcome: ItemOutcome) {
+  return db.update<MapControl>(
+    keys.mapControl(ctl.runId, ctl.map, ctl.attempt),
+    { copy: { [slotAttr(slot)]: 'next' }, add: { next: 1, done: 1, [outcome]: 1 } },
+    {
+      expr: `#s = :i AND #n < #t AND #f ${outcome === 'failed' ? '<' : '<='} #tol`,
+      names: { '#s': slotAttr(slot), '#n': 'next', '#t': 'total', '#f': 'failed', '#tol': 'tolerated' },
+      values: { ':i': index },
+    },
   );
 }
 

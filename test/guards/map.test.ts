@@ -4,6 +4,7 @@ import {
   createControl,
   createItem,
   getControl,
+  handOver,
   heldSlots,
   type MapControl,
   releaseSlot,
@@ -106,6 +107,54 @@ describe('map items and control item', () => {
     await takeSlot(deps.db, c, 0, 1);
     expect(await releaseSlot(deps.db, c, 0, 0, 'succeeded')).toBeUndefined();
     expect(await getControl(deps.db, RUN, c.map, 1)).toMatchObject({ done: 1, slot0: 1 });
+  });
+
+  it('eight hand-overs of one slot at once (duplicate deliveries of an item end): one lands, next moves once, the ending counts once', async () => {
+    const c = await map(4, 2);
+    await takeSlot(deps.db, c, 1, 0);
+    const got = await race(8, (d) => handOver(d.db, c, 1, 0, 'succeeded'));
+    expect(got.filter(Boolean)).toHaveLength(1);
+    expect(await getControl(deps.db, RUN, c.map, 1)).toMatchObject({ next: 2, slot1: 1, done: 1, succeeded: 1 });
+    // The losers' fallback (a release by the same stale view) finds the slot handed on and changes nothing.
+    expect(await releaseSlot(deps.db, c, 1, 0, 'succeeded')).toBeUndefined();
+  });
+
+  it('items ending together hand over their own slots side by side: every write lands, each slot gets its own next item', async () => {
+    const c = await map(10, 4);
+    for (let k = 0; k < 4; k++) await takeSlot(deps.db, (await getControl(deps.db, RUN, c.map, 1)) as MapControl, k, k);
+    let k = 0;
+    const got = await race(4, (d) => {
+      const slot = k++;
+      return handOver(d.db, c, slot, slot, 'succeeded');
+    });
+    expect(got.filter(Boolean)).toHaveLength(4);
+    const after = (await getControl(deps.db, RUN, c.map, 1)) as MapControl;
+    expect(after).toMatchObject({ next: 8, done: 4, succeeded: 4 });
+    expect(
+      heldSlots(after)
+        .map((h) => h.index)
+        .sort(),
+    ).toEqual([4, 5, 6, 7]);
+  });
+
+  it('no hand-over past the last item, or when this ending takes failures past the tolerated count; a release still counts it', async () => {
+    const c = await map(1, 1);
+    await takeSlot(deps.db, c, 0, 0);
+    expect(await handOver(deps.db, c, 0, 0, 'succeeded')).toBeUndefined(); // next = total
+    expect(await getControl(deps.db, RUN, c.map, 1)).toMatchObject({ next: 1, done: 0, slot0: 0 });
+    const f = await map(3, 1, 1);
+    await takeSlot(deps.db, f, 0, 0);
+    expect(await handOver(deps.db, f, 0, 0, 'failed')).toMatchObject({ failed: 1, slot0: 1 }); // 1 failure is tolerated
+    expect(await handOver(deps.db, f, 0, 1, 'failed')).toBeUndefined(); // a second is not
+    expect(await releaseSlot(deps.db, f, 0, 1, 'failed')).toMatchObject({ failed: 2, done: 2, next: 2 });
+  });
+
+  it('a hand-over by a stale view (the slot holds another item now) changes nothing', async () => {
+    const c = await map(4, 1);
+    await takeSlot(deps.db, c, 0, 0);
+    await handOver(deps.db, c, 0, 0, 'succeeded');
+    expect(await handOver(deps.db, c, 0, 0, 'succeeded')).toBeUndefined();
+    expect(await getControl(deps.db, RUN, c.map, 1)).toMatchObject({ next: 2, done: 1, slot0: 1 });
   });
 
   it('eight starters of one item at once: one queues it, attempt 1, with its slot', async () => {
