@@ -112,7 +112,7 @@ beforeAll(async () => {
   streamArn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn ?? '';
   poller = new StreamPoller({ client, table, log, idleMs: 20, onBatch: async (records) => void streamRecords.push(...records) });
   poller.start();
-}, 180_000);
+}, 480_000); // cdk synth alone took 160 s on a loaded 2-core box
 
 afterAll(async () => {
   await poller?.stop();
