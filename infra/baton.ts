@@ -205,7 +205,8 @@ export class Baton extends Construct {
       retryAttempts: props.workerRetryAttempts ?? 2,
       onFailure: new SqsDestination(this.deadLetterQueues.worker),
     });
-    configureTaskEgress(this, worker, props.egress, props.secrets);
+    const webhookSenders = specs.filter(([, spec]) => spec.deliversWebhooks).map(([name]) => functions[name]);
+    configureTaskEgress(this, worker, props.egress, props.secrets, webhookSenders);
     // A worker that ends an attempt advances the run inline and dispatches the successors it does not run
     // itself (functions/orchestrator/worker.ts): it invokes its own function. A role policy naming the
     // worker's ARN would be a cycle (the function waits for its role's policy), so the grant is the

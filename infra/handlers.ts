@@ -30,14 +30,19 @@ export interface HandlerSpec {
   readonly dispatches?: boolean;
   /** Asks for wake-ups: gets `BATON_TIMER_QUEUE_URL` and `sqs:SendMessage` on the timer queue. */
   readonly sendsTimers?: boolean;
+  /** Posts webhook deliveries (`fireDue` → `deliverNow`): gets the egress policy's environment, as the worker. */
+  readonly deliversWebhooks?: boolean;
   readonly trigger: Trigger;
 }
 
 /**
  * The table's partitions, by the first part of their key (see `functions/store/`): definitions
  * (immutable versions), the workflow list, runs (with their tasks, joins, child links and callback
- * tokens), schedules, backfills, per-workflow concurrency gates, and the waiters of `dependent` tasks
- * filed under the workflow they wait for.
+ * tokens, webhook deliveries and run clocks), schedules, backfills, per-workflow concurrency gates,
+ * the waiters of `dependent` tasks filed under the workflow they wait for, pools (one semaphore item
+ * each, `functions/store/pools.ts`) and their name registry, and the master's parked stream records
+ * (`functions/store/parked.ts`). `MEMBERS` (`functions/store/members.ts`) is the local runtime's
+ * membership, used by no Lambda function, so no role is granted it.
  */
 const P = {
   definitions: 'DEF#*',
@@ -47,6 +52,9 @@ const P = {
   backfills: 'BACKFILL#*',
   gates: 'CONC#*',
   waiters: 'DEPWAIT#*',
+  pools: 'POOL#*',
+  poolNames: 'POOLS',
+  parked: 'PARKED',
 } as const;
 
 /**
@@ -77,6 +85,10 @@ export const HANDLERS = {
       { actions: ['PutItem'], partitions: [P.definitions, P.runs, P.schedules, P.backfills] },
       { actions: ['UpdateItem'], partitions: [P.workflows, P.runs, P.schedules, P.backfills] },
       { actions: ['DeleteItem'], partitions: [P.schedules] },
+      // Pool routes: `PUT /pools/{name}` sizes the pool item and records its name (`putPool`), then wakes
+      // its line (`pumpPool`: read, grant or drop entries); the reads list the names and read each pool.
+      { actions: ['GetItem', 'UpdateItem'], partitions: [P.pools] },
+      { actions: ['Query', 'UpdateItem'], partitions: [P.poolNames] },
       { queryIndex: TABLE.runsIndex },
     ],
     trigger: { type: 'http' },
@@ -93,6 +105,8 @@ export const HANDLERS = {
       { actions: ['PutItem'], partitions: [P.runs] },
       { actions: ['UpdateItem'], partitions: [P.runs, P.backfills, P.gates] },
       { actions: ['DeleteItem'], partitions: [P.waiters] },
+      // A record that keeps failing is counted, then parked (`handleRecord`, functions/orchestrator/poison.ts).
+      { actions: ['UpdateItem'], partitions: [P.parked] },
     ],
     trigger: { type: 'stream', filters: MASTER_STREAM_FILTERS },
   },
@@ -107,6 +121,9 @@ export const HANDLERS = {
       { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs] },
       { actions: ['PutItem', 'UpdateItem'], partitions: [P.runs] },
       { actions: ['PutItem', 'DeleteItem'], partitions: [P.waiters] },
+      // A `pool:` task's gate (read the pool; take slots, or join the line) and, once it ends, the release
+      // and the pump that grants the freed slots to the line (functions/orchestrator/pools.ts).
+      { actions: ['GetItem', 'UpdateItem'], partitions: [P.pools] },
       { queryIndex: TABLE.runsIndex },
     ],
     trigger: { type: 'dispatch' },
@@ -117,11 +134,16 @@ export const HANDLERS = {
     timeout: Duration.seconds(30),
     dispatches: true,
     sendsTimers: true,
+    // A due webhook delivery is retried here when its timer message was lost.
+    deliversWebhooks: true,
     table: [
       { queryIndex: TABLE.dueIndex },
       { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules, P.backfills, P.gates] },
       { actions: ['PutItem'], partitions: [P.runs] },
       { actions: ['UpdateItem'], partitions: [P.runs, P.schedules, P.backfills, P.gates] },
+      // A due pool item is checked (`checkPool`: free the slots of ended attempts, pump, reschedule); an
+      // attempt the sweeper ends (timed out, or lost too often) gives its slots back (`releaseEnded`).
+      { actions: ['GetItem', 'UpdateItem'], partitions: [P.pools] },
     ],
     trigger: { type: 'schedule', every: Duration.minutes(1) },
   },
@@ -131,11 +153,15 @@ export const HANDLERS = {
     timeout: Duration.seconds(30),
     dispatches: true,
     sendsTimers: true,
-    // The same due-item handling as the sweeper, for one item at a time, without the index scan.
+    // Webhook deliveries are posted here: the master queues each one as a timer message.
+    deliversWebhooks: true,
+    // The same due-item handling as the sweeper (`fireDue`), for one item at a time, without the index
+    // scan: a task it ends gives its pool slots back, as in the sweeper.
     table: [
       { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.runs, P.schedules, P.backfills, P.gates] },
       { actions: ['PutItem'], partitions: [P.runs] },
       { actions: ['UpdateItem'], partitions: [P.runs, P.schedules, P.backfills, P.gates] },
+      { actions: ['GetItem', 'UpdateItem'], partitions: [P.pools] },
     ],
     trigger: { type: 'timers' },
   },

@@ -32,18 +32,30 @@ export interface BatonSecrets {
   readonly maxAge?: Duration;
 }
 
-/** Sets the worker's egress policy and grants it read access to secrets under the configured prefix only. */
-export function configureTaskEgress(scope: Construct, worker: BatonFunction, egress: BatonEgress = {}, secrets: BatonSecrets = {}): void {
+/**
+ * Sets the egress policy of the worker and of the functions that deliver webhooks (which connect
+ * through the same policy, `functions/orchestrator/events/deliver.ts`), and grants the worker alone
+ * read access to secrets under the configured prefix only.
+ */
+export function configureTaskEgress(
+  scope: Construct,
+  worker: BatonFunction,
+  egress: BatonEgress = {},
+  secrets: BatonSecrets = {},
+  webhookSenders: readonly BatonFunction[] = [],
+): void {
   const list = (name: string, entries: readonly string[] | undefined) => {
     // Checked at synth time, so a typo fails `cdk synth` rather than every http task after deploy.
     for (const e of entries ?? []) parseRule(e, `egress.${name}`);
     return (entries ?? []).join(',');
   };
   const allow = list('allow', egress.allow);
-  if (allow) worker.addEnvironment('BATON_HTTP_ALLOW', allow);
   const deny = list('deny', egress.deny);
-  if (deny) worker.addEnvironment('BATON_HTTP_DENY', deny);
-  if (egress.ports?.length) worker.addEnvironment('BATON_HTTP_PORTS', egress.ports.join(','));
+  for (const fn of [worker, ...webhookSenders]) {
+    if (allow) fn.addEnvironment('BATON_HTTP_ALLOW', allow);
+    if (deny) fn.addEnvironment('BATON_HTTP_DENY', deny);
+    if (egress.ports?.length) fn.addEnvironment('BATON_HTTP_PORTS', egress.ports.join(','));
+  }
 
   const service = secrets.service ?? 'secretsmanager';
   const prefix = secrets.prefix ?? (service === 'ssm' ? '/baton/' : 'baton/');

@@ -145,6 +145,24 @@ describe('least privilege', () => {
     backfill: 'BACKFILL#b1',
     gate: 'CONC#wf',
     waiter: 'DEPWAIT#wf',
+    pool: 'POOL#p',
+    poolNames: 'POOLS',
+    parked: 'PARKED',
+    // The local runtime's membership: no function's business.
+    members: 'MEMBERS',
+  };
+  const none = {
+    definition: '',
+    workflowList: '',
+    run: '',
+    schedule: '',
+    backfill: '',
+    gate: '',
+    waiter: '',
+    pool: '',
+    poolNames: '',
+    parked: '',
+    members: '',
   };
 
   it('lets each function write only the partitions its code writes', () => {
@@ -159,7 +177,6 @@ describe('least privilege', () => {
         ),
       ]),
     );
-    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '', waiter: '' };
     expect(writes).toEqual({
       api: {
         ...none,
@@ -168,13 +185,31 @@ describe('least privilege', () => {
         run: 'PutItem,UpdateItem',
         schedule: 'PutItem,UpdateItem,DeleteItem',
         backfill: 'PutItem,UpdateItem',
+        // PUT /pools/{name}: the pool item, its name in the registry, and the pump that wakes its line.
+        pool: 'UpdateItem',
+        poolNames: 'UpdateItem',
       },
-      // A run end removes the waiters of dependent tasks that are over.
-      master: { ...none, run: 'PutItem,UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem', waiter: 'DeleteItem' },
-      // A dependent task files its waiter, and removes it once it found its run.
-      worker: { ...none, run: 'PutItem,UpdateItem', waiter: 'PutItem,DeleteItem' },
-      sweeper: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
-      timer: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem' },
+      // A run end removes the waiters of dependent tasks that are over; a poison record is counted and parked.
+      master: {
+        ...none,
+        run: 'PutItem,UpdateItem',
+        backfill: 'UpdateItem',
+        gate: 'UpdateItem',
+        waiter: 'DeleteItem',
+        parked: 'UpdateItem',
+      },
+      // A dependent task files its waiter, and removes it once it found its run; a pool task takes and gives back slots.
+      worker: { ...none, run: 'PutItem,UpdateItem', waiter: 'PutItem,DeleteItem', pool: 'UpdateItem' },
+      // Both give back the slots of attempts they end; the sweeper frees leaked ones.
+      sweeper: {
+        ...none,
+        run: 'PutItem,UpdateItem',
+        schedule: 'UpdateItem',
+        backfill: 'UpdateItem',
+        gate: 'UpdateItem',
+        pool: 'UpdateItem',
+      },
+      timer: { ...none, run: 'PutItem,UpdateItem', schedule: 'UpdateItem', backfill: 'UpdateItem', gate: 'UpdateItem', pool: 'UpdateItem' },
       // Creates runs (conditional put) and advances the schedules it fired; no gates, no backfills.
       scheduler: { ...none, run: 'PutItem', schedule: 'UpdateItem' },
       // Wakes a waiting task (or flags a running one): one conditional update in the run's partition.
@@ -192,13 +227,22 @@ describe('least privilege', () => {
       ]),
     );
     const both = 'GetItem,Query';
-    const none = { definition: '', workflowList: '', run: '', schedule: '', backfill: '', gate: '', waiter: '' };
     expect(reads).toEqual({
-      api: { ...none, definition: both, workflowList: both, run: both, schedule: both, backfill: both },
+      // GET /pools: the names (a Query of the registry), then each pool item.
+      api: {
+        ...none,
+        definition: both,
+        workflowList: both,
+        run: both,
+        schedule: both,
+        backfill: both,
+        pool: 'GetItem',
+        poolNames: 'Query',
+      },
       master: { ...none, definition: both, run: both, backfill: both, gate: both, waiter: both },
-      worker: { ...none, definition: both, run: both },
-      sweeper: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
-      timer: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both },
+      worker: { ...none, definition: both, run: both, pool: 'GetItem' },
+      sweeper: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both, pool: 'GetItem' },
+      timer: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both, pool: 'GetItem' },
       // getSchedule, getDefinition / latestDefinition (a Query), getRun of a run a repeated tick made.
       scheduler: { ...none, definition: both, run: 'GetItem', schedule: 'GetItem' },
       // getTask, tasksByPrefix.

@@ -54,13 +54,17 @@ describe('task egress and secrets in the Baton construct', () => {
     expect(env(ssm, 'worker')).toMatchObject({ BATON_SECRETS: 'ssm', BATON_SECRETS_PREFIX: '/team/baton/' });
   });
 
-  it('the egress prop becomes the worker policy environment', () => {
-    expect(env(ssm, 'worker')).toMatchObject({
+  it('the egress prop becomes the policy environment of the worker and of the functions that post webhooks', () => {
+    const policy = {
       BATON_HTTP_ALLOW: 'public,10.1.0.0/16,*.corp.example',
       BATON_HTTP_DENY: '203.0.113.9',
       BATON_HTTP_PORTS: '443,8000-8999',
-    });
-    expect(env(ssm, 'master').BATON_HTTP_ALLOW).toBeUndefined();
+    };
+    // Webhooks connect through the same policy as http tasks; the timer posts them, the sweeper retries lost ones.
+    for (const n of ['worker', 'timer', 'sweeper'] as const) expect(env(ssm, n), n).toMatchObject(policy);
+    for (const n of names.filter((x) => !['worker', 'timer', 'sweeper'].includes(x))) {
+      expect(env(ssm, n).BATON_HTTP_ALLOW, n).toBeUndefined();
+    }
   });
 
   it('refuses a bad egress entry or a prefix that would grant every secret, at synth time', () => {

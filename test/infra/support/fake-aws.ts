@@ -13,7 +13,8 @@ export type AwsCall =
       readonly payload: any;
     }
   | { readonly service: 'sqs'; readonly op: string; readonly input: any }
-  | { readonly service: 'sfn'; readonly op: string; readonly input: any };
+  | { readonly service: 'sfn'; readonly op: string; readonly input: any }
+  | { readonly service: 'events'; readonly op: string; readonly input: any };
 
 /** One Step Functions execution the fake knows: started by `StartExecution`, ended by the test. */
 export interface FakeExecution {
@@ -31,9 +32,10 @@ export const executions = new Map<string, FakeExecution>();
 /**
  * The AWS endpoints of one function (its `AWS_ENDPOINT_URL_*` all point here), so every call is
  * recorded against the function that made it: DynamoDB requests are passed through to DynamoDB
- * Local unchanged; Lambda `Invoke`, SQS `SendMessage` and Step Functions' `StartExecution`,
- * `DescribeExecution` and `StopExecution` have no local stand-in and are answered as AWS answers
- * them (202 for an Event invoke; a message id and the body's MD5; the execution, kept in `executions`).
+ * Local unchanged; Lambda `Invoke`, SQS `SendMessage`, Step Functions' `StartExecution`,
+ * `DescribeExecution` and `StopExecution` and EventBridge `PutEvents` have no local stand-in and are
+ * answered as AWS answers them (202 for an Event invoke; a message id and the body's MD5; the
+ * execution, kept in `executions`; an event id per entry).
  */
 export class FakeAws {
   readonly calls: AwsCall[] = [];
@@ -81,6 +83,11 @@ export class FakeAws {
         self?.calls.push({ service: 'sfn', op, input });
         const [status, answer] = stepFunctions(op, input);
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(answer));
+      } else if (target === 'AWSEvents.PutEvents') {
+        const input = JSON.parse(body.toString());
+        self?.calls.push({ service: 'events', op: 'PutEvents', input });
+        const entries = (input.Entries as unknown[]).map(() => ({ EventId: randomUUID() }));
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ FailedEntryCount: 0, Entries: entries }));
       } else {
         res
           .writeHead(400, { 'content-type': 'application/json' })
