@@ -192,6 +192,17 @@ describe('mark success and cancel from a stale view', () => {
     expect(await task(id, zombie.name)).toMatchObject({ status: 'running', owner: 'B', fence: 2 });
   });
 
+  it('a mark read while an attempt was queued does not land on the next attempt a recovery queued (same status, same fence)', async () => {
+    const id = await running();
+    const name = `q${++n}`;
+    const queued = (await queueNew(deps.db, id, name, clock.t)) as TaskItem;
+    // A recovery resets the task and it is queued again: attempt 2, still queued, fence never claimed.
+    await resetForRecovery(deps.db, id, name, 1, []);
+    await promote(deps.db, id, name, clock.t);
+    expect(await markSucceeded(deps.db, queued, 'marked', clock.t)).toBeUndefined();
+    expect(await task(id, name)).toMatchObject({ status: 'queued', attempt: 2, fence: 0 });
+  });
+
   it('a cancel read before a recovery reset the task does not cancel the recovered task', async () => {
     const id = await running();
     const name = `c${++n}`;
