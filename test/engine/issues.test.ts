@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { decodeDefinition } from '../../functions/engine/definition/decode.js';
 import { type ParseOptions, parseDefinition, type ValidationIssue } from '../../functions/engine/definition/index.js';
+import { fromZodIssues } from '../../functions/engine/definition/zod-issues.js';
 import { MAX_TEXT_NESTING } from '../../functions/engine/limits.js';
 import { executors } from './fixtures.js';
 
@@ -78,7 +80,14 @@ describe('decodeDefinition', () => {
     ].join('\n');
     const r = decodeDefinition(bomb, 'application/yaml');
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors[0]?.message).toMatch(/^invalid YAML: /);
+    if (!r.ok) expect(r.errors[0]?.message).toMatch(/^invalid YAML: .*alias/);
+  });
+
+  it('with a YAML content type, duplicate keys are refused even in text that is also JSON', () => {
+    expect(decodeDefinition('{"a": 1, "a": 2}').ok).toBe(true); // JSON: the last one wins
+    const r = decodeDefinition('{"a": 1, "a": 2}', 'application/yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]?.message).toMatch(/^invalid YAML: .*unique/);
   });
 
   it('reports at most five YAML errors', () => {
@@ -131,6 +140,40 @@ describe('schema problems, by path', () => {
   it("for a value meant for one shape, reports that shape's complaint", () => {
     expect(errorsOf(task({ type: 'map', items: 'files', task: { type: 'noop' } }))).toEqual([
       { path: 'tasks.a.items', message: 'a template such as ${tasks.list.output.files}' },
+    ]);
+  });
+});
+
+describe('fromZodIssues: any schema a task type declares', () => {
+  const issues = (schema: z.ZodType, value: unknown, prefix = 'tasks.a') => {
+    const r = schema.safeParse(value);
+    if (r.success) throw new Error('expected issues');
+    return fromZodIssues(prefix, r.error.issues);
+  };
+  const TEMPLATE = z.string().regex(/\$\{/, 'a template');
+
+  it('names list elements by index and nested fields by name, under the prefix', () => {
+    const schema = z.strictObject({ list: z.array(z.number()), deep: z.strictObject({ 'a b': z.string() }) });
+    expect(issues(schema, { list: [1, 'x'], deep: { 'a b': 1 } })).toEqual([
+      { path: 'tasks.a.list[1]', message: 'Invalid input: expected number, received string' },
+      { path: 'tasks.a.deep["a b"]', message: 'Invalid input: expected string, received number' },
+    ]);
+    expect(issues(z.array(z.number()), ['x'], '')).toEqual([{ path: '[0]', message: 'Invalid input: expected number, received string' }]);
+  });
+
+  it('leaves out what the shapes of another type wanted when several shapes of the right type fit none', () => {
+    const field = z.union([z.number(), z.url(), TEMPLATE]);
+    expect(issues(z.strictObject({ url: field }), { url: 'nope' })).toEqual([
+      { path: 'tasks.a.url', message: 'Invalid URL, or a template' },
+    ]);
+  });
+
+  it("reports, for a value one shape was meant for, that shape's own problems at their paths", () => {
+    const field = z.union([z.string(), z.strictObject({ n: z.number(), m: z.number() })]);
+    expect(issues(z.strictObject({ f: field }), { f: { n: 'x', m: 'y', q: 1 } })).toEqual([
+      { path: 'tasks.a.f.n', message: 'Invalid input: expected number, received string' },
+      { path: 'tasks.a.f.m', message: 'Invalid input: expected number, received string' },
+      { path: 'tasks.a.f.q', message: 'unknown field' },
     ]);
   });
 });

@@ -120,6 +120,15 @@ describe('findLimitIssues', () => {
     expect(findLimitIssues({ s: 'x'.repeat(100), n: Number.NaN }, { maxDepth: 2, maxBytes: 10 })).toHaveLength(1);
   });
 
+  it('an absent value has no size', () => {
+    expect(findLimitIssues(undefined, { maxDepth: 1, maxBytes: 0 })).toEqual([]);
+  });
+
+  it(`stops at ${MAX_ISSUES} issues, however many keys of one object are bad`, () => {
+    const keys = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}\uD800`, 1]));
+    expect(findLimitIssues(keys, { maxDepth: 2 })).toHaveLength(MAX_ISSUES);
+  });
+
   it(`stops at ${MAX_ISSUES} issues, in document order`, () => {
     const many = Array.from({ length: 50 }, () => Number.NaN);
     const issues = findLimitIssues(many, { maxDepth: 2 });
@@ -151,6 +160,19 @@ describe('textNesting', () => {
     expect(textNesting('x#[[ not a comment, [2]')).toBe(3);
     expect(textNesting('# [[[\n{}')).toBe(1);
     expect(textNesting('}}}{[]}')).toBe(2);
+  });
+
+  it('closes every bracket it opened: siblings are not nested', () => {
+    expect(textNesting('[][]')).toBe(1);
+    expect(textNesting('[{}, {}, []]')).toBe(2);
+    expect(textNesting('{"a": [1], "b": {"c": []}}')).toBe(3);
+  });
+
+  it('ends on text cut inside a string or a comment', () => {
+    expect(textNesting('[ "[[[')).toBe(1);
+    expect(textNesting("[ '[[[")).toBe(1);
+    expect(textNesting('[ # [[[')).toBe(1);
+    expect(textNesting('[ "\\')).toBe(1);
   });
 
   it('stops counting once past the limit', () => {
