@@ -181,6 +181,14 @@ describe('mark success and cancel from a stale view', () => {
     expect(await task(id, t.name)).toMatchObject({ status: 'succeeded', output: 'real' });
   });
 
+  it('a cancel read while the holder ran does not overwrite the outcome the holder recorded since (same fence)', async () => {
+    const id = await running();
+    const t = await claimed(id);
+    await finishAttempt(deps.db, t, { kind: 'succeeded', output: 'real' }, clock.t, holds(t));
+    expect(await cancelTask(deps.db, t, clock.t, { reason: 'cancelled', message: 'c' })).toBeUndefined();
+    expect(await task(id, t.name)).toMatchObject({ status: 'succeeded', output: 'real' });
+  });
+
   it("a mark or a cancel read while a lost holder ran does not touch the new holder's attempt", async () => {
     const id = await running();
     const zombie = await claimed(id);
