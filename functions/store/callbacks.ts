@@ -28,15 +28,17 @@ const wakeFields = (db: Db, t: Pick<TaskItem, 'runId' | 'name'>, now: number) =>
 
 /**
  * waiting → queued with the callback recorded in the attempt's state, in one write. Holds only while
- * the attempt is `attempt`, waits to be resumed, carries the same token hash, and has no callback yet:
- * a second callback, or one for an attempt that moved on, changes nothing.
+ * the attempt is `attempt`, waits, carries the same token hash, and has no callback yet: a second
+ * callback, or one for an attempt that moved on, changes nothing. No `wake = 'resume'` check: an
+ * attempt waiting for its retry has no `state` (the retry removes it), so the token hash already
+ * tells a suspended attempt from it (the guard mutation run showed the check could never decide).
  */
 export function recordCallback(db: Db, t: TaskItem, tokenHash: string, result: CallbackResult, now: number) {
   const state = { ...(t.state as CallbackState), callback: result };
   return db.update<TaskItem>(
     keys.task(t.runId, t.name),
     { set: { ...wakeFields(db, t, now), state }, remove: ['wake'] },
-    and(whereEquals({ status: 'waiting', attempt: t.attempt, wake: 'resume' }), {
+    and(whereEquals({ status: 'waiting', attempt: t.attempt }), {
       expr: '#st.#th = :th AND attribute_not_exists(#st.#cb)',
       names: { '#st': 'state', '#th': 'tokenHash', '#cb': 'callback' },
       values: { ':th': tokenHash },
@@ -44,12 +46,15 @@ export function recordCallback(db: Db, t: TaskItem, tokenHash: string, result: C
   );
 }
 
-/** waiting → queued for the attempt that awaits `executionArn` (a Step Functions execution that ended). */
+/**
+ * waiting → queued for the attempt that awaits `executionArn` (a Step Functions execution that ended).
+ * As for a callback, the ARN in `state` tells a suspended attempt from one waiting for its retry.
+ */
 export function wakeForExecution(db: Db, t: TaskItem, executionArn: string, now: number) {
   return db.update<TaskItem>(
     keys.task(t.runId, t.name),
     { set: wakeFields(db, t, now), remove: ['wake'] },
-    and(whereEquals({ status: 'waiting', attempt: t.attempt, wake: 'resume' }), {
+    and(whereEquals({ status: 'waiting', attempt: t.attempt }), {
       expr: '#st.#arn = :arn',
       names: { '#st': 'state', '#arn': 'executionArn' },
       values: { ':arn': executionArn },

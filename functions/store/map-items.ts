@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { and, whereEquals } from './expr.js';
+import { whereEquals } from './expr.js';
 import { keys, type TaskItem } from './items.js';
 import { MAP_ITEM_PREFIX, mapItemName, mapPartition } from './map-names.js';
 
@@ -127,7 +127,11 @@ export function handOver(db: Db, ctl: Pick<MapControl, 'runId' | 'map' | 'attemp
   );
 }
 
-/** blocked → queued for an item that holds slot `slot`: its first attempt. */
+/**
+ * blocked → queued for an item that holds slot `slot`: its first attempt. The status is the whole
+ * guard: this write is the only one that gives an item its `slot`, and it moves the item out of
+ * `blocked` at once, so no blocked item has a slot (a check for one could never decide).
+ */
 export function startItem(db: Db, runId: string, name: string, slot: number, now: number, timeoutMs?: number) {
   const key = keys.task(runId, name);
   return db.update<MapItem>(
@@ -137,7 +141,7 @@ export function startItem(db: Db, runId: string, name: string, slot: number, now
       setIfMissing: { fence: 0 },
       add: { attempt: 1 },
     },
-    and(whereEquals({ status: 'blocked' }), { expr: 'attribute_not_exists(#s)', names: { '#s': 'slot' } }),
+    whereEquals({ status: 'blocked' }),
   );
 }
 

@@ -19,26 +19,24 @@ export interface MemberItem {
 }
 
 /**
- * Registers or renews a member's lease. Conditional on the item being absent or this member's own:
- * only its owner ever writes it. Returns false if the condition failed (it cannot, short of a
- * foreign writer), true once renewed.
+ * Registers or renews a member's lease. Unconditional: the item's key is made from the member id, so
+ * only its owner ever writes it (a condition on the id, as there once was, could never fail).
  */
 export async function renewMember(db: Db, m: { memberId: string; url?: string; leaseUntil: number; now: number }): Promise<boolean> {
-  const done = await db.update(
-    key(m.memberId),
-    {
-      set: { kind: 'member', memberId: m.memberId, url: m.url, leaseUntil: m.leaseUntil },
-      // Long after the lease: TTL removes the items of members that died instead of leaving.
-      setIfMissing: { joinedAt: m.now, expiresAt: Math.floor(m.leaseUntil / 1000) + 3600 },
-    },
-    { expr: 'attribute_not_exists(#m) OR #m = :me', names: { '#m': 'memberId' }, values: { ':me': m.memberId } },
-  );
+  const done = await db.update(key(m.memberId), {
+    set: { kind: 'member', memberId: m.memberId, url: m.url, leaseUntil: m.leaseUntil },
+    // Long after the lease: TTL removes the items of members that died instead of leaving.
+    setIfMissing: { joinedAt: m.now, expiresAt: Math.floor(m.leaseUntil / 1000) + 3600 },
+  });
   return done !== undefined;
 }
 
-/** Removes a member that stops, so the others take over its share at once instead of after its lease. */
+/**
+ * Removes a member that stops, so the others take over its share at once instead of after its lease.
+ * False when it was not there. The key is the member's own, so no condition on the id is needed.
+ */
 export function leaveMember(db: Db, memberId: string): Promise<boolean> {
-  return db.remove(key(memberId), { expr: '#m = :me', names: { '#m': 'memberId' }, values: { ':me': memberId } });
+  return db.remove(key(memberId));
 }
 
 /** The members whose lease has not run out at `now`, by id. */

@@ -2,7 +2,7 @@ import type { CronSpec, MisfirePolicy } from '../engine/schedule/index.js';
 import type { Db, Key } from './db.js';
 import { and, whereEquals } from './expr.js';
 import type { RunItem } from './items.js';
-import { DUE_ATTRIBUTES, TABLE } from './table.js';
+import { DUE_ATTRIBUTES } from './table.js';
 
 /**
  * Schedules, and the per-workflow concurrency gate. Every change is a conditional write on one item.
@@ -109,14 +109,17 @@ export function replaceSchedule(db: Db, prev: ScheduleItem, fields: ScheduleFiel
   );
 }
 
-/** Pause (enabled = false: out of the due index) or resume (back in it at `next`). Conditional on the generation read. */
+/**
+ * Pause (enabled = false: out of the due index) or resume (back in it at `next`). Conditional on the
+ * generation read: every write that changes `enabled` bumps it, so it is the whole check.
+ */
 export function setEnabled(db: Db, prev: ScheduleItem, enabled: boolean, now: number, next: number | undefined) {
   const key = scheduleKeys.schedule(prev.workflow, prev.scheduleId);
   const due = dueSpec(db, key, enabled ? next : undefined);
   return db.update<ScheduleItem>(
     key,
     { set: { enabled, generation: prev.generation + 1, updatedAt: now, ...due.set }, remove: due.remove },
-    whereEquals({ generation: prev.generation, enabled: prev.enabled }),
+    whereEquals({ generation: prev.generation }),
   );
 }
 
@@ -186,13 +189,12 @@ export async function takeSlot(db: Db, workflow: string, runId: string, limit: n
   return r !== undefined;
 }
 
-/** Adds a pending run to the waiting set (idempotent). */
+/**
+ * Adds a pending run to the waiting set (idempotent). Unconditional: a set ADD commutes with every
+ * other write of the gate, and the gate's key holds nothing but the gate.
+ */
 export async function enqueueWaiting(db: Db, workflow: string, entry: string): Promise<void> {
-  await db.update(
-    scheduleKeys.gate(workflow),
-    { set: { kind: 'gate', workflow }, add: { waiting: new Set([entry]) } },
-    { expr: 'attribute_not_exists(#pk) OR #kind = :kind', names: { '#pk': TABLE.pk, '#kind': 'kind' }, values: { ':kind': 'gate' } },
-  );
+  await db.update(scheduleKeys.gate(workflow), { set: { kind: 'gate', workflow }, add: { waiting: new Set([entry]) } });
 }
 
 /** Moves the waiting `entry` into `active`, if it is still waiting and there is room. */

@@ -7,6 +7,7 @@
  *   npm run mutate [-- --write] [--only <substrings of guard ids, comma-separated>] [--jobs N]
  *                  [--timeout <s per vitest run, 300>] [--log <progress log>] [--resume <progress log>]
  *                  [--tests <files: instead of the targeted files and the fast tier>] [--whole-tier] [--mutant <label substrings, comma-separated>]
+ *                  [--equivalent (also run the mutants argued equivalent in equivalent.ts)]
  *   npm run mutate -- --from-log <progress logs...> [--write]   (report of earlier, partial runs)
  *   npm run mutate -- --list                                     (guards, mutants, targeted test files)
  *
@@ -35,6 +36,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { equivalence } from './equivalent.js';
 import { findGuards, findUnmutated, type Guard } from './find-guards.js';
 import { HARNESS_PATCHES } from './harness-patches.js';
 
@@ -52,6 +54,8 @@ const logFile = resolve(flag('--log') ?? join(ROOT, 'reports/mutate-guards.log')
 const resumeFrom = flag('--resume');
 const wholeTier = args.includes('--whole-tier');
 const mutantFilter = flag('--mutant');
+/** Run the mutants argued equivalent in `equivalent.ts` too (by default they are listed, not run). */
+const runEquivalent = args.includes('--equivalent');
 
 /** Store modules whose guards every store function shares: their mutants go straight to every guard test. */
 const SHARED = new Set(['db.ts', 'expr.ts', 'client.ts']);
@@ -229,7 +233,10 @@ async function main() {
     const work = guards.flatMap((guard) =>
       guard.mutants
         .filter(
-          (m) => !done.has(`${guard.id}\u0000${m.label}`) && (!mutantFilter || mutantFilter.split(',').some((f) => m.label.includes(f))),
+          (m) =>
+            !done.has(`${guard.id}\u0000${m.label}`) &&
+            (runEquivalent || !equivalence(guard.id, m.label)) &&
+            (!mutantFilter || mutantFilter.split(',').some((f) => m.label.includes(f))),
         )
         .map((mutant) => ({ guard, mutant })),
     );
@@ -291,7 +298,8 @@ function report(results: Result[], guards: Guard[], targets: Map<string, string[
   const killed = results.filter((r) => r.killedBy).length;
   const all = guards.flatMap((g) => g.mutants.map((m) => ({ g, m })));
   const ran = new Set(results.map((r) => `${r.guard.id}\u0000${r.mutant}`));
-  const missing = all.filter(({ g, m }) => !ran.has(`${g.id}\u0000${m.label}`));
+  const equivalent = all.filter(({ g, m }) => !ran.has(`${g.id}\u0000${m.label}`) && equivalence(g.id, m.label));
+  const missing = all.filter(({ g, m }) => !ran.has(`${g.id}\u0000${m.label}`) && !equivalence(g.id, m.label));
   const byStage = (s: Result['stage']) => results.filter((r) => r.killedBy && r.stage === s).length;
   const unmutated = findUnmutated(ROOT);
   return [
@@ -301,6 +309,7 @@ function report(results: Result[], guards: Guard[], targets: Map<string, string[
     '',
     `${guards.length} guards, ${all.length} mutants; ${results.length} run: **${killed} killed, ${results.length - killed} survived**` +
       ` (killed by the guard's own test files: ${byStage('targeted')}; by the rest of the fast tier: ${byStage('fast tier')}).` +
+      (equivalent.length ? ` Argued equivalent, not run: ${equivalent.length} (below).` : '') +
       (missing.length ? ` Not run: ${missing.length}.` : ''),
     '',
     'Each mutant ran against the guard test files that import its store module and name its function (or a function',
@@ -313,6 +322,17 @@ function report(results: Result[], guards: Guard[], targets: Map<string, string[
         `| \`${r.guard.id}\` | ${cell(r.mutant)} | ${r.killedBy ? `killed by ${cell(r.killedBy)}` : `**survived**${r.error ? ` (${cell(r.error)})` : ''}`} | ${r.seconds ?? ''} |`,
     ),
     '',
+    ...(equivalent.length
+      ? [
+          'Equivalent mutants (`scripts/mutate/equivalent.ts`): the condition left is as strong as the whole one, so no test can',
+          'kill them; each is kept on purpose, for the reason given.',
+          '',
+          '| guard | mutant | why it is equivalent, and why the part stays |',
+          '|---|---|---|',
+          ...equivalent.map(({ g, m }) => `| \`${g.id}\` | ${cell(m.label)} | ${cell(equivalence(g.id, m.label) ?? '')} |`),
+          '',
+        ]
+      : []),
     ...(missing.length
       ? [
           `Not run: ${missing.length} mutants.`,
@@ -366,7 +386,8 @@ if (logs >= 0) {
   const dir = copyRepo();
   for (const g of findGuards(dir)) {
     console.log(`${g.id}   [${targetedTests(dir, g).join(' ')}]`);
-    for (const m of g.mutants) console.log(`  - ${m.label}`);
+    for (const m of g.mutants)
+      console.log(`  - ${m.label}${equivalence(g.id, m.label) ? '   (equivalent: not run, see equivalent.ts)' : ''}`);
   }
   for (const u of findUnmutated(dir)) console.log(`not mutated: ${u.file}:${u.line} ${u.text}`);
   rmSync(dir, { recursive: true, force: true });

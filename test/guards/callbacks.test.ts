@@ -65,6 +65,16 @@ describe('callback tokens', () => {
     expect(await recordCallback(deps.db, t, tokenHash, result, clock.t)).toBeUndefined();
   });
 
+  it('a callback that arrives after the wait timed out and a new holder resumed the attempt is refused: the holder keeps it', async () => {
+    const { tokenHash } = mintCallbackToken(runId, 'x', 1);
+    const seen = await suspended({ tokenHash });
+    // The wait's deadline passed: the sweeper wakes the attempt (same attempt, state kept) and B claims it.
+    await wake(deps.db, seen, clock.t);
+    await claim(deps.db, runId, seen.name, 1, 'B', clock.t);
+    expect(await recordCallback(deps.db, seen, tokenHash, result, clock.t)).toBeUndefined();
+    expect(await getTask(deps.db, runId, seen.name)).toMatchObject({ status: 'running', owner: 'B', state: { tokenHash } });
+  });
+
   it('a callback for an attempt that moved on is refused, even with the same token hash', async () => {
     const { tokenHash } = mintCallbackToken(runId, 'x', 1);
     const seen = await suspended({ tokenHash });
@@ -91,6 +101,14 @@ describe('Step Functions wake-ups', () => {
     await resuspend(seen, { executionArn: 'arn:new' });
     expect(await wakeForExecution(deps.db, seen, 'arn:old', clock.t)).toBeUndefined();
     expect(await wakeForExecution(deps.db, { ...seen, state: { executionArn: 'arn:new' } }, 'arn:old', clock.t)).toBeUndefined();
+  });
+
+  it('an event that arrives after the wait timed out and a new holder resumed the attempt is refused: the holder keeps it', async () => {
+    const seen = await suspended({ executionArn: 'arn:t' });
+    await wake(deps.db, seen, clock.t);
+    await claim(deps.db, runId, seen.name, 1, 'B', clock.t);
+    expect(await wakeForExecution(deps.db, seen, 'arn:t', clock.t)).toBeUndefined();
+    expect(await getTask(deps.db, runId, seen.name)).toMatchObject({ status: 'running', owner: 'B' });
   });
 
   it('two events for one execution at once: one wakes the attempt', async () => {

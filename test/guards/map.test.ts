@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
+import type { TaskItem } from '../../functions/store/items.js';
 import {
   createControl,
   createItem,
@@ -12,6 +13,7 @@ import {
   takeSlot,
 } from '../../functions/store/map-items.js';
 import { mapItemName } from '../../functions/store/map-names.js';
+import { cancelTask } from '../../functions/store/task-operations.js';
 import { getTask } from '../../functions/store/tasks.js';
 import { Clock, guardDeps, lockstep } from './support.js';
 
@@ -164,5 +166,15 @@ describe('map items and control item', () => {
     expect(got.filter(Boolean)).toHaveLength(1);
     expect(await getTask(deps.db, RUN, name)).toMatchObject({ status: 'queued', attempt: 1, slot: 0, fence: 0 });
     expect(await startItem(deps.db, RUN, name, 0, clock.t)).toBeUndefined();
+  });
+
+  it('an item cancelled while blocked (its run was cancelled) is not started by a filler that took its slot before', async () => {
+    const c = await map(1, 1);
+    const name = mapItemName(c.map, 1, 0);
+    const blocked = (await getTask(deps.db, RUN, name)) as TaskItem;
+    await takeSlot(deps.db, c, 0, 0);
+    await cancelTask(deps.db, blocked, clock.t, { reason: 'cancelled', message: 'run cancelled' });
+    expect(await startItem(deps.db, RUN, name, 0, clock.t)).toBeUndefined();
+    expect(await getTask(deps.db, RUN, name)).toMatchObject({ status: 'cancelled', attempt: 0 });
   });
 });

@@ -181,6 +181,14 @@ describe('mark success and cancel from a stale view', () => {
     expect(await task(id, t.name)).toMatchObject({ status: 'succeeded', output: 'real' });
   });
 
+  it('a cancel read while the holder ran does not overwrite the outcome the holder recorded since (same fence)', async () => {
+    const id = await running();
+    const t = await claimed(id);
+    await finishAttempt(deps.db, t, { kind: 'succeeded', output: 'real' }, clock.t, holds(t));
+    expect(await cancelTask(deps.db, t, clock.t, { reason: 'cancelled', message: 'c' })).toBeUndefined();
+    expect(await task(id, t.name)).toMatchObject({ status: 'succeeded', output: 'real' });
+  });
+
   it("a mark or a cancel read while a lost holder ran does not touch the new holder's attempt", async () => {
     const id = await running();
     const zombie = await claimed(id);
@@ -190,6 +198,17 @@ describe('mark success and cancel from a stale view', () => {
     expect(await markSucceeded(deps.db, zombie, 'marked', later)).toBeUndefined();
     expect(await cancelTask(deps.db, zombie, later, { reason: 'cancelled', message: 'c' })).toBeUndefined();
     expect(await task(id, zombie.name)).toMatchObject({ status: 'running', owner: 'B', fence: 2 });
+  });
+
+  it('a mark read while an attempt was queued does not land on the next attempt a recovery queued (same status, same fence)', async () => {
+    const id = await running();
+    const name = `q${++n}`;
+    const queued = (await queueNew(deps.db, id, name, clock.t)) as TaskItem;
+    // A recovery resets the task and it is queued again: attempt 2, still queued, fence never claimed.
+    await resetForRecovery(deps.db, id, name, 1, []);
+    await promote(deps.db, id, name, clock.t);
+    expect(await markSucceeded(deps.db, queued, 'marked', clock.t)).toBeUndefined();
+    expect(await task(id, name)).toMatchObject({ status: 'queued', attempt: 2, fence: 0 });
   });
 
   it('a cancel read before a recovery reset the task does not cancel the recovered task', async () => {

@@ -17,7 +17,7 @@ import {
   rescheduleCheck,
   waitingEntry,
 } from '../../functions/store/pools.js';
-import { Clock, guardDeps, lockstep } from './support.js';
+import { Clock, gate, guardDeps, lockstep, pausing } from './support.js';
 
 /**
  * The pool semaphore: one grant per holder, never more slots in use than the pool has, FIFO against
@@ -128,6 +128,28 @@ describe('pool slots', () => {
     expect(await release(deps.db, name, holder(2))).toBe(false);
   });
 
+  it('no line is started for a pool that does not exist: the entry would wait for a size no pool has', async () => {
+    const name = `missing${++n}`;
+    expect(await enqueue(deps.db, name, entry(holder(1)), clock.t)).toBe(false);
+    expect(await getPool(deps.db, name)).toBeUndefined();
+  });
+
+  it('a grant from a stale view of the line is refused: the entry was dropped, or granted and released since', async () => {
+    const name = await pool(2);
+    const dropped = entry(holder(1));
+    await enqueue(deps.db, name, dropped, clock.t);
+    await dropWaiting(deps.db, name, dropped.entry);
+    expect(await grant(deps.db, name, dropped, 2)).toBe(false);
+    const done = entry(holder(2));
+    await enqueue(deps.db, name, done, clock.t);
+    expect(await grant(deps.db, name, done, 2)).toBe(true);
+    await release(deps.db, name, holder(2));
+    expect(await grant(deps.db, name, done, 2)).toBe(false);
+    const p = await read(name);
+    expect(p.inUse).toBe(0);
+    expect(p.holders).toBeUndefined();
+  });
+
   it('a waiting entry is dropped once', async () => {
     const name = await pool(1);
     const e = entry(holder(1));
@@ -148,6 +170,37 @@ describe('pool slots', () => {
     expect(await rescheduleCheck(deps.db, name, idle, clock.t + 9)).toBe(true);
     expect((await read(name)).dueAt).toBeUndefined();
   });
+
+  it('two sweepers retiring one idle pool from the same view: one takes it out of the due index', async () => {
+    const name = await pool(1);
+    await acquire(deps.db, name, holder(1), 1, clock.t);
+    await release(deps.db, name, holder(1));
+    const idle = await read(name);
+    const got = await Promise.all(lockstep(deps, 2).map((d) => rescheduleCheck(d.db, name, idle, clock.t + 5)));
+    expect(got.filter(Boolean)).toHaveLength(1);
+    expect((await read(name)).dueAt).toBeUndefined();
+  });
+
+  for (const [what, arrive] of [
+    ['an acquire', (d: Deps, name: string) => acquire(d.db, name, holder(7), 1, clock.t)],
+    ['an enqueue', (d: Deps, name: string) => enqueue(d.db, name, entry(holder(7)), clock.t)],
+  ] as const) {
+    it(`a sweeper that found the pool idle keeps it due when ${what} lands between its two writes (the slot would never be checked)`, async () => {
+      const name = await pool(1);
+      await acquire(deps.db, name, holder(1), 1, clock.t);
+      await release(deps.db, name, holder(1));
+      const idle = await read(name);
+      // The sweeper's first write (the busy check) fails: nothing holds. It stalls before its second.
+      const stall = gate();
+      const sweeper = pausing(deps, (i) => (i === 1 ? stall.wait() : undefined));
+      const retiring = rescheduleCheck(sweeper.db, name, idle, clock.t + 5);
+      await stall.reached;
+      expect(await arrive(deps, name)).toBe(true);
+      stall.open();
+      expect(await retiring).toBe(false);
+      expect((await read(name)).dueAt).toBe(idle.dueAt);
+    });
+  }
 
   it('six workers gating at once on a pool of 2 (each read room): two run, four wait in the line', async () => {
     const name = await pool(2);
