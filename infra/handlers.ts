@@ -107,6 +107,9 @@ export const HANDLERS = {
       { actions: ['DeleteItem'], partitions: [P.waiters] },
       // A record that keeps failing is counted, then parked (`handleRecord`, functions/orchestrator/poison.ts).
       { actions: ['UpdateItem'], partitions: [P.parked] },
+      // A cancelled or timed-out run gives back the pool slots of its ended attempts and wakes each
+      // pool's line (`freeRunSlots`, functions/orchestrator/pools.ts).
+      { actions: ['GetItem', 'UpdateItem'], partitions: [P.pools] },
     ],
     trigger: { type: 'stream', filters: MASTER_STREAM_FILTERS },
   },

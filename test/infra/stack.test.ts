@@ -189,7 +189,8 @@ describe('least privilege', () => {
         pool: 'UpdateItem',
         poolNames: 'UpdateItem',
       },
-      // A run end removes the waiters of dependent tasks that are over; a poison record is counted and parked.
+      // A run end removes the waiters of dependent tasks that are over; a poison record is counted and parked;
+      // a cancelled run gives back its pool slots.
       master: {
         ...none,
         run: 'PutItem,UpdateItem',
@@ -197,6 +198,7 @@ describe('least privilege', () => {
         gate: 'UpdateItem',
         waiter: 'DeleteItem',
         parked: 'UpdateItem',
+        pool: 'UpdateItem',
       },
       // A dependent task files its waiter, and removes it once it found its run; a pool task takes and gives back slots.
       worker: { ...none, run: 'PutItem,UpdateItem', waiter: 'PutItem,DeleteItem', pool: 'UpdateItem' },
@@ -239,7 +241,7 @@ describe('least privilege', () => {
         pool: 'GetItem',
         poolNames: 'Query',
       },
-      master: { ...none, definition: both, run: both, backfill: both, gate: both, waiter: both },
+      master: { ...none, definition: both, run: both, backfill: both, gate: both, waiter: both, pool: 'GetItem' },
       worker: { ...none, definition: both, run: both, pool: 'GetItem' },
       sweeper: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both, pool: 'GetItem' },
       timer: { ...none, definition: both, run: both, schedule: both, backfill: both, gate: both, pool: 'GetItem' },
