@@ -52,7 +52,8 @@ describe('callbacks (DynamoDB Local)', () => {
     expect(item.attempt).toBe(1);
     expect(item.wake).toBeUndefined();
     expect(item.state).toMatchObject({ tokenHash, callback: { output: { ok: 1 } } });
-    expect(dispatched.at(-1)).toEqual({ runId, task: 'job', attempt: 1 });
+    // The job also carries the woken item's lease time (`dueAt`: a claim hint, see `Job`).
+    expect(dispatched.at(-1)).toEqual({ runId, task: 'job', attempt: 1, dueAt: item.dueAt });
     expect(await completeByCallback(deps, token, { output: 2 }, { settleMs: 100 })).toMatchObject({
       kind: 'conflict',
       code: 'already_completed',
