@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
 import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
+import { until } from '../support/wait.js';
 
 const task = (run: any, name: string) => {
   const t = run.tasks.find((x: any) => x.name === name);
@@ -99,7 +100,13 @@ describe('retries, failure strategies and timeouts', () => {
 
   it('failureStrategy continue: independent branches run to success, dependents are skipped, the run fails', async () => {
     target.route('/cont/bad', () => ({ status: 502, body: 'bad gateway' }));
-    target.route('/cont/slow', () => ({ status: 200, body: { ok: 1 }, delayMs: 800 }));
+    // slow answers only once bad has failed for good, so that afterSlow starts after the failure on any
+    // machine: a fixed 800 ms raced bad's two attempts, and lost on a loaded one.
+    target.route('/cont/slow', async (req) => {
+      const runId = String(req.headers['idempotency-key']).split('/')[0];
+      await until('bad to fail', async () => task((await h.request('GET', `/runs/${runId}`)).body, 'bad').status === 'failed', 20_000);
+      return { status: 200, body: { ok: 1 } };
+    });
     const { run: r } = await run({
       name: 'strategy-continue',
       failureStrategy: 'continue',
