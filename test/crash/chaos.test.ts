@@ -1,15 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it, onTestFailed } from 'vitest';
+import { expect, it } from 'vitest';
 import { getRun } from '../../functions/store/runs.js';
 import {
-  api,
-  Cluster,
+  type Cluster,
   checkInvariants,
-  clusterEnv,
-  configFor,
-  entry,
-  freshTable,
   type Item,
   median,
   type Proc,
@@ -17,6 +12,8 @@ import {
   percentile,
   scanTable,
   sleep,
+  startCluster,
+  stopClusters,
   TERMINAL,
 } from './support.js';
 
@@ -183,10 +180,7 @@ const SHAPES: Shape[] = [
   },
 ];
 
-let cluster: Cluster | undefined;
-afterAll(async () => {
-  await cluster?.stopAll();
-});
+stopClusters('all');
 
 it(
   `chaos: crash points and SIGKILLs across masters, workers and sweepers (seed ${SEED})`,
@@ -194,23 +188,18 @@ it(
     console.log(`chaos seed ${SEED} (replay with CHAOS_SEED=${SEED})`);
     const rnd = prng(SEED);
     const between = (a: number, b: number) => a + rnd() * (b - a);
-    const { endpoint, table } = await freshTable('chaos');
-    const env = clusterEnv(endpoint, table, {
-      BATON_LEASE_MS: String(LEASE_MS),
-      BATON_MAX_LOST: '1000',
-      BATON_WATCHDOG_MS: String(WATCHDOG_MS),
-      BATON_RECHECK_MS: String(RECHECK_MS),
-      BATON_POLL_IDLE_MS: '50',
-    });
-    cluster = new Cluster(table, env);
-    const c = cluster;
+    const { cluster: c, api: a } = await startCluster(
+      {
+        BATON_LEASE_MS: String(LEASE_MS),
+        BATON_MAX_LOST: '1000',
+        BATON_WATCHDOG_MS: String(WATCHDOG_MS),
+        BATON_RECHECK_MS: String(RECHECK_MS),
+        BATON_POLL_IDLE_MS: '50',
+      },
+      'chaos',
+    );
     c.keep ||= process.env.CHAOS_KEEP === '1';
-    onTestFailed(() => {
-      c.keep = true;
-    });
-    const a = api(configFor(table, env));
     for (const d of DEFINITIONS) await a.put(d);
-    await entry();
     const crashLog = join(c.dir, 'crashes.log');
     const slots: Proc[] = [
       await c.add('full1', 'master,worker,sweeper'),

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { api, Cluster, checkInvariants, clusterEnv, configFor, entry, freshTable, scanTable, sleep, TERMINAL, waitFor } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { checkInvariants, scanTable, sleep, startCluster, stopClusters, TERMINAL, waitFor } from './support.js';
 
 /**
  * A map under SIGKILL: real processes die right after the map's own writes (an item created, the
@@ -11,12 +11,7 @@ import { api, Cluster, checkInvariants, clusterEnv, configFor, entry, freshTable
  * target would deduplicate on), never more than `concurrency` items call at once, and the run ends.
  */
 
-let cluster: Cluster | undefined;
-afterEach(async ({ task }) => {
-  if (cluster && task.result?.state === 'fail') cluster.keep = true;
-  await cluster?.stopAll();
-  cluster = undefined;
-});
+stopClusters();
 
 /** Records each call's item and idempotency key, and the most calls in progress at once. */
 async function countingTarget() {
@@ -54,13 +49,8 @@ async function countingTarget() {
 
 describe('a map under SIGKILL', () => {
   it('processes die after map writes and at random: each item runs once (one idempotency key), concurrency holds, the run ends', async () => {
-    const { endpoint, table } = await freshTable();
     // Losses are not capped here (BATON_MAX_LOST): a map attempt killed again and again must still finish, not fail as lost.
-    const env = clusterEnv(endpoint, table, { BATON_RECHECK_MS: '1500', BATON_MAX_LOST: '100' });
-    const c = new Cluster(table, env);
-    cluster = c;
-    const a = api(configFor(table, env));
-    await entry();
+    const { cluster: c, api: a } = await startCluster({ BATON_RECHECK_MS: '1500', BATON_MAX_LOST: '100' });
     const target = await countingTarget();
     try {
       const n = 12;

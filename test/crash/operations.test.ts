@@ -1,19 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  api,
-  Cluster,
-  checkInvariants,
-  clusterEnv,
-  configFor,
-  entry,
-  freshTable,
-  type Item,
-  scanTable,
-  sleep,
-  TERMINAL,
-  waitFor,
-} from './support.js';
+import { checkInvariants, type Item, scanTable, sleep, startCluster, stopClusters, TERMINAL, waitFor } from './support.js';
 
 /**
  * Day-2 operations under crashes: pause, resume, recover, mark success and cancel are issued at random
@@ -23,10 +10,9 @@ import {
  * run re-running a succeeded task outside its recovered set. CRASH_OPS_SEED replays a run of choices.
  */
 describe('operations at random moments under SIGKILL', () => {
-  let cluster: Cluster | undefined;
+  stopClusters('all');
   let server: Server | undefined;
   afterAll(async () => {
-    await cluster?.stopAll();
     server?.closeAllConnections();
     await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   });
@@ -59,11 +45,7 @@ describe('operations at random moments under SIGKILL', () => {
       await new Promise<void>((ok) => server?.listen(0, '127.0.0.1', ok));
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-      const { endpoint, table } = await freshTable('ops');
-      const env = clusterEnv(endpoint, table);
-      cluster = new Cluster(table, env);
-      const a = api(configFor(table, env));
-      await entry();
+      const { cluster, api: a } = await startCluster({}, 'ops');
       await a.put({
         name: 'ops',
         tasks: {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getPool } from '../../functions/store/pools.js';
-import { api, Cluster, checkInvariants, clusterEnv, configFor, entry, freshTable, scanTable, TERMINAL, waitFor } from './support.js';
+import { checkInvariants, scanTable, startCluster, stopClusters, TERMINAL, waitFor } from './support.js';
 
 /**
  * Pools under SIGKILL: real processes die right after pool writes land (a slot just taken, a grant,
@@ -10,12 +10,7 @@ import { api, Cluster, checkInvariants, clusterEnv, configFor, entry, freshTable
  * the pool never let more calls run at once than it has slots.
  */
 
-let cluster: Cluster | undefined;
-afterEach(async ({ task }) => {
-  if (cluster && task.result?.state === 'fail') cluster.keep = true;
-  await cluster?.stopAll();
-  cluster = undefined;
-});
+stopClusters();
 
 describe('pools under SIGKILL', () => {
   it('processes killed while pool slots are held: no slot leaks, every run ends terminal, at most 2 calls at once', {
@@ -40,13 +35,8 @@ describe('pools under SIGKILL', () => {
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/work`;
     try {
-      const { endpoint, table } = await freshTable();
       // Leases well above the call's 150 ms, so that a continuation never overlaps its killed predecessor's call.
-      const env = clusterEnv(endpoint, table, { BATON_LEASE_MS: '2500', BATON_RECHECK_MS: '1500' });
-      const c = new Cluster(table, env);
-      cluster = c;
-      const a = api(configFor(table, env));
-      await entry();
+      const { cluster: c, api: a } = await startCluster({ BATON_LEASE_MS: '2500', BATON_RECHECK_MS: '1500' });
       expect((await a.request('PUT', '/pools/crashpool', { slots: 2 })).status).toBe(200);
       const tasks = (p: string) =>
         Object.fromEntries(

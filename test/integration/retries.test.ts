@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
-import { type HttpTarget, startHttpTarget } from '../support/http-target.js';
+import { type HttpTarget, type Route, startHttpTarget } from '../support/http-target.js';
+import { until } from '../support/wait.js';
 
 const task = (run: any, name: string) => {
   const t = run.tasks.find((x: any) => x.name === name);
@@ -19,6 +20,15 @@ describe('retries, failure strategies and timeouts', () => {
     await target.close();
     await h.stop();
   });
+
+  /** A route that answers 200 with `body` once task `name` of the calling run (named by the Idempotency-Key) has failed. */
+  const answerOnceFailed =
+    (name: string, body: unknown): Route =>
+    async (req) => {
+      const runId = String(req.headers['idempotency-key']).split('/')[0];
+      await until(`${name} to fail`, async () => task((await h.request('GET', `/runs/${runId}`)).body, name).status === 'failed', 20_000);
+      return { status: 200, body };
+    };
 
   async function run(def: Record<string, unknown>, params?: Record<string, unknown>) {
     const name = def.name as string;
@@ -61,7 +71,8 @@ describe('retries, failure strategies and timeouts', () => {
 
   it('failureStrategy end: once a task has failed, tasks not yet started are skipped; in-flight ones finish', async () => {
     target.route('/end/bad', () => ({ status: 500, body: 'boom' }));
-    target.route('/end/slow', () => ({ status: 200, body: { slow: true }, delayMs: 1500 }));
+    // In flight until bad has failed for good, on any machine (a fixed 1.5 s raced bad's two attempts).
+    target.route('/end/slow', answerOnceFailed('bad', { slow: true }));
     const { run: r } = await run({
       name: 'strategy-end',
       failureStrategy: 'end',
@@ -99,7 +110,9 @@ describe('retries, failure strategies and timeouts', () => {
 
   it('failureStrategy continue: independent branches run to success, dependents are skipped, the run fails', async () => {
     target.route('/cont/bad', () => ({ status: 502, body: 'bad gateway' }));
-    target.route('/cont/slow', () => ({ status: 200, body: { ok: 1 }, delayMs: 800 }));
+    // slow answers only once bad has failed for good, so that afterSlow starts after the failure on any
+    // machine (a fixed 800 ms raced bad's two attempts, and lost on a loaded one).
+    target.route('/cont/slow', answerOnceFailed('bad', { ok: 1 }));
     const { run: r } = await run({
       name: 'strategy-continue',
       failureStrategy: 'continue',

@@ -1,14 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, Cluster, clusterEnv, configFor, entry, freshTable, sleep, waitFor } from '../crash/support.js';
+import { sleep, startCluster, stopClusters, waitFor } from '../crash/support.js';
 import { gate } from './support.js';
 
 /** Pause survives a SIGKILL of the engine: the held task is not started by the restarted process. */
 describe('a paused run across a SIGKILL and restart of the engine', () => {
-  let cluster: Cluster | undefined;
+  stopClusters('all');
   let server: Server | undefined;
   afterAll(async () => {
-    await cluster?.stopAll();
     server?.closeAllConnections();
     await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   });
@@ -23,11 +22,7 @@ describe('a paused run across a SIGKILL and restart of the engine', () => {
     await new Promise<void>((ok) => server?.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-    const { endpoint, table } = await freshTable('pause');
-    const env = clusterEnv(endpoint, table);
-    cluster = new Cluster(table, env);
-    const a = api(configFor(table, env));
-    await entry();
+    const { cluster, api: a } = await startCluster({}, 'pause');
     await a.put({
       name: 'paused',
       tasks: {

@@ -31,7 +31,13 @@ function crashEnv(config: { table: string }, crash: string) {
   };
 }
 
-describe('crash in the middle of a scheduler tick', () => {
+/**
+ * Each test waits up to 90 s for its crashing script and then up to 45 s for the survivors: under the
+ * default 60 s test timeout a loaded machine failed them on the timeout, not on anything they check.
+ */
+const TIMEOUT = 180_000;
+
+describe('crash in the middle of a scheduler tick', { timeout: TIMEOUT }, () => {
   it('the next ticks (two at once) create the missing runs and nothing twice', async () => {
     const clock = new Clock(Date.parse('2025-01-01T00:00:30Z'));
     const h = await clockHarness(clock);
@@ -61,7 +67,7 @@ describe('crash in the middle of a scheduler tick', () => {
   });
 });
 
-describe('crash halfway through a backfill', () => {
+describe('crash halfway through a backfill', { timeout: TIMEOUT }, () => {
   it.each([
     ['serial', { mode: 'serial' }, 5, 'after:backfill:2=1'],
     ['parallel', { mode: 'parallel', parallelism: 2 }, 6, 'after:backfill:3=1'],

@@ -63,7 +63,13 @@ export const fireTimesOf = (runs: any[]) => runs.map((r) => r.trigger?.fireTime 
 
 export { until } from '../support/wait.js';
 
-/** Runs a script in a separate `npx tsx` process; resolves with how it ended. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs a script in a separate Node process with tsx's loader (`node --import tsx`, as the crash tests'
+ * `CRASH_ENTRY=tsx` does: `npx` would first spend a second or more resolving tsx); resolves with how it
+ * ended.
+ */
 export function runScript(
   script: string,
   env: Record<string, string>,
@@ -71,7 +77,8 @@ export function runScript(
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', path], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path], {
+      cwd: ROOT,
       env: { ...process.env, BATON_LOG_LEVEL: 'warn', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../functions/common/config.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Api,
-  api,
-  Cluster,
+  type Cluster,
   checkInvariants,
-  clusterEnv,
-  freshTable,
   type Item,
   type Proc,
   scanTable,
+  startCluster,
+  stopClusters,
   waitFor,
 } from '../crash/support.js';
 
@@ -26,28 +24,31 @@ describe('work sharing between local runtime processes', () => {
   let client: Api;
   const takeovers: string[] = [];
 
+  stopClusters('all');
   beforeAll(async () => {
-    const { endpoint, table } = await freshTable('share');
-    const env = clusterEnv(endpoint, table, {
-      BATON_SHARE_WORK: '1',
-      // Task leases long enough that a loaded machine does not lose a noop's lease (a lost attempt
-      // would run twice, which is failover, not sharing); the kill test waits one lease for a's attempts.
-      BATON_LEASE_MS: '4000',
-      BATON_HEARTBEAT_MS: '500',
-      // Member leases that outlast a loaded machine's stalls (shorter ones flap, and members then race).
-      BATON_MEMBER_LEASE_MS: '4000',
-      BATON_MEMBER_HEARTBEAT_MS: '500',
-      BATON_WATCHDOG_MS: '600000',
-      BATON_RECHECK_MS: '600000',
-    });
-    cluster = new Cluster(table, env);
+    const started = await startCluster(
+      {
+        BATON_SHARE_WORK: '1',
+        // Task leases long enough that a loaded machine does not lose a noop's lease (a lost attempt
+        // would run twice, which is failover, not sharing); the kill test waits one lease for a's attempts.
+        BATON_LEASE_MS: '4000',
+        BATON_HEARTBEAT_MS: '500',
+        // Member leases that outlast a loaded machine's stalls (shorter ones flap, and members then race).
+        BATON_MEMBER_LEASE_MS: '4000',
+        BATON_MEMBER_HEARTBEAT_MS: '500',
+        BATON_WATCHDOG_MS: '600000',
+        BATON_RECHECK_MS: '600000',
+      },
+      'share',
+    );
+    cluster = started.cluster;
     a = await cluster.add('a', 'master,worker,sweeper');
     b = await cluster.add('b', 'master,worker,sweeper');
     b.onLine((line) => {
       if (line.includes('taking over stream records')) takeovers.push(line);
     });
     await Promise.all([a.start(), b.start()]);
-    client = api(loadConfig({ ...env, BATON_TABLE: table }));
+    client = started.api;
     const fan: Record<string, unknown> = { root: { type: 'noop' } };
     const mid = Array.from({ length: 12 }, (_, i) => `m${i}`);
     for (const m of mid) fan[m] = { type: 'noop', after: ['root'] };
@@ -58,10 +59,6 @@ describe('work sharing between local runtime processes', () => {
     for (let i = 0; i < 10; i++) steps[`s${i}`] = i === 0 ? { type: 'noop' } : { type: 'noop', after: [`s${i - 1}`] };
     steps.sub = { type: 'subworkflow', workflow: 'leaf', after: ['s2'] };
     await client.put({ name: 'steps', tasks: steps });
-  });
-
-  afterAll(async () => {
-    await cluster?.stopAll();
   });
 
   const tasksOf = (items: Item[], runIds: string[]) => items.filter((i) => i.kind === 'task' && runIds.includes(i.runId));
