@@ -40,7 +40,7 @@ describe('dynamic map', { timeout: 300_000 }, () => {
     return all;
   }
 
-  it('a map at concurrency 5 (MAP_ITEMS items, default 200): never more than 5 calls at once, each item called once, outputs in item order', async () => {
+  it('a map at concurrency 5 (MAP_ITEMS items, default 1,000: the issue's size): never more than 5 calls at once, each item called once, outputs in item order', async () => {
     let active = 0;
     let max = 0;
     // A lone call is held until a second one arrives (or 5 s pass), so that a map that really runs items
@@ -58,7 +58,7 @@ describe('dynamic map', { timeout: 300_000 }, () => {
       active--;
       return { body: { got: (req.json as { n: number }).n * 2 } };
     });
-    const n = Number(process.env.MAP_ITEMS ?? 200);
+    const n = Number(process.env.MAP_ITEMS ?? 1000);
     const { r, task, runId } = await run({
       name: 'map-thousand',
       tasks: {
