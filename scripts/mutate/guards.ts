@@ -110,7 +110,9 @@ function users(src: string, name: string): string[] {
 
 function copyRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'baton-mutate-'));
-  for (const f of ['functions', 'test', 'tsconfig.json', 'package.json', 'vitest.config.ts'])
+  // docs too: engine tests check the examples in docs/ (without them a mutant reaching the fast tier is
+  // "killed" by a missing file, for the wrong reason).
+  for (const f of ['functions', 'test', 'docs', 'tsconfig.json', 'package.json', 'vitest.config.ts'])
     cpSync(join(ROOT, f), join(dir, f), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   for (const p of HARNESS_PATCHES) {
