@@ -201,22 +201,25 @@ export type Ending =
   | { kind: 'retry'; error: TaskError; at: number }
   | { kind: 'suspend'; at: number; state: unknown };
 
+/** The history entry of the holder's attempt `t` as it ends (or is lost) at `now`. */
+function attemptRecord(t: TaskItem, status: AttemptRecord['status'], now: number, error?: TaskError): AttemptRecord {
+  return {
+    attempt: t.attempt,
+    status,
+    fence: t.fence,
+    startedAt: t.attemptStartedAt,
+    claimedAt: t.claimedAt,
+    confirmedAt: t.confirmedAt,
+    endedAt: now,
+    worker: t.owner,
+    error,
+  };
+}
+
 /** Applies an ending to the attempt, guarded by `guard` (the holder's fence, or the sweeper's view). */
 export function finishAttempt(db: Db, t: TaskItem, ending: Ending, now: number, guard: Condition) {
   const key = keys.task(t.runId, t.name);
-  const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [
-    {
-      attempt: t.attempt,
-      status,
-      fence: t.fence,
-      startedAt: t.attemptStartedAt,
-      claimedAt: t.claimedAt,
-      confirmedAt: t.confirmedAt,
-      endedAt: now,
-      worker: t.owner,
-      error,
-    },
-  ];
+  const record = (status: AttemptRecord['status'], error?: TaskError): AttemptRecord[] => [attemptRecord(t, status, now, error)];
   const leaseless = ['owner', ...DUE_ATTRIBUTES, 'wake', 'wakeRequested'];
   // Marks an ending whose writer advances the run itself (see `TaskItem.inlineAdvance`).
   const inline = (e: { inline?: boolean }) => (e.inline ? { inlineAdvance: true } : {});
@@ -300,19 +303,7 @@ export function reclaimLost(db: Db, t: TaskItem, now: number) {
     reason: 'lost',
     message: `lease of attempt ${t.attempt} (fence ${t.fence}) expired; holder ${t.owner ?? '?'}`,
   };
-  const rec: AttemptRecord[] = [
-    {
-      attempt: t.attempt,
-      status: 'lost',
-      fence: t.fence,
-      startedAt: t.attemptStartedAt,
-      claimedAt: t.claimedAt,
-      confirmedAt: t.confirmedAt,
-      endedAt: now,
-      worker: t.owner,
-      error,
-    },
-  ];
+  const rec: AttemptRecord[] = [attemptRecord(t, 'lost', now, error)];
   const guard = and(holds(t), { expr: '#d <= :now', names: { '#d': TABLE.dueAt }, values: { ':now': now } });
   if (lost >= db.config.maxLost) {
     return db.update<TaskItem>(
