@@ -74,7 +74,7 @@ class Checker {
 }
 
 function checkName(c: Checker, doc: Record<string, unknown>, fromPath: string | undefined): string {
-  let name = fromPath ?? '';
+  let name = fromPath;
   if (doc.name === undefined) {
     if (fromPath === undefined) c.add('name', 'required');
   } else if (typeof doc.name !== 'string') {
@@ -83,8 +83,9 @@ function checkName(c: Checker, doc: Record<string, unknown>, fromPath: string | 
     name = doc.name;
     if (fromPath !== undefined && name !== fromPath) c.add('name', `name "${name}" does not match "${fromPath}" from the URL`);
   }
-  if (name !== '' && !NAME_PATTERN.test(name)) c.add('name', `invalid name "${name}": ${NAME_RULE}`);
-  return name;
+  // A name given as "" is invalid like any other; only a missing one is reported as required instead.
+  if (name !== undefined && !NAME_PATTERN.test(name)) c.add('name', `invalid name "${name}": ${NAME_RULE}`);
+  return name ?? '';
 }
 
 function checkParams(c: Checker, raw: unknown): Record<string, ParamSpec> {
