@@ -20,7 +20,9 @@ function convert(prefix: string, base: PathSegment[], issue: Issue, out: Validat
     for (const key of issue.keys) out.push({ path: joinPath(prefix, [...at, key]), message: 'unknown field' });
     return;
   }
-  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+  // A union with no branch to report (a discriminated union whose discriminator matched none has no
+  // branch errors) falls through to its own message below.
+  if (issue.code === 'invalid_union') {
     // Report the branch the value was meant for (e.g. an object that fails an object schema); when no
     // branch stands out (a plain value that fits none), list what each branch wanted.
     const fitting = issue.errors.filter((b) => !wrongType(b));

@@ -34,7 +34,6 @@ export function decideJoin(rule: TriggerRule, outcomes: readonly (Outcome | unde
   const n = outcomes.length;
   const ok = outcomes.filter((o) => o === 'succeeded').length;
   const failed = outcomes.filter((o) => o === 'failed').length;
-  const skipped = n - ok - failed;
   if (n === 0) return { kind: 'run' };
   const run = { kind: 'run' } as const;
   const skip = (upstreamFailed: boolean, why: string): JoinDecision => ({
@@ -45,12 +44,14 @@ export function decideJoin(rule: TriggerRule, outcomes: readonly (Outcome | unde
   switch (rule) {
     case 'all_succeeded':
       if (ok === n) return run;
-      return failed > 0 ? skip(true, `${failed} upstream task(s) failed`) : skip(false, `${skipped} upstream task(s) skipped`);
+      // None failed and not all succeeded: the rest were skipped.
+      return failed > 0 ? skip(true, `${failed} upstream task(s) failed`) : skip(false, `${n - ok} upstream task(s) skipped`);
     case 'all_done':
       return run;
     case 'one_succeeded':
       if (ok > 0) return run;
-      return skipped === n ? skip(false, 'every upstream task was skipped') : skip(true, 'no upstream task succeeded');
+      // None succeeded: all were skipped unless one failed.
+      return failed === 0 ? skip(false, 'every upstream task was skipped') : skip(true, 'no upstream task succeeded');
     case 'all_failed':
       return failed === n ? run : skip(false, `${n - failed} upstream task(s) did not fail`);
     case 'one_failed':
