@@ -27,6 +27,8 @@ export interface NotifySpec {
   readonly webhook: string;
 }
 
+const WEBHOOK_PROTOCOLS: ReadonlySet<string> = new Set(['http:', 'https:']);
+
 /** `notify` as written: `[{ on: [failed, sla_missed], webhook: https://... }]`. */
 export const notifySchema = z
   .array(
@@ -35,7 +37,7 @@ export const notifySchema = z
       webhook: z
         .string({ error: 'expected a URL' })
         .max(2048, { error: 'at most 2048 characters' })
-        .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { message: 'expected an http or https URL' }),
+        .refine((u) => URL.canParse(u) && WEBHOOK_PROTOCOLS.has(new URL(u).protocol), { message: 'expected an http or https URL' }),
     }),
     { error: 'expected a list of { on, webhook }' },
   )
