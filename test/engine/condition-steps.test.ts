@@ -22,6 +22,16 @@ describe('when: how the bounds count steps', () => {
     expect(await evaluateCondition('true', scope, { ...limits, maxDepth: 1 })).toEqual({ ok: true, value: true });
   });
 
+  it('past the deadline, the next step to start stops the evaluation before it can nest deeper', async () => {
+    let reads = 0;
+    const clock = () => (++reads > 1 ? 1 : 0);
+    const nested = `${'('.repeat(30)}true${')'.repeat(30)}`;
+    expect(await evaluateCondition(nested, scope, { timeoutMs: 0, maxSize: 100, maxDepth: 10 }, clock)).toEqual({
+      ok: false,
+      message: 'expression took longer than 0 ms',
+    });
+  });
+
   it('the clock is read again when a step ends: a deadline passed during the last step is an error', async () => {
     // `true` is one step: the clock is read for the deadline, when the step starts, and when it ends.
     let reads = 0;

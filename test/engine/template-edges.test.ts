@@ -149,6 +149,11 @@ describe('render: secrets and the params that carry them', () => {
     expect(failure('${params.key}')).toBe('template ${secrets.API_KEY}: secrets resolve only when a task runs');
   });
 
+  it('a param without a secret is passed on exactly as written, escapes included', () => {
+    const s: RenderScope = { ...withSecrets, params: { p: 'cost $${x} for ${params.key}' } };
+    expect(render('${params.p}', s)).toBe('cost $${x} for ${params.key}');
+  });
+
   it("an upstream task's output never resolves a secret", () => {
     expect(render('${tasks.up.output.text}', withSecrets)).toBe('${secrets.API_KEY}');
   });
@@ -161,7 +166,27 @@ describe('render: values and what is missing', () => {
     expect(render('${task.name}', scope)).toBe('load');
   });
 
+  it('a TemplateError names itself and keeps the template as written', () => {
+    let error: unknown;
+    try {
+      render('x ${params.missing}', scope);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TemplateError);
+    expect((error as TemplateError).name).toBe('TemplateError');
+    expect((error as TemplateError).template).toBe('${params.missing}');
+  });
+
+  it('scans past values that hold no strings', () => {
+    expect(scanTemplates({ a: null, n: 1, b: false, l: [null, '${run.id}'] })).toStrictEqual({
+      references: [{ at: ['l', 1], ref: { kind: 'run', name: 'id', path: [], raw: '${run.id}' } }],
+      errors: [],
+    });
+  });
+
   it('names the deepest value that exists and the key or index it lacks', () => {
+    expect(failure('${params.conn[0]}')).toBe('template ${params.conn[0]}: params.conn has no [0]');
     expect(failure('${params.flags[0]}')).toBe('template ${params.flags[0]}: params.flags has no [0]');
     expect(failure('${params.list.length}')).toBe('template ${params.list.length}: params.list has no "length"');
     expect(failure('${params.list[2]}')).toBe('template ${params.list[2]}: params.list has no [2]');

@@ -137,7 +137,7 @@ function parseExpression(inner: string, raw: string): Reference | string {
     case 'item':
       return { kind: 'item', path: segs.slice(1), raw };
     case 'index':
-      if (rest.length > 0 || name !== undefined) return 'expected ${index}';
+      if (segs.length > 1) return 'expected ${index}';
       return { kind: 'index', path: [], raw };
     default:
       return `unknown root "${String(root)}" (expected params, tasks, run, task, secrets, item or index)`;
@@ -225,7 +225,8 @@ export function hasTemplate(s: string): boolean {
 }
 
 function has(obj: unknown, key: PathSegment): boolean {
-  if (typeof key === 'number') return Array.isArray(obj) && key < obj.length && obj[key] !== undefined;
+  // An index past the end reads `undefined` (JSON arrays have no holes), so no length check is needed.
+  if (typeof key === 'number') return Array.isArray(obj) && obj[key] !== undefined;
   return (
     obj !== null &&
     typeof obj === 'object' &&
@@ -296,7 +297,7 @@ function withSecrets(value: unknown, scope: RenderScope): unknown {
     const out = parts.map((p) =>
       'ref' in p ? (p.ref.kind === 'secrets' ? resolve(p.ref, scope) : p.ref.raw) : 'text' in p ? p.text : p.raw,
     );
-    return out.length === 1 ? out[0] : out.map(stringify).join('');
+    return out.map(stringify).join('');
   }
   if (Array.isArray(value)) return value.map((v) => withSecrets(v, scope));
   if (value !== null && typeof value === 'object') {
@@ -305,10 +306,9 @@ function withSecrets(value: unknown, scope: RenderScope): unknown {
   return value;
 }
 
+/** A rendered value inside a longer string: strings as they are, everything else (JSON data) as JSON. */
 function stringify(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function renderString(s: string, scope: RenderScope): unknown {
