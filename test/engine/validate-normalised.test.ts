@@ -100,6 +100,7 @@ describe('the normalised definition, exactly', () => {
   it('concurrency: allow is no policy at all; skip and queue keep their limit', () => {
     const withConcurrency = (concurrency: unknown) => parseDefinition({ name: 'wf', concurrency, tasks: { a: { type: 'noop' } } }, opts);
     const allow = withConcurrency({ policy: 'allow' });
+    expect(allow.ok).toBe(true);
     expect(allow.ok && 'concurrency' in allow.value).toBe(false);
     expect(parsed({ name: 'wf', concurrency: { policy: 'skip', limit: 3 }, tasks: { a: { type: 'noop' } } }).concurrency).toStrictEqual({
       policy: 'skip',
@@ -217,6 +218,23 @@ describe('tasks', () => {
     };
     expect(errorsOf({ name: 'wf', tasks: { a: { type: 'boom' } } }, { executors: { ...executors, ...throwing } })).toStrictEqual([
       { path: 'tasks.a', message: 'could not check the boom fields: kaput' },
+    ]);
+  });
+
+  it('tasks given as null are missing', () => {
+    expect(errorsOf({ name: 'wf', tasks: null })).toStrictEqual([{ path: 'tasks', message: 'required: at least one task' }]);
+  });
+
+  it('a task that is not an object is reported once, even when a later task names it as upstream', () => {
+    expect(errorsOf({ name: 'wf', tasks: { a: 'noop', b: { type: 'noop', after: ['a'], output: '${tasks.a.output}' } } })).toStrictEqual([
+      { path: 'tasks.a', message: 'expected a task object, got string' },
+    ]);
+  });
+
+  it('${item} in a field named task is still refused outside a map', () => {
+    expect(errorsOf({ name: 'wf', tasks: { a: { type: 'noop', task: '${item}' } } })).toStrictEqual([
+      { path: 'tasks.a.task', message: 'unknown field' },
+      { path: 'tasks.a.task', message: "${item}: only a map's task has an item" },
     ]);
   });
 
