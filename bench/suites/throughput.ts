@@ -26,9 +26,11 @@ export interface ThroughputResult {
 
 /**
  * (3) Throughput: `runs` fan-outs of `tasksPerRun` noops started at once, executed by `processes`
- * full runtimes (master + worker + sweeper each, every one polling the stream). Dispatch is in-process,
- * so a second process gets work only by winning the master's conditional writes for some records;
- * every master sees every record, and the losers' writes fail their conditions.
+ * full runtimes (master + worker + sweeper each, every one reading the stream) that share the work
+ * run by run (`functions/local/work-share.ts`; `BENCH_SHARE=0` makes them race instead). The bench
+ * waits for the runs by polling their items every 500 ms: the figure comes from the runs' own
+ * `endedAt`, so the poll only has to be cheap (one consistent BatchGet of 15 runs costs DynamoDB Local
+ * about 10 ms of CPU; every 100 ms that was a tenth of a core taken from the engine it measures).
  */
 export async function throughput(processes: number, runs: number, tasksPerRun: number, repeats: number): Promise<ThroughputResult> {
   const config = await newTable();
@@ -47,7 +49,7 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
     for (let r = 0; r < repeats; r++) {
       const t0 = Date.now();
       const ids = await Promise.all(Array.from({ length: runs }, () => api.startRun(wf)));
-      const done = await waitRuns(config.table, ids, 600_000, 100);
+      const done = await waitRuns(config.table, ids, 600_000, 500);
       const end = Math.max(...done.map((d) => d.endedAt as number));
       failedRuns += done.filter((d) => d.status !== 'succeeded').length;
       perRepeat.push((runs * tasksPerRun) / ((end - t0) / 1000));

@@ -29,16 +29,21 @@ interface Skipped {
 
 /**
  * Splits the work of one table between local runtime processes instead of letting them race for it.
+ * The unit of work is a **run**: one member owns a run's stream records and runs its tasks' attempts,
+ * so a run's chain never crosses processes (no HTTP per task, no master in one process re-processing
+ * an ending whose inline advance another process is still making), and two members are two engines
+ * over their halves of the runs. A single wide run is not spread over the members; many runs are.
  *
  * - **Stream records.** Every member reads the whole stream (as every Lambda event source would), but
- *   handles only the records whose item it owns (rendezvous hashing over the live members, keyed by
- *   the record's item key): one master per record instead of one per process, so no duplicate reads
- *   and no conditional writes lost to a twin.
- * - **Jobs.** A queued attempt is run by the member that owns its task: here, or posted to that
- *   member's worker (`POST /jobs`, fire and forget like an async invoke). So the work of a fan-out is
- *   spread over the members whichever master queued it. A member that is gone (connection refused)
- *   is bypassed: the job runs here. One that is only slow to answer is not raced: if it never claims
- *   the job, the sweeper dispatches it again at the claim deadline.
+ *   handles only the records of the runs it owns (rendezvous hashing over the live members, keyed by
+ *   the record's `runId`; a record of no run by its item key): one master per record instead of one
+ *   per process, so no duplicate reads and no conditional writes lost to a twin.
+ * - **Jobs.** A queued attempt is run by the member that owns its run: here (the normal case, since
+ *   the master or worker that queued it owns the run), or posted to that member's worker
+ *   (`POST /jobs`, fire and forget like an async invoke) when it was queued elsewhere (a sweeper
+ *   re-dispatching, a view that changed meanwhile). A member that is gone (connection refused) is
+ *   bypassed: the job runs here. One that is only slow to answer is not raced: if it never claims the
+ *   job, the sweeper dispatches it again at the claim deadline.
  * - **Takeover.** A record skipped for another member is kept for `keepMs`. When that member leaves
  *   the view (it stopped, or its lease ran out after a SIGKILL), the records it owned and this member
  *   now owns are handled here: at worst twice, which every master transition tolerates (each is
@@ -119,10 +124,17 @@ export class WorkShare {
   }
 }
 
-/** The item a stream record is about, as a string (its key attributes, whatever they are called). */
+/**
+ * What a stream record is shared by: its run (the `runId` every run, task and map item carries, in
+ * the new image or, for a removal, the old one), else the item's key, whatever its attributes are called.
+ */
 export function recordKey(r: _Record): string {
+  const runId = r.dynamodb?.NewImage?.runId?.S ?? r.dynamodb?.OldImage?.runId?.S;
+  if (runId !== undefined) return runKey(runId);
   return JSON.stringify(r.dynamodb?.Keys ?? r.eventID ?? '');
 }
 
-/** The task a job runs. */
-export const jobKey = (job: Job): string => `${job.runId}/${job.task}`;
+/** What a job is shared by: its run, as for the run's records. */
+export const jobKey = (job: Job): string => runKey(job.runId);
+
+const runKey = (runId: string): string => `run:${runId}`;

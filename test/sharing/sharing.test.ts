@@ -13,7 +13,8 @@ import {
 
 /**
  * Two runtime processes over one table share its work (BATON_SHARE_WORK=1, see
- * functions/local/work-share.ts): every task runs once, both do work, and the share of a process
+ * functions/local/work-share.ts) run by run: every task runs once, both do work (16 runs, so the chance
+ * that one process owns them all is 2^-15), and the share of a process
  * killed with SIGKILL is taken over by the survivor, so its runs finish. The run watchdog is set far
  * beyond the test's length, so it cannot be what finishes them.
  */
@@ -50,7 +51,7 @@ describe('work sharing between local runtime processes', () => {
     await Promise.all([a.start(), b.start()]);
     client = started.api;
     const fan: Record<string, unknown> = { root: { type: 'noop' } };
-    const mid = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    const mid = Array.from({ length: 6 }, (_, i) => `m${i}`);
     for (const m of mid) fan[m] = { type: 'noop', after: ['root'] };
     fan.join = { type: 'noop', after: mid };
     await client.put({ name: 'fan', tasks: fan });
@@ -75,10 +76,10 @@ describe('work sharing between local runtime processes', () => {
     );
 
   it('runs every task once, and both processes do work', async () => {
-    const runIds = await Promise.all(Array.from({ length: 4 }, () => client.start('fan')));
+    const runIds = await Promise.all(Array.from({ length: 16 }, () => client.start('fan')));
     const items = await runsDone(runIds);
     const tasks = tasksOf(items, runIds);
-    expect(tasks).toHaveLength(4 * 14);
+    expect(tasks).toHaveLength(16 * 8);
     for (const t of tasks) {
       expect(t.status).toBe('succeeded');
       // One success: no twin master queued it twice, no twin worker ran it. A lost attempt (a lease that
@@ -87,13 +88,14 @@ describe('work sharing between local runtime processes', () => {
       expect(statuses.filter((x: string) => x === 'succeeded')).toEqual(['succeeded']);
       expect(statuses.filter((x: string) => x !== 'succeeded' && x !== 'lost')).toEqual([]);
     }
-    const workers = new Set(tasks.map((t) => t.attempts.find((x: Item) => x.status === 'succeeded').worker));
-    expect(workers).toEqual(new Set([a.ready?.workerId, b.ready?.workerId]));
+    const workerOf = (t: Item) => t.attempts.find((x: Item) => x.status === 'succeeded').worker;
+    expect(new Set(tasks.map(workerOf))).toEqual(new Set([a.ready?.workerId, b.ready?.workerId]));
     expect(checkInvariants(items, { allTerminal: true }).violations).toEqual([]);
   }, 150_000);
 
   it('takes over the share of a process killed with SIGKILL, and its runs finish', async () => {
-    const runIds = await Promise.all(Array.from({ length: 6 }, () => client.start('steps')));
+    // 16 runs, so that `a` owns some of them (shared by run; 2^-16 that it owns none).
+    const runIds = await Promise.all(Array.from({ length: 16 }, () => client.start('steps')));
     const aId = a.ready?.workerId;
     // Kill `a` while the runs are under way and after it has done some of their work.
     await waitFor(

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/common/config.js';
 import { log } from '../../functions/common/logger.js';
 import { Membership } from '../../functions/local/membership.js';
-import { recordKey, WorkShare } from '../../functions/local/work-share.js';
+import { jobKey, recordKey, WorkShare } from '../../functions/local/work-share.js';
 import type { Job } from '../../functions/orchestrator/deps.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
@@ -14,8 +14,11 @@ import { until } from '../support/wait.js';
 
 useDynamo();
 
-/** A stream record about one item, as the poller hands it over. */
-const record = (i: number): _Record => ({ eventID: `e${i}`, dynamodb: { Keys: { pk: { S: `RUN#r${i % 7}` }, sk: { S: `TASK#t${i}` } } } });
+/** A stream record about one task item of run `r<i % 30>`, as the poller hands it over. */
+const record = (i: number): _Record => ({
+  eventID: `e${i}`,
+  dynamodb: { Keys: { pk: { S: `RUN#r${i % 30}` }, sk: { S: `TASK#t${i}` } }, NewImage: { runId: { S: `r${i % 30}` } } },
+});
 
 interface Member {
   readonly membership: Membership;
@@ -69,6 +72,13 @@ describe('work share: members partition the stream and the jobs, and take over a
     const owners = ms.map((m) => records.map((r) => m.membership.owner(recordKey(r)).memberId));
     expect(owners[1]).toEqual(owners[0]);
     expect(owners[2]).toEqual(owners[0]);
+    // Shared by run: a run's records have one owner, and its jobs go to that owner.
+    const a = ms[0] as Member;
+    for (let run = 0; run < 30; run++) {
+      const ofRun = records.filter((r) => r.dynamodb?.NewImage?.runId?.S === `r${run}`);
+      const owner = a.membership.owner(jobKey({ runId: `r${run}`, task: 't', attempt: 1 })).memberId;
+      expect(new Set(ofRun.map((r) => a.membership.owner(recordKey(r)).memberId))).toEqual(new Set([owner]));
+    }
   });
 
   it('hands the records a departed member owned to the survivors, each to one of them, and only those', async () => {
