@@ -1,6 +1,6 @@
 import type { TaskSpec } from '../engine/definition/types.js';
 import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '../engine/flow/join-rule.js';
-import { type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
+import { keys, type PromotedBy, type RunItem, type TaskError, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
 import { finishRun, getRun, recordFailure } from '../store/runs.js';
 import {
   addSinkDone,
@@ -19,6 +19,7 @@ import { countedReadiness, isCounted, outcomeOf } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
+import { unindexedInFlight } from './overdue.js';
 import { finishSucceeded } from './run-output.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -55,6 +56,11 @@ export interface AdvanceOptions {
    * advance counts the ending on a counted join (`counted-join.ts`), so that an ending counts once.
    */
   readonly countJoins?: boolean;
+  /**
+   * The worker's inline advance: the direct successors it queues stay out of the due index
+   * (`QueueInfo.unindexed`); the re-processing of the ending's record watches them (`overdue.ts`).
+   */
+  readonly unindexed?: boolean;
 }
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
@@ -106,10 +112,12 @@ async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string>
   if (task.workflow === undefined || task.version === undefined) return undefined;
   const wf = await loadWorkflow(deps.db, task.workflow, task.version);
   if (wf.graph.sinks.includes(task.name)) return undefined;
+  const seen = new Map<string, TaskItem>(); // the last read of each successor
   const untold = async (among: readonly string[]) => {
     const told = await Promise.all(
       among.map(async (s) => {
         const t = await getTask(deps.db, task.runId, s);
+        if (t) seen.set(s, t);
         return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
       }),
     );
@@ -119,14 +127,29 @@ async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string>
   const all = wf.graph.successors[task.name] ?? [];
   const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
   let left = await untold(all.filter((s) => !counted.includes(s)));
-  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) return new Set([...left, ...counted]);
+  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) {
+    await watchInFlight(deps, task, seen, left);
+    return new Set([...left, ...counted]);
+  }
   // A record read soon after its write can overtake the writer's own advance: give that advance up to
   // `BATON_INLINE_GRACE_MS` from the ending, then look again at what was missing (the first look may
   // itself outlast the grace in a wide fan-out), and race only what is still untold (safe, only billed).
   const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   left = await untold(left);
+  await watchInFlight(deps, task, seen, left);
   return new Set([...left, ...counted]);
+}
+
+/**
+ * Asks for a timer, one lease from now, on each successor of `task` seen in flight without a due
+ * entry, and on each still untold (this advance races the inline one, whose writes may land
+ * unindexed): when it fires, the sweeper's `fireDue` indexes whichever is still in flight (overdue.ts).
+ */
+async function watchInFlight(deps: Deps, task: TaskItem, seen: ReadonlyMap<string, TaskItem>, untold: readonly string[]) {
+  const names = new Set([...[...seen.values()].filter(unindexedInFlight).map((t) => t.name), ...untold]);
+  const at = deps.now() + deps.db.config.leaseMs;
+  await Promise.all([...names].map((s) => deps.timer(keys.task(task.runId, s), at)));
 }
 
 /**
@@ -185,7 +208,7 @@ export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, na
  * task still being new or blocked, so a duplicate delivery or a racing master decides it once.
  */
 async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step, opts: AdvanceOptions) {
-  const q: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
+  const base: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
   const work: Step[] = [first];
   while (work.length > 0) {
     const w = work.pop() as Step;
@@ -201,7 +224,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
         const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false });
+          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false, unindexed: false });
         }
         continue;
       }
@@ -211,6 +234,8 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
       }
     }
     if (decision.kind === 'run') {
+      // Only a direct successor of the ending is unindexed: the re-processing of its record looks at those alone.
+      const q: QueueInfo = { ...base, ...(opts.unindexed && w === first && { unindexed: true }) };
       const promoted = spec.after.length > 1 || w.recovered;
       const e = opts.eager?.wants(spec) ? opts.eager : undefined;
       const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs, q, e) : undefined;

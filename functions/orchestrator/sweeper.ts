@@ -14,6 +14,7 @@ import { dispatchAttempt } from './dispatch.js';
 import { onDueItem } from './due-items.js';
 import { deliverNow } from './events/deliver.js';
 import { specOf } from './map.js';
+import { indexInFlight, unindexedInFlight } from './overdue.js';
 import { checkPool, releaseEnded } from './pools.js';
 import { reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
@@ -75,7 +76,11 @@ export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT): Promise<Sweep
 export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty()): Promise<void> {
   const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
   const now = deps.now();
-  if (!item || item.dueAt === undefined || item.dueAt > now) return;
+  if (!item) return;
+  // A timer for an attempt left out of the due index (overdue.ts): give it its entry, due or not.
+  if (item.dueAt === undefined && item.kind === 'task' && unindexedInFlight(item as TaskItem))
+    await indexInFlight(deps, [item as TaskItem]);
+  if (item.dueAt === undefined || item.dueAt > now) return;
   if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
   if ((item as { kind: string }).kind === 'pool') return checkPool(deps, item as unknown as PoolItem); // orchestrator/pools.ts
   if ((item.kind as string) === 'clock') return onRunClock(deps, item as unknown as RunClockItem); // run timeout and sla
