@@ -15,7 +15,7 @@ import {
   skip,
 } from '../store/tasks.js';
 import { checkWhen } from './conditions.js';
-import { countedReadiness, isCounted, outcomeOf } from './counted-join.js';
+import { countBeforeRun, countedReadiness, isCounted, outcomeOf } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
@@ -61,6 +61,8 @@ export interface AdvanceOptions {
    * (`QueueInfo.unindexed`); the re-processing of the ending's record watches them (`overdue.ts`).
    */
   readonly unindexed?: boolean;
+  /** Counted joins this advance already counted, as the count left them (`countBeforeRun`): decide, do not count again. */
+  readonly counted?: ReadonlyMap<string, TaskItem>;
 }
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
@@ -79,6 +81,10 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
   const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
   if (only?.size === 0) return;
+  // Told only to counted joins: count first, and read the run only for a join whose count is complete.
+  const counted = only && opts.countJoins ? await countBeforeRun(deps, task, only) : undefined;
+  if (counted?.size === 0) return;
+  if (counted) opts = { ...opts, counted };
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
   // An ending from before the run's latest recovery (a late record of a task the recovery re-runs, such as
@@ -96,7 +102,8 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const outcome = outcomeOf(task);
   await Promise.all(
     (wf.graph.successors[task.name] ?? [])
-      .filter((s) => (only === undefined || only.has(s)) && (opts.countJoins || !isCounted(wf.definition.tasks[s])))
+      .filter((s) => (only === undefined || only.has(s)) && (counted === undefined || counted.has(s)))
+      .filter((s) => opts.countJoins || !isCounted(wf.definition.tasks[s]))
       .map((s) => settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts)),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name, opts);
@@ -126,17 +133,18 @@ async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string>
   // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
   const all = wf.graph.successors[task.name] ?? [];
   const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
+  // A record read soon after its write can overtake the writer's own advance: look first when that
+  // advance has had `BATON_INLINE_GRACE_MS` from the ending (one read per successor, not a read before
+  // and another after), and if some are still untold (a wide fan-out's advance takes longer), once more
+  // a grace later; then race only what is still untold (safe, only billed).
+  const grace = deps.db.config.inlineGraceMs;
+  const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  await sleep((task.endedAt ?? 0) + grace - deps.now());
   let left = await untold(all.filter((s) => !counted.includes(s)));
-  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) {
-    await watchInFlight(deps, task, seen, left);
-    return new Set([...left, ...counted]);
+  if (left.length > 0 && grace > 0) {
+    await sleep(grace);
+    left = await untold(left);
   }
-  // A record read soon after its write can overtake the writer's own advance: give that advance up to
-  // `BATON_INLINE_GRACE_MS` from the ending, then look again at what was missing (the first look may
-  // itself outlast the grace in a wide fan-out), and race only what is still untold (safe, only billed).
-  const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  left = await untold(left);
   await watchInFlight(deps, task, seen, left);
   return new Set([...left, ...counted]);
 }
@@ -224,7 +232,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
         const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false, unindexed: false });
+          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false, unindexed: false, counted: undefined });
         }
         continue;
       }
@@ -286,7 +294,8 @@ async function readiness(
     return { decision };
   }
   if (!w.from || !w.outcome) return undefined;
-  if (isCounted(spec)) return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper');
+  if (isCounted(spec))
+    return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper', opts.counted?.get(w.name));
   const reason = upstreamError() ?? (byDefault ? w.ending : undefined);
   const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason);
   if (t?.status !== 'blocked') return undefined;

@@ -178,10 +178,11 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
     remove: ['eager'],
   };
   const queued = whereEquals({ status: 'queued', attempt });
-  // An unindexed attempt (`QueueInfo.unindexed`) has no lease to restart: its claim is its start.
+  // An unindexed attempt (`QueueInfo.unindexed`) has no lease to restart: its claim is its start. A held
+  // one (a paused run's, also out of the index) is claimed late, so that its claim puts it back in.
   const fresh = {
-    expr: 'attribute_not_exists(#d) OR #d > :t',
-    names: { '#d': TABLE.dueAt },
+    expr: '(attribute_not_exists(#d) AND attribute_not_exists(#h)) OR #d > :t',
+    names: { '#d': TABLE.dueAt, '#h': 'held' },
     values: { ':t': now + db.config.leaseMs / 2 },
   };
   // `dueAt`: the due time the dispatcher saw; when that lease is already half gone, go straight to the
