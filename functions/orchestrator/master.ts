@@ -139,8 +139,9 @@ async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string>
   // a grace later; then race only what is still untold (safe, only billed).
   const grace = deps.db.config.inlineGraceMs;
   const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
-  await sleep((task.endedAt ?? 0) + grace - deps.now());
-  let left = await untold(all.filter((s) => !counted.includes(s)));
+  const named = all.filter((s) => !counted.includes(s));
+  if (named.length > 0) await sleep((task.endedAt ?? 0) + grace - deps.now());
+  let left = await untold(named);
   if (left.length > 0 && grace > 0) {
     await sleep(grace);
     left = await untold(left);
