@@ -1,5 +1,5 @@
 import { keys, type TaskItem } from '../store/items.js';
-import { getTask, indexOverdue } from '../store/tasks.js';
+import { getTask, indexOverdue, unindexedInFlight } from '../store/tasks.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -23,10 +23,6 @@ import type { Deps } from './deps.js';
  *
  * A holder that lives past its first heartbeat indexes its attempt itself (`Lease`), as before.
  */
-
-/** An attempt in flight that no due entry covers (a paused run's held attempts are the resume's to release). */
-export const unindexedInFlight = (t: Pick<TaskItem, 'status' | 'dueAt' | 'held'>): boolean =>
-  (t.status === 'queued' || t.status === 'running') && t.dueAt === undefined && !t.held;
 
 /**
  * Gives each in-flight unindexed task of `tasks` its due entry at its natural due time, and asks for a

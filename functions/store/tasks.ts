@@ -193,6 +193,10 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
   return db.update<TaskItem>(key, { ...spec, set: { ...spec.set, ...db.due(key, now + db.config.leaseMs) } }, queued);
 }
 
+/** An attempt in flight that no due entry covers (a paused run's held attempts are the resume's to release). */
+export const unindexedInFlight = (t: Pick<TaskItem, 'status' | 'dueAt' | 'held'>): boolean =>
+  (t.status === 'queued' || t.status === 'running') && t.dueAt === undefined && !t.held;
+
 /**
  * Puts an attempt that was left out of the due index (`QueueInfo.unindexed`) into it at `at`: its claim
  * deadline if queued, its lease's end if running (from `queuedAt` or `claimedAt`). Guarded by the state
