@@ -3,6 +3,7 @@ import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '..
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { countDep, runTasks } from '../store/tasks.js';
 import type { Deps } from './deps.js';
+import { loadWorkflow } from './workflows.js';
 
 /**
  * Wide joins count their dependencies instead of naming them.
@@ -39,7 +40,8 @@ export function outcomeOf(t: Pick<TaskItem, 'status' | 'upstreamFailed'>): Outco
 
 /**
  * Counts one ended dependency of the counted join `name` and decides it once the count reaches its
- * width (or at once when `verify`: the watchdog found every dependency ended). `ending`: the run is
+ * width (or at once when `verify`: the watchdog found every dependency ended). `counted`: the item as
+ * this ending's count already left it (`countBeforeRun`), so it is not counted twice. `ending`: the run is
  * ending (failureStrategy end), so under the default rule it does not run. Undefined: keep waiting, or
  * the task is no longer blocked.
  */
@@ -50,8 +52,9 @@ export async function countedReadiness(
   spec: TaskSpec,
   ending: TaskError | undefined,
   verify: boolean,
+  counted?: TaskItem,
 ): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
-  const t = await countDep(deps.db, run.runId, name);
+  const t = counted ?? (await countDep(deps.db, run.runId, name));
   if (t?.status !== 'blocked') return undefined;
   if ((t.depCount ?? 0) < spec.after.length && !verify) return undefined;
   const items = new Map((await runTasks(deps.db, run.runId)).map((i) => [i.name, i]));
@@ -72,6 +75,25 @@ export async function countedReadiness(
   }
   if (ending) return { decision: { kind: 'skip', upstreamFailed: false, message: '' }, error: ending };
   return { decision };
+}
+
+/**
+ * Counts before the run is read: a success whose untold successors are all counted joins (a wide
+ * fan-in's every branch) counts them first, and the caller reads the run only for those whose count
+ * reached their width, that is once per join instead of once per dependency. Undefined when that does not
+ * apply (another successor, or an ending that is not a success: a failure records itself on the run).
+ */
+export async function countBeforeRun(deps: Deps, task: TaskItem, only: ReadonlySet<string>): Promise<Map<string, TaskItem> | undefined> {
+  if (task.status !== 'succeeded' || task.workflow === undefined || task.version === undefined || only.size === 0) return undefined;
+  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
+  const names = [...only];
+  if (!names.every((s) => isCounted(wf.definition.tasks[s]))) return undefined;
+  const reached = new Map<string, TaskItem>();
+  for (const s of names) {
+    const t = await countDep(deps.db, task.runId, s);
+    if (t?.status === 'blocked' && (t.depCount ?? 0) >= (wf.definition.tasks[s]?.after.length ?? 0)) reached.set(s, t);
+  }
+  return reached;
 }
 
 /** Whether every dependency of a counted join has ended, from the run's items (the watchdog's check). */

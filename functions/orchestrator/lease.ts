@@ -19,8 +19,11 @@ export class Lease {
 
   start(): void {
     const { heartbeatMs, leaseMs } = this.deps.db.config;
-    // The lease began when the attempt was queued; renew at once if most of it is already gone.
-    if ((this.task.dueAt ?? 0) - this.deps.now() < leaseMs / 2) this.renew();
+    // The lease began when the attempt was queued (or, left out of the due index, when it was claimed:
+    // overdue.ts); renew at once if most of it is already gone. An unindexed attempt that ends before
+    // its first heartbeat never enters the index at all.
+    const ends = this.task.dueAt ?? (this.task.claimedAt ?? 0) + leaseMs;
+    if (ends - this.deps.now() < leaseMs / 2) this.renew();
     this.timer = setInterval(() => this.renew(), heartbeatMs);
     this.timer.unref?.();
   }

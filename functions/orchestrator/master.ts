@@ -15,10 +15,11 @@ import {
   skip,
 } from '../store/tasks.js';
 import { checkWhen } from './conditions.js';
-import { countedReadiness, isCounted, outcomeOf } from './counted-join.js';
+import { countBeforeRun, countedReadiness, isCounted, outcomeOf } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
+import { untoldSuccessors } from './reprocess.js';
 import { finishSucceeded } from './run-output.js';
 import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
@@ -55,6 +56,13 @@ export interface AdvanceOptions {
    * advance counts the ending on a counted join (`counted-join.ts`), so that an ending counts once.
    */
   readonly countJoins?: boolean;
+  /**
+   * The worker's inline advance: the direct successors it queues stay out of the due index
+   * (`QueueInfo.unindexed`); the re-processing of the ending's record watches them (`overdue.ts`).
+   */
+  readonly unindexed?: boolean;
+  /** Counted joins this advance already counted, as the count left them (`countBeforeRun`): decide, do not count again. */
+  readonly counted?: ReadonlyMap<string, TaskItem>;
 }
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
@@ -73,6 +81,10 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
   const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
   if (only?.size === 0) return;
+  // Told only to counted joins: count first, and read the run only for a join whose count is complete.
+  const counted = only && opts.countJoins ? await countBeforeRun(deps, task, only) : undefined;
+  if (counted?.size === 0) return;
+  if (counted) opts = { ...opts, counted };
   const run = await getRun(deps.db, task.runId);
   if (!run || TERMINAL_RUN.has(run.status)) return;
   // An ending from before the run's latest recovery (a late record of a task the recovery re-runs, such as
@@ -90,56 +102,11 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const outcome = outcomeOf(task);
   await Promise.all(
     (wf.graph.successors[task.name] ?? [])
-      .filter((s) => (only === undefined || only.has(s)) && (opts.countJoins || !isCounted(wf.definition.tasks[s])))
+      .filter((s) => (only === undefined || only.has(s)) && (counted === undefined || counted.has(s)))
+      .filter((s) => opts.countJoins || !isCounted(wf.definition.tasks[s]))
       .map((s) => settle(deps, run, wf, { name: s, from: task.name, outcome, status: task.status, ending }, opts)),
   );
   if (wf.graph.sinks.includes(task.name)) await sinkDone(deps, run, wf, task.name, opts);
-}
-
-/**
- * The direct successors of an ended task that the advance its writer made inline has not told yet:
- * one read per successor, and none of the run; undefined when that cannot be known (a sink is left to
- * the full advance, which reads the run first and stops there once the run is finished; an item without
- * the workflow written when it was queued says nothing).
- */
-async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string> | undefined> {
-  if (task.workflow === undefined || task.version === undefined) return undefined;
-  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
-  if (wf.graph.sinks.includes(task.name)) return undefined;
-  const untold = async (among: readonly string[]) => {
-    const told = await Promise.all(
-      among.map(async (s) => {
-        const t = await getTask(deps.db, task.runId, s);
-        return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
-      }),
-    );
-    return among.filter((_, i) => !told[i]);
-  };
-  // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
-  const all = wf.graph.successors[task.name] ?? [];
-  const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
-  let left = await untold(all.filter((s) => !counted.includes(s)));
-  if (left.length === 0 || deps.db.config.inlineGraceMs <= 0) return new Set([...left, ...counted]);
-  // A record read soon after its write can overtake the writer's own advance: give that advance up to
-  // `BATON_INLINE_GRACE_MS` from the ending, then look again at what was missing (the first look may
-  // itself outlast the grace in a wide fan-out), and race only what is still untold (safe, only billed).
-  const wait = (task.endedAt ?? 0) + deps.db.config.inlineGraceMs - deps.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  left = await untold(left);
-  return new Set([...left, ...counted]);
-}
-
-/**
- * A successor item knows that `from` ended: it left `blocked` (it was decided), or, waiting on
- * several dependencies, it recorded `from` and still waits for another one. A blocked item whose
- * dependencies are all recorded is not told: the advance that recorded the last one may have died
- * before deciding it.
- */
-function wasTold(t: TaskItem, from: string, spec: TaskSpec | undefined): boolean {
-  if (t.status !== 'blocked') return true;
-  const after = spec?.after ?? [];
-  if (after.length <= 1 || !t.doneDeps?.has(from)) return false;
-  return !after.every((d) => t.doneDeps?.has(d));
 }
 
 type RunFailure = NonNullable<RunItem['failure']>;
@@ -185,7 +152,7 @@ export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, na
  * task still being new or blocked, so a duplicate delivery or a racing master decides it once.
  */
 async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step, opts: AdvanceOptions) {
-  const q: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
+  const base: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
   const work: Step[] = [first];
   while (work.length > 0) {
     const w = work.pop() as Step;
@@ -201,7 +168,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
         const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false });
+          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false, unindexed: false, counted: undefined });
         }
         continue;
       }
@@ -211,6 +178,8 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
       }
     }
     if (decision.kind === 'run') {
+      // Only a direct successor of the ending is unindexed: the re-processing of its record looks at those alone.
+      const q: QueueInfo = { ...base, ...(opts.unindexed && w === first && { unindexed: true }) };
       const promoted = spec.after.length > 1 || w.recovered;
       const e = opts.eager?.wants(spec) ? opts.eager : undefined;
       const queued = promoted ? await promote(deps.db, run.runId, w.name, deps.now(), spec.timeoutMs, q, e) : undefined;
@@ -261,7 +230,8 @@ async function readiness(
     return { decision };
   }
   if (!w.from || !w.outcome) return undefined;
-  if (isCounted(spec)) return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper');
+  if (isCounted(spec))
+    return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper', opts.counted?.get(w.name));
   const reason = upstreamError() ?? (byDefault ? w.ending : undefined);
   const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason);
   if (t?.status !== 'blocked') return undefined;

@@ -5,6 +5,7 @@ import type { Deps } from './deps.js';
 import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
+import { indexInFlight } from './overdue.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -62,6 +63,8 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     await advance(deps, last, { by: 'sweeper', countJoins: true });
   }
   if (redriven > 0) deps.log.warn({ run: runId, redriven }, 'watchdog re-drove a run whose events were lost');
+  // Attempts an inline advance left out of the due index whose check was never armed (a lost record).
+  await indexInFlight(deps, tasks.values());
   await bumpWatchdog(deps.db, run, deps.now());
   return redriven;
 }

@@ -7,13 +7,14 @@ import type { DeliveryItem } from '../store/outbox.js';
 import type { PoolItem } from '../store/pools.js';
 import type { RunClockItem } from '../store/run-clock.js';
 import { getRun } from '../store/runs.js';
-import { finishAttempt, holds, reclaimLost, redispatch, wake } from '../store/tasks.js';
+import { finishAttempt, holds, reclaimLost, redispatch, unindexedInFlight, wake } from '../store/tasks.js';
 import { decide } from './attempt-ending.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { onDueItem } from './due-items.js';
 import { deliverNow } from './events/deliver.js';
 import { specOf } from './map.js';
+import { indexInFlight } from './overdue.js';
 import { checkPool, releaseEnded } from './pools.js';
 import { reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
@@ -76,7 +77,11 @@ export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT, shards: readon
 export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty()): Promise<void> {
   const item = await deps.db.get<(TaskItem | RunItem) & { kind: string }>(key);
   const now = deps.now();
-  if (!item || item.dueAt === undefined || item.dueAt > now) return;
+  if (!item) return;
+  // A timer for an attempt left out of the due index (overdue.ts): give it its entry, due or not.
+  if (item.dueAt === undefined && item.kind === 'task' && unindexedInFlight(item as TaskItem))
+    await indexInFlight(deps, [item as TaskItem]);
+  if (item.dueAt === undefined || item.dueAt > now) return;
   if (await onDueItem(deps, item)) return; // schedules, backfills, pending runs (orchestrator/due-items.ts)
   if ((item as { kind: string }).kind === 'pool') return checkPool(deps, item as unknown as PoolItem); // orchestrator/pools.ts
   if ((item.kind as string) === 'clock') return onRunClock(deps, item as unknown as RunClockItem); // run timeout and sla

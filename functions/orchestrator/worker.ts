@@ -121,7 +121,7 @@ async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, ke
     return true;
   };
   try {
-    await advance(deps, done, { by: 'worker', eager: { owner: deps.workerId, wants, took: (t) => kept.push(t) } });
+    await advance(deps, done, { by: 'worker', unindexed: true, eager: { owner: deps.workerId, wants, took: (t) => kept.push(t) } });
   } catch (err) {
     deps.log.warn(
       { run: done.runId, task: done.name, attempt: done.attempt, err },

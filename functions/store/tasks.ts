@@ -26,9 +26,21 @@ export interface QueueInfo {
   readonly by: PromotedBy;
   readonly workflow?: string;
   readonly version?: number;
+  /**
+   * Leave the task out of the due index (2 index writes fewer per task: its entry and its removal).
+   * Only the worker's inline advance asks for it, for the direct successors of the ending it just
+   * recorded: the master re-processing that ending's stream record looks at them and sets a timer on
+   * any still in flight (`orchestrator/overdue.ts`), which indexes it if it still is; the run watchdog
+   * does the same. A task whose holder heartbeats is indexed by its first heartbeat.
+   */
+  readonly unindexed?: boolean;
 }
 
 const queueInfo = (q?: QueueInfo) => (q ? { promotedBy: q.by, workflow: q.workflow, version: q.version } : {});
+
+/** The due entry a queueing write gives the task: its claim deadline, unless the caller leaves it unindexed. */
+const queueDue = (db: Db, key: { pk: string; sk: string }, now: number, q?: QueueInfo) =>
+  q?.unindexed ? {} : db.due(key, now + db.config.leaseMs);
 
 /**
  * Eager dispatch folded into the write that queues: the caller will run the attempt itself, so the
@@ -39,13 +51,13 @@ export interface EagerStart {
   readonly owner: string;
 }
 
-const heldBy = (db: Db, key: { pk: string; sk: string }, now: number, e: EagerStart) => ({
+const heldBy = (db: Db, key: { pk: string; sk: string }, now: number, e: EagerStart, q?: QueueInfo) => ({
   status: 'running',
   owner: e.owner,
   claimedAt: now,
   attemptStartedAt: now,
   eager: true,
-  ...db.due(key, now + db.config.leaseMs),
+  ...queueDue(db, key, now, q),
 });
 
 /** Creates a task straight into `queued` (a root, or a task with one dependency). */
@@ -61,8 +73,8 @@ export async function queueNew(db: Db, runId: string, name: string, now: number,
     queuedAt: now,
     timeoutMs,
     ...queueInfo(q),
-    ...db.due(key, now + db.config.leaseMs),
-    ...(e && { ...heldBy(db, key, now, e), fence: 1, startedAt: now }),
+    ...queueDue(db, key, now, q),
+    ...(e && { ...heldBy(db, key, now, e, q), fence: 1, startedAt: now }),
   };
   return (await db.create(item)) ? (item as unknown as TaskItem) : undefined;
 }
@@ -125,11 +137,11 @@ export function failUnstarted(db: Db, runId: string, name: string, now: number, 
  */
 export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo, e?: EagerStart) {
   const key = keys.task(runId, name);
-  const set = { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...db.due(key, now + db.config.leaseMs) };
+  const set = { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...queueDue(db, key, now, q) };
   return db.update<TaskItem>(
     key,
     e
-      ? { set: { ...set, ...heldBy(db, key, now, e) }, setIfMissing: { startedAt: now }, add: { attempt: 1, fence: 1 } }
+      ? { set: { ...set, ...heldBy(db, key, now, e, q) }, setIfMissing: { startedAt: now }, add: { attempt: 1, fence: 1 } }
       : { set, setIfMissing: { fence: 0 }, add: { attempt: 1 } },
     whereEquals({ status: 'blocked' }),
   );
@@ -166,13 +178,39 @@ export async function claim(db: Db, runId: string, name: string, attempt: number
     remove: ['eager'],
   };
   const queued = whereEquals({ status: 'queued', attempt });
-  const fresh = { expr: '#d > :t', names: { '#d': TABLE.dueAt }, values: { ':t': now + db.config.leaseMs / 2 } };
+  // An unindexed attempt (`QueueInfo.unindexed`) has no lease to restart: its claim is its start. A held
+  // one (a paused run's, also out of the index) is claimed late, so that its claim puts it back in.
+  const fresh = {
+    expr: '(attribute_not_exists(#d) AND attribute_not_exists(#h)) OR #d > :t',
+    names: { '#d': TABLE.dueAt, '#h': 'held' },
+    values: { ':t': now + db.config.leaseMs / 2 },
+  };
   // `dueAt`: the due time the dispatcher saw; when that lease is already half gone, go straight to the
   // late claim rather than bill a fresh claim that its condition refuses.
   const late = dueAt !== undefined && dueAt <= now + db.config.leaseMs / 2;
   const kept = late ? undefined : await db.update<TaskItem>(key, spec, and(queued, fresh));
   if (kept) return kept;
   return db.update<TaskItem>(key, { ...spec, set: { ...spec.set, ...db.due(key, now + db.config.leaseMs) } }, queued);
+}
+
+/** An attempt in flight that no due entry covers (a paused run's held attempts are the resume's to release). */
+export const unindexedInFlight = (t: Pick<TaskItem, 'status' | 'dueAt' | 'held'>): boolean =>
+  (t.status === 'queued' || t.status === 'running') && t.dueAt === undefined && !t.held;
+
+/**
+ * Puts an attempt that was left out of the due index (`QueueInfo.unindexed`) into it at `at`: its claim
+ * deadline if queued, its lease's end if running (from `queuedAt` or `claimedAt`). Guarded by the state
+ * it was read in (status, attempt, fence) and by its still having no entry, so a claim, an ending or a
+ * heartbeat that came first wins and this write does nothing (`orchestrator/overdue.ts`).
+ */
+export function indexOverdue(db: Db, t: Pick<TaskItem, 'runId' | 'name' | 'status' | 'attempt' | 'fence'>, at: number) {
+  const key = keys.task(t.runId, t.name);
+  const unindexed: Condition = { expr: 'attribute_not_exists(#d)', names: { '#d': TABLE.dueAt } };
+  return db.update<TaskItem>(
+    key,
+    { set: db.due(key, at) },
+    and(whereEquals({ status: t.status, attempt: t.attempt, fence: t.fence }), unindexed),
+  );
 }
 
 /** Sets the attempt's deadline the first time it is claimed (a resumed attempt keeps its own). */

@@ -1,0 +1,77 @@
+import type { TaskSpec } from '../engine/definition/types.js';
+import { keys, type TaskItem } from '../store/items.js';
+import { getTask, unindexedInFlight } from '../store/tasks.js';
+import { isCounted } from './counted-join.js';
+import type { Deps } from './deps.js';
+import { loadWorkflow } from './workflows.js';
+
+/**
+ * The master re-processing an ending whose worker advanced the run inline (`TaskItem.inlineAdvance`,
+ * `AdvanceOptions.reprocess` in master.ts): what is left to do, found by reading the successors, not
+ * the run, and the successors it sees in flight out of the due index, watched (overdue.ts).
+ */
+
+/**
+ * The direct successors of an ended task that the advance its writer made inline has not told yet:
+ * one read per successor, and none of the run; undefined when that cannot be known (a sink is left to
+ * the full advance, which reads the run first and stops there once the run is finished; an item without
+ * the workflow written when it was queued says nothing).
+ */
+export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string> | undefined> {
+  if (task.workflow === undefined || task.version === undefined) return undefined;
+  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
+  if (wf.graph.sinks.includes(task.name)) return undefined;
+  const seen = new Map<string, TaskItem>(); // the last read of each successor
+  const untold = async (among: readonly string[]) => {
+    const told = await Promise.all(
+      among.map(async (s) => {
+        const t = await getTask(deps.db, task.runId, s);
+        if (t) seen.set(s, t);
+        return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
+      }),
+    );
+    return among.filter((_, i) => !told[i]);
+  };
+  // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
+  const all = wf.graph.successors[task.name] ?? [];
+  const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
+  // A record read soon after its write can overtake the writer's own advance: look first when that
+  // advance has had `BATON_INLINE_GRACE_MS` from the ending (one read per successor, not a read before
+  // and another after), and if some are still untold (a wide fan-out's advance takes longer), once more
+  // a grace later; then race only what is still untold (safe, only billed).
+  const grace = deps.db.config.inlineGraceMs;
+  const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  const named = all.filter((s) => !counted.includes(s));
+  if (named.length > 0) await sleep((task.endedAt ?? 0) + grace - deps.now());
+  let left = await untold(named);
+  if (left.length > 0 && grace > 0) {
+    await sleep(grace);
+    left = await untold(left);
+  }
+  await watchInFlight(deps, task, seen, left);
+  return new Set([...left, ...counted]);
+}
+
+/**
+ * Asks for a timer, one lease from now, on each successor of `task` seen in flight without a due
+ * entry, and on each still untold (this advance races the inline one, whose writes may land
+ * unindexed): when it fires, the sweeper's `fireDue` indexes whichever is still in flight (overdue.ts).
+ */
+async function watchInFlight(deps: Deps, task: TaskItem, seen: ReadonlyMap<string, TaskItem>, untold: readonly string[]) {
+  const names = new Set([...[...seen.values()].filter(unindexedInFlight).map((t) => t.name), ...untold]);
+  const at = deps.now() + deps.db.config.leaseMs;
+  await Promise.all([...names].map((s) => deps.timer(keys.task(task.runId, s), at)));
+}
+
+/**
+ * A successor item knows that `from` ended: it left `blocked` (it was decided), or, waiting on
+ * several dependencies, it recorded `from` and still waits for another one. A blocked item whose
+ * dependencies are all recorded is not told: the advance that recorded the last one may have died
+ * before deciding it.
+ */
+function wasTold(t: TaskItem, from: string, spec: TaskSpec | undefined): boolean {
+  if (t.status !== 'blocked') return true;
+  const after = spec?.after ?? [];
+  if (after.length <= 1 || !t.doneDeps?.has(from)) return false;
+  return !after.every((d) => t.doneDeps?.has(d));
+}
