@@ -5,12 +5,11 @@ import { log as rootLog } from '../common/logger.js';
 import type { Deps, Job } from '../orchestrator/deps.js';
 import { handleRecord, maxRecordAttempts, type StreamRecord } from '../orchestrator/poison.js';
 import { schedulerTick } from '../orchestrator/scheduler.js';
-import { fireDue, SWEEP_ITEM_LIMIT, sweep } from '../orchestrator/sweeper.js';
+import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
 import { documentClient, dynamoClient } from '../store/client.js';
 import type { Key } from '../store/db.js';
 import { Db } from '../store/db.js';
-import { dueShards } from '../store/due.js';
 import { lazyAwsClients } from '../tasks/aws-clients.js';
 import { executors as allExecutors } from '../tasks/registry.js';
 import { startWorkerServer, type WorkerServer } from './http-invoker.js';
@@ -121,7 +120,7 @@ export class LocalRuntime {
     if (this.roles.sweeper) {
       const every = this.opts.sweepIntervalMs ?? intSetting(process.env, 'BATON_SWEEP_INTERVAL_MS', 1000, 1);
       const tick = () => {
-        this.sweeping = sweep(this.deps, SWEEP_ITEM_LIMIT, this.ownShards()).catch((err) => this.deps.log.error({ err }, 'sweep failed'));
+        this.sweeping = sweep(this.deps).catch((err) => this.deps.log.error({ err }, 'sweep failed'));
         void this.sweeping.then(() => {
           if (!this.stopped) this.sweepTimer = setTimeout(tick, every);
         });
@@ -131,9 +130,7 @@ export class LocalRuntime {
     if (this.roles.scheduler) {
       const every = this.opts.schedulerIntervalMs ?? intSetting(process.env, 'BATON_SCHEDULER_INTERVAL_MS', 1000, 1);
       const schedTick = () => {
-        this.ticking = schedulerTick(this.deps, { shards: this.ownShards() }).catch((err) =>
-          this.deps.log.error({ err }, 'scheduler tick failed'),
-        );
+        this.ticking = schedulerTick(this.deps).catch((err) => this.deps.log.error({ err }, 'scheduler tick failed'));
         void this.ticking.then(() => {
           if (!this.stopped) this.schedulerTimer = setTimeout(schedTick, every);
         });
@@ -170,19 +167,6 @@ export class LocalRuntime {
     this.membership = membership;
     await membership.start();
     if (!this.stopped) this.poller?.start();
-  }
-
-  /**
-   * The due-index shards this process sweeps and ticks: all of them, unless it shares the table's work,
-   * when each shard is swept by the member that owns it (every sweep and scheduler tick queries each
-   * shard it covers, whoever else does, so N members would pay N times for the same empty answers, and
-   * race on the same overdue items). A shard whose owner died is swept by its next owner once the view
-   * drops it; a view that briefly differs between members sweeps a shard twice or a heartbeat late.
-   */
-  private ownShards(): string[] {
-    const all = dueShards(this.deps.db);
-    const m = this.membership;
-    return this.workShare && m ? all.filter((s) => m.mine(`due:${s}`)) : all;
   }
 
   /** Resolves once this runtime takes part in the work (at once, unless it shares work and is still joining). */

@@ -70,20 +70,14 @@ export function nextFireAfter(spec: CronSpec, afterMs: number, start?: number, e
   return nextFireTimes(spec, new Date(lower), 1, until ? { until } : undefined)[0]?.getTime();
 }
 
-/**
- * One scheduler tick. Safe to run twice, concurrently, or again after a crash. `shards`: only these
- * shards of the due index (local processes that share a table split them; default all).
- */
-export async function schedulerTick(
-  deps: Deps,
-  opts: { horizonMs?: number; parallel?: number; shards?: readonly string[] } = {},
-): Promise<TickReport> {
+/** One scheduler tick. Safe to run twice, concurrently, or again after a crash. */
+export async function schedulerTick(deps: Deps, opts: { horizonMs?: number; parallel?: number } = {}): Promise<TickReport> {
   const report = emptyReport();
   const now = deps.now();
   const horizon = opts.horizonMs ?? TIMER_HORIZON_MS;
   const found: DueKey[] = [];
   await Promise.all(
-    (opts.shards ?? dueShards(deps.db)).map(async (shard) => {
+    dueShards(deps.db).map(async (shard) => {
       let start: Record<string, unknown> | undefined;
       do {
         const r = await queryDue(deps.db, shard, { until: now + horizon, schedulesOnly: true, start });

@@ -41,13 +41,12 @@ const empty = (): SweepReport => ({ examined: 0, redispatched: 0, reclaimed: 0, 
  * The failover sweeper and durable timer in one: finds every item whose due time has passed, through
  * the sparse sharded due index (never a table scan), and acts on it. Every action is conditional on
  * what was read, so concurrent sweepers, or a sweeper racing a holder's last heartbeat, act once.
- * `shards`: only these shards of the due index (local processes that share a table split them).
  */
-export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT, shards: readonly string[] = dueShards(deps.db)): Promise<SweepReport> {
+export async function sweep(deps: Deps, limit = SWEEP_ITEM_LIMIT): Promise<SweepReport> {
   const report = empty();
   const now = deps.now();
   await Promise.all(
-    shards.map(async (shard) => {
+    dueShards(deps.db).map(async (shard) => {
       let start: Record<string, unknown> | undefined;
       do {
         const r = await queryDue(deps.db, shard, { until: now, limit: SWEEP_PAGE_SIZE, start });
