@@ -10,6 +10,8 @@ export default defineConfig({
     // of its score, since the other engine tests may kill more.
     include: process.env.STRYKER_TESTS?.split(',') ?? ['test/engine/**/*.test.ts', 'test/schedule-pure/**/*.test.ts'],
     pool: 'forks',
+    // fast-check properties at BATON_FC_RUNS cases (default 25) per mutant: see fc-runs-setup.ts.
+    setupFiles: ['scripts/mutate/fc-runs-setup.ts'],
     testTimeout: 60_000,
     // Instrumented code is several times slower: a test that times the validator cannot hold under it.
     testNamePattern: '^(?!.*quickly)',
