@@ -135,7 +135,10 @@ describe('refusals name the field and the reason', () => {
       '* * * *',
       "invalid cron expression '* * * *': expected 5 fields (min hour day month weekday), 6 (with seconds first) or 7 (Quartz, with year last); got 4",
     ],
-    ['0 0 0 * * ? 2027', "invalid cron expression '0 0 0 * * ? 2027': the year field must be '*' (restricting years is not supported), got '2027'"],
+    [
+      '0 0 0 * * ? 2027',
+      "invalid cron expression '0 0 0 * * ? 2027': the year field must be '*' (restricting years is not supported), got '2027'",
+    ],
     ['0 0 1? * *', "invalid cron expression '0 0 1? * *': '?' is only allowed as the whole day-of-month or day-of-week field"],
     [
       '0 12 ? * MON *',

@@ -34,11 +34,14 @@ describe('renderScheduleParams', () => {
   });
 
   it('a string that is exactly one epoch template becomes a number; with other text it stays a string', () => {
-    expect(render({ a: '${schedule.epoch}', b: '${schedule.epochMs}', c: ' ${schedule.epoch}', d: '${schedule.date}' })).toEqual({
+    expect(
+      render({ a: '${schedule.epoch}', b: '${schedule.epochMs}', c: ' ${schedule.epoch}', d: '${schedule.date}', e: '${schedule.epoch}s' }),
+    ).toEqual({
       a: 1_751_295_600,
       b: 1_751_295_600_000,
       c: ' 1751295600',
       d: '2025-07-01',
+      e: '1751295600s',
     });
   });
 
