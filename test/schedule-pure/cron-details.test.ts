@@ -47,6 +47,20 @@ describe('names, steps and ranges', () => {
     expect(nextFireTimes(spec('0 50-10/10 3 * * ?'), JAN1, 3).map((t) => t.getUTCMinutes())).toEqual([0, 10, 50]);
   });
 
+  it('a Quartz month range that wraps, with a step: SEP-FEB/3 = September and December', () => {
+    expect(iso(nextFireTimes(spec('0 0 0 1 SEP-FEB/3 ?'), JAN1, 3))).toEqual([
+      '2026-09-01T00:00:00.000Z',
+      '2026-12-01T00:00:00.000Z',
+      '2027-09-01T00:00:00.000Z',
+    ]);
+  });
+
+  it('? in a day field of a 5-field expression keeps cron numbering (1 = Monday)', () => {
+    const c = spec('0 9 ? * 1');
+    expect(c.dialect).toBe('standard');
+    expect(iso(nextFireTimes(c, JAN1, 1))).toEqual(['2026-01-05T09:00:00.000Z']);
+  });
+
   it('cron 7 and SUN are Sunday, as a value, with # and with L', () => {
     expect(iso(nextFireTimes(spec('0 9 * * 7'), JAN1, 1))).toEqual(['2026-01-04T09:00:00.000Z']);
     expect(iso(nextFireTimes(spec('0 9 * * 7#2'), JAN1, 1))).toEqual(['2026-01-11T09:00:00.000Z']);
@@ -140,6 +154,9 @@ describe('refusals name the field and the reason', () => {
       "invalid cron expression '0 0 0 * * ? 2027': the year field must be '*' (restricting years is not supported), got '2027'",
     ],
     ['0 0 1? * *', "invalid cron expression '0 0 1? * *': '?' is only allowed as the whole day-of-month or day-of-week field"],
+    ['0 ? * * *', "invalid cron expression '0 ? * * *': '?' is only allowed as the whole day-of-month or day-of-week field"],
+    ['? 0 0 * * *', "invalid cron expression '? 0 0 * * *': '?' is only allowed as the whole day-of-month or day-of-week field"],
+    ['0 0 ? * * ? *', "invalid cron expression '0 0 ? * * ? *': '?' is only allowed as the whole day-of-month or day-of-week field"],
     [
       '0 12 ? * MON *',
       "invalid cron expression '0 12 ? * MON *': '?' is only allowed as the whole day-of-month or day-of-week field (this looks like an AWS EventBridge expression, which has no seconds field; Quartz form starts with seconds)",
