@@ -118,6 +118,7 @@ describe('day fields', () => {
 describe('refusals name the field and the reason', () => {
   it.each([
     ['61 * * * *', "invalid cron expression '61 * * * *': minute: 61 is out of range (0-59)"],
+    ['60 0 0 * * *', "invalid cron expression '60 0 0 * * *': second: 60 is out of range (0-59)"],
     ['0 0 * * 8', "invalid cron expression '0 0 * * 8': day-of-week: 8 is out of range (0-7, 0 and 7 = SUN)"],
     ['0 0 0 ? * 0', "invalid cron expression '0 0 0 ? * 0': day-of-week: 0 is out of range (Quartz form uses 1-7, 1 = SUN)"],
     ['0 x * * *', "invalid cron expression '0 x * * *': hour: cannot parse 'x' (not a number)"],
