@@ -79,6 +79,21 @@ describe('day fields', () => {
     ]);
   });
 
+  it('31W does not fire in a 30-day month, even when the 1st after it is a Saturday (April 2027 ends on a Friday)', () => {
+    expect(iso(nextFireTimes(spec('0 0 0 31W * ?'), at('2027-04-01T00:00:00Z'), 1))).toEqual(['2027-05-31T00:00:00.000Z']);
+  });
+
+  it('a Quartz day-of-month range wraps past the month end; cron refuses it', () => {
+    const days = nextFireTimes(spec('0 0 0 29-2 * ?'), JAN1, 6).map((t) => t.getUTCDate());
+    expect(days).toEqual([2, 29, 30, 31, 1, 2]); // strictly after 1 January 00:00
+    expect(refusal('0 0 29-2 * *')).toMatch(/day-of-month: range '29-2': from value is larger than to value/);
+  });
+
+  it('zero-padded weekdays with # and L', () => {
+    expect(iso(nextFireTimes(spec('0 9 * * 05L'), JAN1, 1))).toEqual(['2026-01-30T09:00:00.000Z']);
+    expect(iso(nextFireTimes(spec('0 9 * * 01#2'), JAN1, 1))).toEqual(['2026-01-12T09:00:00.000Z']);
+  });
+
   it('L-0 is the last day', () => {
     expect(iso(nextFireTimes(spec('0 0 0 L-0 * ?'), JAN1, 2))).toEqual(['2026-01-31T00:00:00.000Z', '2026-02-28T00:00:00.000Z']);
   });
@@ -134,6 +149,11 @@ describe('refusals name the field and the reason', () => {
     ['0 0 0W * ?', "invalid cron expression '0 0 0W * ?': day-of-month: '0W' is out of range (1W-31W)"],
     ['0 0 0 32W * ?', "invalid cron expression '0 0 0 32W * ?': day-of-month: '32W' is out of range (1W-31W)"],
     ['0 0 0 L,L * ?', "invalid cron expression '0 0 0 L,L * ?': day-of-month: cannot parse 'L,L'"],
+    ['0 0 0 1,L-5 * ?', "invalid cron expression '0 0 0 1,L-5 * ?': day-of-month: cannot parse 'L' (not a number)"],
+    ['0 0 0 L-5,1 * ?', "invalid cron expression '0 0 0 L-5,1 * ?': day-of-month: cannot parse 'L' (not a number)"],
+    ['0 9 * * 2#10', "invalid cron expression '0 9 * * 2#10': day-of-week: '#10' must be 1-5"],
+    ['0 9 * * 2#1x', "invalid cron expression '0 9 * * 2#1x': day-of-week: cannot parse '2#1x'"],
+    ['0 9 * * 1-2#1', "invalid cron expression '0 9 * * 1-2#1': day-of-week: cannot parse '1-2#1'"],
     ['0 0 9 ? * 2#0', "invalid cron expression '0 0 9 ? * 2#0': day-of-week: '#0' must be 1-5"],
     ['0 9 * * MON,', "invalid cron expression '0 9 * * MON,': day-of-week: empty list item"],
     [
