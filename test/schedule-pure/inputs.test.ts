@@ -52,6 +52,12 @@ describe('arguments', () => {
     expect(parseCron('0 9 * * *', '  ')).toMatchObject({ ok: false, field: 'timezone' });
   });
 
+  it('a stored spec whose expression cannot be read at all never fires, and is not an error', () => {
+    const unreadable = { ...hourly, expression: 'not a cron' };
+    expect(nextFireTimes(unreadable, JAN1, 3)).toEqual([]);
+    expect(countFireTimes(unreadable, JAN1, at('2026-02-01T00:00:00Z'), 10)).toEqual({ count: 0, exact: true });
+  });
+
   it('a zone name with stray spaces is read, and canonicalised', () => {
     expect(parseCron('0 9 * * *', ' europe/paris ')).toMatchObject({ ok: true, cron: { timezone: 'Europe/Paris' } });
   });
