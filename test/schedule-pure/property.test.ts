@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deterministicRunId, nextFireTimes, parseCron } from '../../functions/engine/schedule/index.js';
+import { numRuns } from '../support/fc-runs.js';
 
 const zones = ['UTC', 'America/New_York', 'Europe/Paris', 'Australia/Sydney', 'Australia/Lord_Howe', 'Asia/Kolkata', 'America/Santiago'];
 
@@ -49,7 +50,7 @@ describe('properties', () => {
         const rest = nextFireTimes(r.cron, times[k] as Date, n - k - 1);
         expect(rest.map(Number)).toEqual(times.slice(k + 1).map(Number));
       }),
-      { numRuns: 300 },
+      { numRuns: numRuns(300) },
     );
   });
 
@@ -61,7 +62,7 @@ describe('properties', () => {
         expect(a).toMatch(/^s_[0-9a-f]{24}$/);
         if (k1 !== k2 || t1 !== t2) expect(deterministicRunId(k2, new Date(t2))).not.toBe(a);
       }),
-      { numRuns: 500 },
+      { numRuns: numRuns(500) },
     );
   });
 });

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nextFireTimes, parseCron } from '../../functions/engine/schedule/index.js';
+import { numRuns } from '../support/fc-runs.js';
 import { referenceFireTimes } from './reference/fire-times.js';
 
 const RUNS = Number(process.env.BATON_CRON_PROPERTY_RUNS ?? 100);
@@ -90,7 +91,7 @@ describe('engine = brute-force reference', () => {
   it('random expressions × zones × starts near transitions', () => {
     fc.assert(
       fc.property(fc.oneof(cron, quartz), fc.constantFrom(...ZONES), start, (expr, zone, after) => compare(expr, zone, after)),
-      { numRuns: RUNS },
+      { numRuns: numRuns(RUNS) },
     );
   });
 

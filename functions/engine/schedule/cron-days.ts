@@ -50,7 +50,8 @@ const DOM_RANGE = (wrap: boolean): FieldRange => ({ name: 'day-of-month', min: 1
 
 function readDom(field: string, wrap: boolean): DomRule {
   const none: DomRule = { days: flags(32, []), last: false, lastWeekday: false };
-  if (field === '*' || field === '?') return { ...none, days: flags(32, fieldValues('*', DOM_RANGE(wrap))) };
+  // `*` needs no case of its own: the list below reads it as every day.
+  if (field === '?') return { ...none, days: flags(32, fieldValues('*', DOM_RANGE(wrap))) };
   if (field === 'LW') return { ...none, lastWeekday: true };
   let m = /^L-(\d{1,2})$/.exec(field);
   if (m?.[1]) {
@@ -99,7 +100,7 @@ function readDow(field: string, dialect: CronDialect): DowRule {
   const days: number[] = [];
   const nth: [number, number][] = [];
   const last: number[] = [];
-  if (field === '*' || field === '?') return { days: flags(7, [0, 1, 2, 3, 4, 5, 6]), nth, last };
+  if (field === '?') return { days: flags(7, [0, 1, 2, 3, 4, 5, 6]), nth, last };
   for (const item of field.split(',')) {
     if (item === '') fail('day-of-week: empty list item');
     if (item === 'L') {

@@ -42,10 +42,11 @@ function value(token: string, r: FieldRange): number {
 export function itemValues(item: string, r: FieldRange): number[] {
   const m = ITEM.exec(item);
   if (!m) fail(`${r.name}: cannot parse '${item}'`);
-  const [, whole, from, to, stepText] = m;
+  const [, , from, to, stepText] = m;
   let start = r.min;
   let end = r.max;
-  if (whole !== '*' && from !== undefined) {
+  if (from !== undefined) {
+    // Not `*` (ITEM captures no start for it).
     start = value(from, r);
     // `a/s` runs from a to the field's end; `a` alone is one value.
     end = to !== undefined ? value(to, r) : stepText !== undefined ? r.max : start;

@@ -160,7 +160,7 @@ export function nextFireTimes(cron: CronSpec, after: Date, count: number, opts?:
   const untilMs = opts?.until === undefined ? Number.POSITIVE_INFINITY : checkDate('until', opts.until);
   if (!Number.isInteger(count) || count < 0) throw new RangeError('count must be a non-negative integer');
   const out: Date[] = [];
-  if (count === 0 || untilMs <= afterMs) return out;
+  if (count === 0) return out;
   for (const t of instantsAfter(cron, afterMs)) {
     if (t > untilMs) break;
     out.push(new Date(t));
@@ -188,7 +188,7 @@ export function lastFireTimeBetween(cron: CronSpec, fromExclusive: Date, toInclu
   let lo = checkDate('fromExclusive', fromExclusive);
   let hi = checkDate('toInclusive', toInclusive);
   const exists = (x: number) => nextFireTimes(cron, new Date(x), 1, { until: toInclusive }).length > 0;
-  if (hi <= lo || !exists(lo)) return undefined;
+  if (!exists(lo)) return undefined; // an empty range (hi <= lo) included: nextFireTimes finds none
   // Invariant: a fire exists in (lo, to], none in (hi, to]. Fire times are whole seconds, so once
   // hi - lo <= 1s the interval (lo, hi] holds exactly one.
   while (hi - lo > SECOND) {
@@ -204,7 +204,6 @@ export function countFireTimes(cron: CronSpec, fromExclusive: Date, toInclusive:
   const fromMs = checkDate('fromExclusive', fromExclusive);
   const toMs = checkDate('toInclusive', toInclusive);
   let count = 0;
-  if (toMs <= fromMs) return { count, exact: true };
   for (const t of instantsAfter(cron, fromMs)) {
     if (t > toMs) return { count, exact: true };
     if (count >= limit) return { count, exact: false };

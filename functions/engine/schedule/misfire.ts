@@ -104,8 +104,7 @@ export function dueFireTimes(input: DueFireTimesInput): DueFireTimesResult {
   const endMs = input.window?.end?.getTime();
   const lower = new Date(startMs === undefined ? markMs : Math.max(markMs, startMs - 1));
   const upper = new Date(endMs === undefined ? nowMs : Math.min(nowMs, endMs));
-  if (upper.getTime() <= lower.getTime()) return none;
-
+  // An empty range (upper <= lower) has no first fire time: nextFireTimes returns none.
   const first = nextFireTimes(cron, lower, 1, { until: upper })[0];
   if (!first) return none;
   const lateBefore = nowMs - threshold; // a time <= this is late
@@ -142,5 +141,5 @@ export function deterministicRunId(scheduleKey: string, fireTime: Date): string 
   if (!Number.isFinite(ms)) throw new RangeError('fireTime must be a valid Date');
   // Length-prefixed so no (key, time) pair can collide with another by concatenation.
   const material = `baton-schedule-run\u0000${scheduleKey.length}:${scheduleKey}\u0000${ms}`;
-  return `s_${createHash('sha256').update(material, 'utf8').digest('hex').slice(0, 24)}`;
+  return `s_${createHash('sha256').update(material).digest('hex').slice(0, 24)}`;
 }

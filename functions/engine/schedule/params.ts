@@ -57,8 +57,8 @@ export function checkScheduleParams(params: unknown, prefix = 'params'): Schedul
     params,
     (s, path) => {
       for (const m of s.matchAll(TEMPLATE)) {
-        if (m[0] === '$${') continue;
-        const key = m[1] ?? '';
+        const key = m[1];
+        if (key === undefined) continue; // the literal `$${` (the other alternative always captures a name, maybe empty)
         if (!(KEYS as readonly string[]).includes(key)) {
           issues.push({ path, message: `${m[0]}: unknown schedule value "${key}" (known: ${KEYS.join(', ')})` });
         } else if (m[2] !== undefined && m[2].trim() === '') {
