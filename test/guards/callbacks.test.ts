@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashToken, mintCallbackToken } from '../../functions/orchestrator/callback-token.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
-import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { recordCallback, wakeForExecution } from '../../functions/store/callbacks.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, holds, queueNew, wake } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, putWorkflow } from './support.js';
+import { Clock, guardDeps, oneTaskRun } from './support.js';
 
 /**
  * The callback-token check and the Step Functions wake-up: a waiting attempt is woken only by the
@@ -20,8 +19,7 @@ let n = 0;
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
-  runId = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+  runId = await oneTaskRun(deps);
 });
 
 /** A task whose attempt 1 is suspended with `state`; returns the waiting view. */

@@ -2,12 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DependencyCriteria } from '../../functions/engine/flow/dependency-match.js';
 import { wakeDependents } from '../../functions/orchestrator/dependents.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
-import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { addWaiter, listWaiters, removeWaiter } from '../../functions/store/dependents.js';
 import { and } from '../../functions/store/expr.js';
 import type { RunItem, TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, holds, NOT_WOKEN, queueNew } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, lockstep, putWorkflow } from './support.js';
+import { Clock, guardDeps, lockstep, oneTaskRun } from './support.js';
 
 /**
  * Waiter items of `dependent` tasks and the wake-up a run end gives them: one waiter per attempt, one
@@ -28,8 +27,7 @@ const ended = (params: Record<string, unknown>, status = 'succeeded') =>
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
-  runId = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+  runId = await oneTaskRun(deps);
 });
 
 /** A task whose attempt 1 is running (claimed by A); with `suspend`, suspended and waiting. Its waiter is filed. */

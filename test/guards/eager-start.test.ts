@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
-import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { claim, finishAttempt, getTask, holds, promote, queueNew, reclaimLost, recordDep } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, pausing, putWorkflow } from './support.js';
+import { Clock, guardDeps, oneTaskRun, pausing } from './support.js';
 
 /**
  * Eager dispatch folds the claim into the write that makes a task ready (`EagerStart` on `queueNew`
@@ -19,8 +18,7 @@ let n = 0;
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
-  runId = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+  runId = await oneTaskRun(deps);
 });
 
 const fresh = () => `e${++n}`;

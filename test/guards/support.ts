@@ -4,6 +4,7 @@ import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
 import { log } from '../../functions/common/logger.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
+import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
 import { ensureTable } from '../../functions/store/table.js';
@@ -102,6 +103,12 @@ export function lockstep(deps: Deps, n: number): Deps[] {
 }
 
 /** Stores a workflow definition through the API. */
+/** Stores workflow `w` (one noop task, `a`) and starts a run of it: the run most guard races act on. */
+export async function oneTaskRun(deps: Deps): Promise<string> {
+  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
+  return (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+}
+
 export async function putWorkflow(deps: Deps, def: Record<string, unknown>): Promise<void> {
   const res = await createApp(deps).request(`/workflows/${def.name}`, {
     method: 'PUT',

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
-import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { Db } from '../../functions/store/db.js';
 import { and } from '../../functions/store/expr.js';
 import type { TaskItem } from '../../functions/store/items.js';
@@ -25,7 +24,7 @@ import {
   skip,
   wake,
 } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, putWorkflow } from './support.js';
+import { Clock, guardDeps, oneTaskRun } from './support.js';
 
 /**
  * One claim per attempt, one outcome per fence, and every task transition from the state it read.
@@ -43,8 +42,7 @@ let n = 0;
 beforeAll(async () => {
   deps = await guardDeps(clock);
   strict = { ...deps, db: new Db(deps.db.doc, { ...deps.db.config, maxLost: 1 }) };
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
-  runId = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+  runId = await oneTaskRun(deps);
 });
 
 /** A new queued task (attempt 1) under a fresh name. */

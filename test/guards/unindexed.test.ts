@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { indexInFlight } from '../../functions/orchestrator/overdue.js';
-import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { fireDue } from '../../functions/orchestrator/sweeper.js';
 import { keys, type TaskItem } from '../../functions/store/items.js';
 import {
@@ -16,7 +15,7 @@ import {
   reclaimLost,
   recordDep,
 } from '../../functions/store/tasks.js';
-import { Clock, guardDeps, putWorkflow } from './support.js';
+import { Clock, guardDeps, oneTaskRun } from './support.js';
 
 /**
  * A task queued by an inline advance stays out of the due index (`QueueInfo.unindexed`) until a check,
@@ -34,8 +33,7 @@ let n = 0;
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
-  runId = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+  runId = await oneTaskRun(deps);
 });
 
 const fresh = () => `u${++n}`;
