@@ -10,6 +10,8 @@ export const FAST_TIER = ['test/engine/**/*.test.ts', 'test/schedule-pure/**/*.t
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-setup.ts'],
+    // Each test file leases a DynamoDB Local from the suite's pool (test/support/dynamo-pool.ts).
+    setupFiles: ['test/support/dynamo-lease.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, inject } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
 import { log } from '../../functions/common/logger.js';
@@ -11,6 +11,7 @@ import { TERMINAL_RUN } from '../../functions/store/items.js';
 import { ensureTable } from '../../functions/store/table.js';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
+import { useDynamo } from '../support/harness.js';
 import { sleep, until } from '../support/wait.js';
 import type { Item } from './invariants.js';
 import { Cluster, entry } from './processes.js';
@@ -26,8 +27,7 @@ export { Cluster, type Exit, entry, Proc, type Ready } from './processes.js';
 
 /** Points this test process at the suite's DynamoDB Local and makes a fresh table. */
 export async function freshTable(prefix = 'crash'): Promise<{ endpoint: string; table: string }> {
-  const endpoint = inject('dynamoEndpoint');
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  const endpoint = useDynamo();
   const table = `${prefix}${randomBytes(5).toString('hex')}`;
   await ensureTable(dynamoClient(), table);
   return { endpoint, table };

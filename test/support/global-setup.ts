@@ -1,21 +1,29 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoLocal } from '../../functions/local/dynamodb-local.js';
+import { DynamoPool } from './dynamo-pool.js';
 
-/** One DynamoDB Local (in memory) for the whole suite; each test file makes its own table. */
+/**
+ * DynamoDB Local for the suite: a pool of in-memory instances (`dynamo-pool.ts`), a new one every
+ * `BATON_TEST_FILES_PER_DYNAMO` test files (default 4); each test file leases one (`dynamo-lease.ts`)
+ * and makes its own tables in it. With `AWS_ENDPOINT_URL_DYNAMODB` set, every file uses that endpoint
+ * instead and no instance is started. `BATON_TEST_POOL_VERBOSE=1` prints each instance's start and stop.
+ */
 export default async function setup(project: TestProject) {
   if (process.env.AWS_ENDPOINT_URL_DYNAMODB) {
-    project.provide('dynamoEndpoint', process.env.AWS_ENDPOINT_URL_DYNAMODB);
+    project.provide('dynamoPool', '');
     return;
   }
-  const dynamo = await startDynamoLocal();
-  project.provide('dynamoEndpoint', dynamo.endpoint);
-  return async () => {
-    await dynamo.stop();
-  };
+  const raw = process.env.BATON_TEST_FILES_PER_DYNAMO ?? '4';
+  const files = Number(raw);
+  if (!Number.isInteger(files) || files < 1) throw new Error(`BATON_TEST_FILES_PER_DYNAMO must be a positive integer, got "${raw}"`);
+  const verbose = process.env.BATON_TEST_POOL_VERBOSE === '1';
+  const pool = new DynamoPool(files, verbose ? (line) => console.log(`[dynamo pool] ${line}`) : undefined);
+  project.provide('dynamoPool', await pool.start());
+  return () => pool.close();
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    dynamoEndpoint: string;
+    /** The DynamoDB pool's broker URL; '' when `AWS_ENDPOINT_URL_DYNAMODB` names the endpoint. */
+    dynamoPool: string;
   }
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { inject } from 'vitest';
 import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
 import { LocalRuntime, type RuntimeOptions } from '../../functions/local/runtime.js';
@@ -8,10 +7,13 @@ import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { TERMINAL_RUN } from '../../functions/store/items.js';
 import { ensureTable } from '../../functions/store/table.js';
 
-/** Points this test process at the suite's DynamoDB Local. Call at module scope, before anything builds a client. */
+/**
+ * The suite's DynamoDB Local for this test file: the instance its setup leased from the pool
+ * (`dynamo-lease.ts`), or the endpoint `AWS_ENDPOINT_URL_DYNAMODB` named for the whole run.
+ */
 export function useDynamo(): string {
-  const endpoint = inject('dynamoEndpoint');
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  if (!endpoint) throw new Error('no DynamoDB endpoint: this file took no lease from the suite pool (test/support/dynamo-lease.ts)');
   return endpoint;
 }
 

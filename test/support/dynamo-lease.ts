@@ -1,0 +1,22 @@
+import { afterAll, expect, inject } from 'vitest';
+
+/**
+ * Setup file of every test file: leases a DynamoDB Local instance from the suite's pool
+ * (`dynamo-pool.ts`) and sets `AWS_ENDPOINT_URL_DYNAMODB` to it before the file's own code runs, so
+ * that the file, and every process it starts, finds it where the SDK looks. Released after the
+ * file's last hook. The pure tiers (`test/engine`, `test/schedule-pure`) use no DynamoDB and take no
+ * lease, so that they do not count towards an instance's files.
+ */
+const PURE = ['/test/engine/', '/test/schedule-pure/'];
+const file = expect.getState().testPath ?? '';
+const broker = inject('dynamoPool');
+
+if (broker && !PURE.some((dir) => file.includes(dir))) {
+  const res = await fetch(`${broker}/lease`);
+  if (!res.ok) throw new Error(`could not lease a DynamoDB Local for ${file}: ${res.status} ${await res.text()}`);
+  const { id, endpoint } = (await res.json()) as { id: string; endpoint: string };
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  afterAll(async () => {
+    await fetch(`${broker}/release?id=${encodeURIComponent(id)}`, { method: 'POST' }).then((r) => r.arrayBuffer());
+  });
+}
