@@ -131,7 +131,10 @@ describe('DAG shapes', () => {
     // plain race). The bound is about scaling, not tuning: a task that read its run's other tasks would
     // cost 100 reads or more per task here (over 10,000 in all); heartbeats and re-dispatches on a loaded
     // machine add to the 10.6 per task measured quiet (13.6 seen in a loaded full-suite run).
-    expect(counts.QueryCommand ?? 0).toBeLessThanOrEqual(3);
+    // Queries are run-level, never per task: the definition, the run's finish, and on a slow machine a
+    // watchdog or timer look at the run (4 seen in a full-suite run at load 15). A per-task query of
+    // the run's tasks would make 100 or more here.
+    expect(counts.QueryCommand ?? 0).toBeLessThanOrEqual(10);
     expect(total(counts) - background).toBeLessThan(102 * 20);
     const run = (await h.request('GET', `/runs/${start.body.runId}`)).body;
     expect(run.status).toBe('succeeded');
