@@ -233,6 +233,7 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
         'of which GSI',
         '+ est. failed-cond WRU',
         'RRU/task',
+        'WRU / RRU per added task',
         'worker inv/task',
         'master rec/task',
         'poller req/task (local)',
@@ -246,6 +247,7 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
         f(r.perTask.gsiWcu),
         f(r.perTask.estWcu),
         f(r.perTask.rcu),
+        r.perAddedTask ? `${f(r.perAddedTask.wcu)} / ${f(r.perAddedTask.rcu)}` : '',
         f(r.perTask.workerInvokes),
         f(r.perTask.masterRecords),
         f(r.plumbingPerTask.requests),
@@ -258,11 +260,22 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
     const a = rs[0];
     for (const b of rs.slice(1)) {
       if (!a) continue;
+      const added =
+        a.perAddedTask && b.perAddedTask
+          ? `; per added task: WRU ${pct(b.perAddedTask.wcu / a.perAddedTask.wcu - 1)}, RRU ${pct(b.perAddedTask.rcu / a.perAddedTask.rcu - 1)}`
+          : '';
       say(
-        `   ${shapeLabel(shape)} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}`,
+        `   ${shapeLabel(shape)} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}${added}`,
       );
     }
   }
+  const refs = [
+    ...new Set(req.filter((r) => r.perAddedTask).map((r) => `${shapeLabel(r.shape).trim()} ${r.perAddedTask?.referenceTasks}`)),
+  ];
+  if (refs.length)
+    say(
+      `   per added task = (units of the run − units of the shape's smallest run) ÷ (tasks − its tasks), smallest runs: ${refs.join(', ')}; the run's fixed cost (API put, start, end) cancels out of it, and is spread over the tasks in WRU/task`,
+    );
   const failedRuns = req.filter((r) => r.status !== 'succeeded');
   if (failedRuns.length)
     say(`   NOTE: ${failedRuns.length} run(s) did not succeed: ${failedRuns.map((r) => `${r.shape}${r.tasks}=${r.status}`).join(', ')}`);
