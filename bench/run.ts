@@ -11,7 +11,7 @@ import './lib/quiet.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { engineVersion, machine, startDynamo } from './lib/env.js';
+import { engineVersion, freshDynamo, machine, startDynamo, stopDynamo } from './lib/env.js';
 import {
   costPerMillion,
   DDB_RRU_USD,
@@ -25,7 +25,7 @@ import {
   WORKER_BILLED_MS,
 } from './prices.js';
 import { f, pct, table, usd } from './report.js';
-import { endpointCapacity, warmUp } from './suites/calibrate.js';
+import { type Capacity, endpointCapacity, warmUp } from './suites/calibrate.js';
 import { failover } from './suites/failover.js';
 import { chainOverhead, type OverheadResult } from './suites/overhead.js';
 import { poolCost, requestsPerTask, type ShapeResult, sweepCost } from './suites/requests.js';
@@ -83,7 +83,7 @@ async function main() {
   const started = Date.now();
   const dynamo = await startDynamo();
   // Never leave a DynamoDB Local behind, whatever ends this process.
-  process.once('exit', () => dynamo.local?.process.kill('SIGKILL'));
+  process.once('exit', () => void stopDynamo(true));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   try {
     const m = machine();
@@ -104,7 +104,16 @@ async function main() {
     );
     save();
 
+    // Each section, and each row of sections 2 and 3, on a new warmed DynamoDB Local (`freshDynamo`):
+    // the first instance has just been warmed; later ones would otherwise carry every table before them.
+    let sections = 0;
+    const fresh = async (what: string) => {
+      if (sections++ === 0) return dynamo.endpoint;
+      progress(`a new DynamoDB Local for ${what}, warmed up`);
+      return freshDynamo(warmUp);
+    };
     if (only.has('requests') || only.has('map')) {
+      await fresh('section 1');
       const picked = only.has('requests') ? shapes : (['map'] as const);
       progress(`requests per task: ${picked.join(', ')} of ${plan.sizes.join(', ')} noops`);
       const req = await requestsPerTask(plan.sizes, plan.countPollMs, [...picked]);
@@ -116,6 +125,7 @@ async function main() {
       save();
     }
     if (only.has('requests') || only.has('pool')) {
+      await fresh('the pool shape');
       progress('pool: a fan-out/fan-in of 22 noops whose 20 middle tasks share a pool of 2');
       const pool = await poolCost(22, 2, plan.countPollMs);
       results.pool = pool;
@@ -129,8 +139,9 @@ async function main() {
     if (only.has('overhead')) {
       const over: OverheadResult[] = [];
       for (const poll of [undefined, plan.lowPoll]) {
+        const endpoint = await fresh(`the critical path, poll idle ${poll ?? 'default'}`);
         progress(`critical path: chain of ${plan.chain} × ${plan.chainRepeats}, poll idle ${poll ?? 'default'}`);
-        over.push(await chainOverhead(plan.chain, plan.chainRepeats, poll));
+        over.push({ ...(await chainOverhead(plan.chain, plan.chainRepeats, poll)), endpoint });
       }
       results.overhead = over;
       sectionOverhead(over);
@@ -139,16 +150,26 @@ async function main() {
     }
     if (only.has('throughput')) {
       const tp: ThroughputResult[] = [];
+      let tpCap: Capacity | undefined;
       for (const procs of [1, 2]) {
+        const endpoint = await fresh(`throughput with ${procs} process(es)`);
+        // The goal "one process ≥ 50% of the endpoint's put rate ÷ WRU per task" reads the rate of the
+        // very instance the one process runs on, measured just before it.
+        if (procs === 1) {
+          progress("the endpoint's conditional-put rate, on the instance the 1-process row runs on");
+          tpCap = await endpointCapacity();
+          results.throughputEndpointCapacity = tpCap;
+        }
         progress(`throughput: ${plan.runs} runs × ${plan.perRun} tasks × ${plan.tpRepeats}, ${procs} process(es)`);
-        tp.push(await throughput(procs, plan.runs, plan.perRun, plan.tpRepeats));
+        tp.push({ ...(await throughput(procs, plan.runs, plan.perRun, plan.tpRepeats)), endpoint });
         results.throughput = tp;
         save();
       }
-      sectionThroughput(tp, results.endpointCapacity as { writesPerSec: number } | undefined);
+      sectionThroughput(tp, tpCap ?? (results.endpointCapacity as Capacity | undefined));
       save();
     }
     if (only.has('failover')) {
+      await fresh('failover');
       progress(`failover: SIGKILL the lease holder × ${plan.failRepeats}`);
       const fo = await failover(plan.failRepeats);
       results.failover = fo;
@@ -186,7 +207,7 @@ async function main() {
     say(`\nload average (1 min) at end: ${f(results.loadEnd as number)}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   } finally {
     save();
-    await dynamo.local?.stop();
+    await stopDynamo();
   }
   progress('wrote bench/results/latest.json and bench/results/latest.txt');
 }

@@ -5,6 +5,8 @@ import { RuntimeProcess } from '../lib/procs.js';
 import { fan } from '../lib/workflows.js';
 
 export interface ThroughputResult {
+  /** The DynamoDB endpoint this row ran on (each row gets a new DynamoDB Local; see `freshDynamo`). */
+  endpoint?: string;
   processes: number;
   runs: number;
   tasksPerRun: number;
