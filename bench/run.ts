@@ -9,7 +9,7 @@
  */
 import './lib/quiet.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { engineVersion, freshDynamo, machine, startDynamo, stopDynamo } from './lib/env.js';
 import {
@@ -489,6 +489,14 @@ function sectionThroughput(tp: ThroughputResult[], cap?: { writesPerSec: number 
     const ops = Object.entries(t.condFailedByOp ?? {}).sort((a, b) => b[1] - a[1]);
     say(
       `   failed conditional writes per task, ${t.processes} process(es): ${ops.map(([op, x]) => `${op} ${f(x, 3)}`).join('; ') || 'none'}`,
+    );
+  }
+  for (const t of tp) {
+    const c = t.cpu;
+    const cores = (sec: number) => `${f(sec, 1)} s (${f(sec / c.wallSec, 2)} cores)`;
+    const total = c.engineSec.reduce((a, b) => a + b, 0) + (Number.isNaN(c.dynamoSec) ? 0 : c.dynamoSec) + c.benchSec;
+    say(
+      `   CPU over the repeats, ${t.processes} process(es), ${f(c.wallSec, 1)} s wall: engine ${c.engineSec.map(cores).join(' + ')}; DynamoDB Local ${Number.isNaN(c.dynamoSec) ? 'not ours' : cores(c.dynamoSec)}; bench ${cores(c.benchSec)}; in all ${f(total / c.wallSec, 2)} of ${cpus().length} cores`,
     );
   }
   const one = tp.find((t) => t.processes === 1);

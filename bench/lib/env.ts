@@ -99,6 +99,11 @@ export async function freshDynamo(warm: () => Promise<unknown>): Promise<string>
   return local.endpoint;
 }
 
+/** The DynamoDB Local JVM's process id, if this process started it. */
+export function dynamoPid(): number | undefined {
+  return dynamo?.local?.process.pid;
+}
+
 /** Stops the DynamoDB Local in use, if this process started it; `kill` for an exit handler. */
 export async function stopDynamo(kill = false): Promise<void> {
   if (kill) dynamo?.local?.process.kill('SIGKILL');
