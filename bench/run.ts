@@ -9,9 +9,9 @@
  */
 import './lib/quiet.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { engineVersion, machine, startDynamo } from './lib/env.js';
+import { engineVersion, freshDynamo, machine, startDynamo, stopDynamo } from './lib/env.js';
 import {
   costPerMillion,
   DDB_RRU_USD,
@@ -25,7 +25,7 @@ import {
   WORKER_BILLED_MS,
 } from './prices.js';
 import { f, pct, table, usd } from './report.js';
-import { endpointCapacity, warmUp } from './suites/calibrate.js';
+import { type Capacity, endpointCapacity, warmUp } from './suites/calibrate.js';
 import { failover } from './suites/failover.js';
 import { chainOverhead, type OverheadResult } from './suites/overhead.js';
 import { poolCost, requestsPerTask, type ShapeResult, sweepCost } from './suites/requests.js';
@@ -83,7 +83,7 @@ async function main() {
   const started = Date.now();
   const dynamo = await startDynamo();
   // Never leave a DynamoDB Local behind, whatever ends this process.
-  process.once('exit', () => dynamo.local?.process.kill('SIGKILL'));
+  process.once('exit', () => void stopDynamo(true));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   try {
     const m = machine();
@@ -104,7 +104,16 @@ async function main() {
     );
     save();
 
+    // Each section, and each row of sections 2 and 3, on a new warmed DynamoDB Local (`freshDynamo`):
+    // the first instance has just been warmed; later ones would otherwise carry every table before them.
+    let sections = 0;
+    const fresh = async (what: string) => {
+      if (sections++ === 0) return dynamo.endpoint;
+      progress(`a new DynamoDB Local for ${what}, warmed up`);
+      return freshDynamo(warmUp);
+    };
     if (only.has('requests') || only.has('map')) {
+      await fresh('section 1');
       const picked = only.has('requests') ? shapes : (['map'] as const);
       progress(`requests per task: ${picked.join(', ')} of ${plan.sizes.join(', ')} noops`);
       const req = await requestsPerTask(plan.sizes, plan.countPollMs, [...picked]);
@@ -116,6 +125,7 @@ async function main() {
       save();
     }
     if (only.has('requests') || only.has('pool')) {
+      await fresh('the pool shape');
       progress('pool: a fan-out/fan-in of 22 noops whose 20 middle tasks share a pool of 2');
       const pool = await poolCost(22, 2, plan.countPollMs);
       results.pool = pool;
@@ -129,8 +139,9 @@ async function main() {
     if (only.has('overhead')) {
       const over: OverheadResult[] = [];
       for (const poll of [undefined, plan.lowPoll]) {
+        const endpoint = await fresh(`the critical path, poll idle ${poll ?? 'default'}`);
         progress(`critical path: chain of ${plan.chain} × ${plan.chainRepeats}, poll idle ${poll ?? 'default'}`);
-        over.push(await chainOverhead(plan.chain, plan.chainRepeats, poll));
+        over.push({ ...(await chainOverhead(plan.chain, plan.chainRepeats, poll)), endpoint });
       }
       results.overhead = over;
       sectionOverhead(over);
@@ -139,16 +150,26 @@ async function main() {
     }
     if (only.has('throughput')) {
       const tp: ThroughputResult[] = [];
+      let tpCap: Capacity | undefined;
       for (const procs of [1, 2]) {
+        const endpoint = await fresh(`throughput with ${procs} process(es)`);
+        // The goal "one process ≥ 50% of the endpoint's put rate ÷ WRU per task" reads the rate of the
+        // very instance the one process runs on, measured just before it.
+        if (procs === 1) {
+          progress("the endpoint's conditional-put rate, on the instance the 1-process row runs on");
+          tpCap = await endpointCapacity();
+          results.throughputEndpointCapacity = tpCap;
+        }
         progress(`throughput: ${plan.runs} runs × ${plan.perRun} tasks × ${plan.tpRepeats}, ${procs} process(es)`);
-        tp.push(await throughput(procs, plan.runs, plan.perRun, plan.tpRepeats));
+        tp.push({ ...(await throughput(procs, plan.runs, plan.perRun, plan.tpRepeats)), endpoint });
         results.throughput = tp;
         save();
       }
-      sectionThroughput(tp, results.endpointCapacity as { writesPerSec: number } | undefined);
+      sectionThroughput(tp, tpCap ?? (results.endpointCapacity as Capacity | undefined));
       save();
     }
     if (only.has('failover')) {
+      await fresh('failover');
       progress(`failover: SIGKILL the lease holder × ${plan.failRepeats}`);
       const fo = await failover(plan.failRepeats);
       results.failover = fo;
@@ -186,7 +207,7 @@ async function main() {
     say(`\nload average (1 min) at end: ${f(results.loadEnd as number)}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   } finally {
     save();
-    await dynamo.local?.stop();
+    await stopDynamo();
   }
   progress('wrote bench/results/latest.json and bench/results/latest.txt');
 }
@@ -233,6 +254,7 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
         'of which GSI',
         '+ est. failed-cond WRU',
         'RRU/task',
+        'WRU / RRU per added task',
         'worker inv/task',
         'master rec/task',
         'poller req/task (local)',
@@ -246,6 +268,7 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
         f(r.perTask.gsiWcu),
         f(r.perTask.estWcu),
         f(r.perTask.rcu),
+        r.perAddedTask ? `${f(r.perAddedTask.wcu)} / ${f(r.perAddedTask.rcu)}` : '',
         f(r.perTask.workerInvokes),
         f(r.perTask.masterRecords),
         f(r.plumbingPerTask.requests),
@@ -258,11 +281,22 @@ function sectionRequests(req: ShapeResult[], sweep: Awaited<ReturnType<typeof sw
     const a = rs[0];
     for (const b of rs.slice(1)) {
       if (!a) continue;
+      const added =
+        a.perAddedTask && b.perAddedTask
+          ? `; per added task: WRU ${pct(b.perAddedTask.wcu / a.perAddedTask.wcu - 1)}, RRU ${pct(b.perAddedTask.rcu / a.perAddedTask.rcu - 1)}`
+          : '';
       say(
-        `   ${shapeLabel(shape)} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}`,
+        `   ${shapeLabel(shape)} ${a.tasks}→${b.tasks}: WRU/task ${pct(w(b) / w(a) - 1)}, RRU/task ${pct(b.perTask.rcu / a.perTask.rcu - 1)}${added}`,
       );
     }
   }
+  const refs = [
+    ...new Set(req.filter((r) => r.perAddedTask).map((r) => `${shapeLabel(r.shape).trim()} ${r.perAddedTask?.referenceTasks}`)),
+  ];
+  if (refs.length)
+    say(
+      `   per added task = (units of the run − units of the shape's smallest run) ÷ (tasks − its tasks), smallest runs: ${refs.join(', ')}; the run's fixed cost (API put, start, end) cancels out of it, and is spread over the tasks in WRU/task`,
+    );
   const failedRuns = req.filter((r) => r.status !== 'succeeded');
   if (failedRuns.length)
     say(`   NOTE: ${failedRuns.length} run(s) did not succeed: ${failedRuns.map((r) => `${r.shape}${r.tasks}=${r.status}`).join(', ')}`);
@@ -455,6 +489,14 @@ function sectionThroughput(tp: ThroughputResult[], cap?: { writesPerSec: number 
     const ops = Object.entries(t.condFailedByOp ?? {}).sort((a, b) => b[1] - a[1]);
     say(
       `   failed conditional writes per task, ${t.processes} process(es): ${ops.map(([op, x]) => `${op} ${f(x, 3)}`).join('; ') || 'none'}`,
+    );
+  }
+  for (const t of tp) {
+    const c = t.cpu;
+    const cores = (sec: number) => `${f(sec, 1)} s (${f(sec / c.wallSec, 2)} cores)`;
+    const total = c.engineSec.reduce((a, b) => a + b, 0) + (Number.isNaN(c.dynamoSec) ? 0 : c.dynamoSec) + c.benchSec;
+    say(
+      `   CPU over the repeats, ${t.processes} process(es), ${f(c.wallSec, 1)} s wall: engine ${c.engineSec.map(cores).join(' + ')}; DynamoDB Local ${Number.isNaN(c.dynamoSec) ? 'not ours' : cores(c.dynamoSec)}; bench ${cores(c.benchSec)}; in all ${f(total / c.wallSec, 2)} of ${cpus().length} cores`,
     );
   }
   const one = tp.find((t) => t.processes === 1);

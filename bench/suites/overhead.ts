@@ -43,6 +43,8 @@ export async function conditionalWriteRtt(table: string, samples = 200): Promise
 }
 
 export interface OverheadResult {
+  /** The DynamoDB endpoint this row ran on (each row gets a new DynamoDB Local; see `freshDynamo`). */
+  endpoint?: string;
   pollIdleMs: number | 'default (50)';
   tasks: number;
   repeats: number;

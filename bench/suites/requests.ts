@@ -26,6 +26,13 @@ export interface ShapeResult {
     /** Stream records the master acts on (an upper bound on master Lambda invocations). */
     masterRecords: number;
   };
+  /**
+   * What each task beyond the shape's smallest run costs: (units(n) − units(ref)) ÷ (n − ref), from a
+   * run of `referenceTasks` tasks measured the same way. The run's own fixed cost (its start, its end,
+   * the API's put) cancels out, so this is the figure that stays flat as runs grow; `perTask` divides
+   * that fixed cost over n as well. Failed-condition WRU estimates are included in `wcu`.
+   */
+  perAddedTask?: { wcu: number; rcu: number; referenceTasks: number };
   /** Local-only: the stream poller's own requests per task, and stream records delivered per task. */
   plumbingPerTask: { requests: number; records: number };
   /** Per operation kind (engine + api), per task. */
@@ -53,25 +60,39 @@ export async function requestsPerTask(
 ): Promise<ShapeResult[]> {
   const out: ShapeResult[] = [];
   for (const shape of shapes) {
+    const ref = await measureRun(shape, REFERENCE[shape], pollIdleMs);
+    const units = (r: ShapeResult) => ({ wcu: (r.perTask.wcu + r.perTask.estWcu) * r.tasks, rcu: r.perTask.rcu * r.tasks });
     for (const n of sizes) {
-      const config = await newTable();
-      const engine = new Engine(config, { ...COUNTING, pollIdleMs });
-      try {
-        const wf = `${shape}${n}`;
-        await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : shape === 'fan' ? fan(wf, n) : mapOf(wf, n));
-        await sleep(300); // let the poller see the definition's records before counting
-        engine.meter.reset();
-        const runId = await engine.startRun(wf);
-        const [run] = await waitRuns(config.table, [runId]);
-        await sleep(300); // requests still in flight for the last records
-        const snap = engine.meter.snapshot();
-        out.push(summarise(shape, n, run!, snap));
-      } finally {
-        await engine.stop();
+      const r = await measureRun(shape, n, pollIdleMs);
+      if (n > ref.tasks) {
+        const [a, b] = [units(ref), units(r)];
+        r.perAddedTask = { wcu: (b.wcu - a.wcu) / (n - ref.tasks), rcu: (b.rcu - a.rcu) / (n - ref.tasks), referenceTasks: ref.tasks };
       }
+      out.push(r);
     }
   }
   return out;
+}
+
+/** The smallest run of each shape: the reference that `perAddedTask` subtracts. */
+const REFERENCE: Record<ShapeResult['shape'], number> = { chain: 2, fan: 3, map: 1 };
+
+/** One run of `shape` with `n` tasks, alone in a fresh table, every request it makes counted. */
+async function measureRun(shape: ShapeResult['shape'], n: number, pollIdleMs?: number): Promise<ShapeResult> {
+  const config = await newTable();
+  const engine = new Engine(config, { ...COUNTING, pollIdleMs });
+  try {
+    const wf = `${shape}${n}`;
+    await engine.putWorkflow(shape === 'chain' ? chain(wf, n) : shape === 'fan' ? fan(wf, n) : mapOf(wf, n));
+    await sleep(300); // let the poller see the definition's records before counting
+    engine.meter.reset();
+    const runId = await engine.startRun(wf);
+    const [run] = await waitRuns(config.table, [runId]);
+    await sleep(300); // requests still in flight for the last records
+    return summarise(shape, n, run!, engine.meter.snapshot());
+  } finally {
+    await engine.stop();
+  }
 }
 
 function summarise(shape: ShapeResult['shape'], n: number, run: Record<string, any>, snap: MeterSnapshot): ShapeResult {

@@ -1,10 +1,13 @@
+import { type CpuWindow, cpuWindow } from '../lib/cpu.js';
 import { Engine } from '../lib/engine.js';
-import { median, newTable, sleep, waitRuns } from '../lib/env.js';
+import { dynamoPid, median, newTable, sleep, waitRuns } from '../lib/env.js';
 import { merge, totals } from '../lib/meter.js';
 import { RuntimeProcess } from '../lib/procs.js';
 import { fan } from '../lib/workflows.js';
 
 export interface ThroughputResult {
+  /** The DynamoDB endpoint this row ran on (each row gets a new DynamoDB Local; see `freshDynamo`). */
+  endpoint?: string;
   processes: number;
   runs: number;
   tasksPerRun: number;
@@ -22,6 +25,8 @@ export interface ThroughputResult {
   /** Failed conditional writes per task by operation kind (the contention between processes, where it is). */
   condFailedByOp: Record<string, number>;
   failedRuns: number;
+  /** CPU used over the repeats, by process: whether the machine's cores, not the engine, set the pace. */
+  cpu: CpuWindow;
 }
 
 /**
@@ -46,6 +51,10 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
     let failedRuns = 0;
     await Promise.all(procs.map((p) => p.reset()));
     api.meter.reset();
+    const endCpu = cpuWindow(
+      procs.map((p) => p.pid),
+      dynamoPid(),
+    );
     for (let r = 0; r < repeats; r++) {
       const t0 = Date.now();
       const ids = await Promise.all(Array.from({ length: runs }, () => api.startRun(wf)));
@@ -55,6 +64,7 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
       perRepeat.push((runs * tasksPerRun) / ((end - t0) / 1000));
       await sleep(300);
     }
+    const cpu = endCpu();
     const snap = merge(...(await Promise.all(procs.map((p) => p.stats()))), api.meter.snapshot());
     const t = totals(snap, ['engine', 'api']);
     const n = runs * tasksPerRun * repeats;
@@ -74,6 +84,7 @@ export async function throughput(processes: number, runs: number, tasksPerRun: n
       condFailedPerTask: t.condFailed / n,
       condFailedByOp,
       failedRuns,
+      cpu,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
