@@ -388,7 +388,7 @@ export async function addSinkDone(db: Db, runId: string, sink: string, now: numb
   const r = await db.update<{ doneDeps?: Set<string> }>(
     keys.end(runId),
     { set: { kind: 'end', runId, ...db.expiry(now) }, add: { doneDeps: new Set([sink]) } },
-    seen === undefined ? undefined : and(...notReset(seen)),
+    notReset(seen)[0],
   );
   if (!r) return undefined;
   return r.doneDeps ?? new Set();

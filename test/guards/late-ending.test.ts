@@ -7,9 +7,9 @@ import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { runAttempt } from '../../functions/orchestrator/worker.js';
 import { Db } from '../../functions/store/db.js';
 import type { RunItem, TaskItem } from '../../functions/store/items.js';
-import { beginRecovery, cancelRun, getRun, pauseRun } from '../../functions/store/runs.js';
+import { beginRecovery, cancelRun, getRun, pauseRun, recordFailure } from '../../functions/store/runs.js';
 import { forgetSinks, resetForRecovery } from '../../functions/store/task-operations.js';
-import { claim, finishAttempt, getTask, holds } from '../../functions/store/tasks.js';
+import { addSinkDone, claim, failUnstarted, finishAttempt, getTask, holds, promote, recordDep, skip } from '../../functions/store/tasks.js';
 import type { Executor } from '../../functions/tasks/executor.js';
 import { noop } from '../../functions/tasks/noop.js';
 import { Clock, guardDeps, putWorkflow } from './support.js';
@@ -248,6 +248,31 @@ describe('an advance from a view older than a recovery', () => {
     expect(done).toBeDefined(); // `b` is not reset yet
     await advance(deps, done as TaskItem, { by: 'worker', run: view });
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'running', recoveries: 1 });
+  });
+});
+
+describe('each write of an advance, on an item a recovery newer than the view reset', () => {
+  it('is refused with the older view and accepted with the newer one', async () => {
+    const runId = await chainRun();
+    await cancelRun(deps.db, runId, clock.t, 'test');
+    const rec = (await beginRecovery(deps.db, (await getRun(deps.db, runId)) as RunItem, ['a'], clock.t)) as RunItem;
+    expect(rec.recoveries).toBe(1);
+    const reset = (name: string) => resetForRecovery(deps.db, runId, name, 1, []);
+    const e = { reason: 'error' as const, message: 'x' };
+    await Promise.all(['p', 'q', 's', 'f'].map(reset));
+    await forgetSinks(deps.db, runId, ['a'], 1);
+    expect(await recordDep(deps.db, runId, 'p', 'z', 'succeeded', undefined, 0)).toBeUndefined();
+    expect(await promote(deps.db, runId, 'q', clock.t, undefined, { by: 'worker', seen: 0 })).toBeUndefined();
+    expect(await skip(deps.db, runId, 's', clock.t, e, false, 0)).toBeUndefined();
+    expect(await failUnstarted(deps.db, runId, 'f', clock.t, e, 0)).toBeUndefined();
+    expect(await addSinkDone(deps.db, runId, 'a', clock.t, 0)).toBeUndefined();
+    expect(await recordFailure(deps.db, runId, { ...e, task: 'a' }, 0)).toBeUndefined();
+    expect(await recordDep(deps.db, runId, 'p', 'z', 'succeeded', undefined, 1)).toMatchObject({ doneDeps: new Set(['z']) });
+    expect(await promote(deps.db, runId, 'q', clock.t, undefined, { by: 'worker', seen: 1 })).toMatchObject({ status: 'queued' });
+    expect(await skip(deps.db, runId, 's', clock.t, e, false, 1)).toMatchObject({ status: 'skipped' });
+    expect(await failUnstarted(deps.db, runId, 'f', clock.t, e, 1)).toMatchObject({ status: 'failed' });
+    expect(await addSinkDone(deps.db, runId, 'a', clock.t, 1)).toEqual(new Set(['a']));
+    expect(await recordFailure(deps.db, runId, { ...e, task: 'a' }, 1)).toMatchObject({ failure: { task: 'a' } });
   });
 });
 
