@@ -74,6 +74,11 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // The run is read after the claim, not before, and that read decides: if the run was not paused when
   // read, the claim happened before any pause, so the attempt counts as already running at the pause.
   // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
+  // A held attempt (claimed by the write that queued it) needs this read too: the advance's own run read
+  // came before that write (now even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
+  // lands between the two is seen only here; the queueing write's condition is on the task item, which a
+  // pause does not touch. Proving it in that write would take a transaction with a check of the run item
+  // (twice the write units, and about two writes' latency): not cheaper than this read.
   const readFrom = deps.now();
   const run = await getRun(deps.db, job.runId);
   if (!run) return;
