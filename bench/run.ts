@@ -392,7 +392,7 @@ function sectionOverhead(over: OverheadResult[]) {
     ),
   );
   say(
-    "   segments: medians of the task items' own timestamps. One step = worker (read run, claim, write outcome) + stream hop + master (read run, create next task).",
+    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run, the next task's queue-and-claim write, that task's post-claim read of the run; the master's re-processing of the record is off the path.",
   );
 }
 

@@ -63,6 +63,23 @@ export interface AdvanceOptions {
   readonly unindexed?: boolean;
   /** Counted joins this advance already counted, as the count left them (`countBeforeRun`): decide, do not count again. */
   readonly counted?: ReadonlyMap<string, TaskItem>;
+  /**
+   * The run as the caller read it concurrently with the ending's write (the worker's inline advance,
+   * `worker.ts`): the advance decides from it instead of reading the run after the ending. The read
+   * may have landed before the ending, so this view can predate a pause, a cancel or a recovery that
+   * landed before the ending did. What each one needs:
+   * - a pause: nothing here (an advance of a paused run queues as usual); the claim of what it queues
+   *   is checked against the run by a read after that claim (`worker.ts attempt`), which holds it;
+   * - a cancel (or the run's timeout): a successor queued from this view is claimed by a holder whose
+   *   post-claim read finds the run over and abandons it, before its user code (as for a cancel that
+   *   lands between an advance's read and its writes, which was always possible);
+   * - a recovery (which needs the run ended first, so a cancel and a recovery both in that window): the
+   *   advance's check of a late ending does not see it, so every write the advance makes carries this
+   *   view's `recoveries` (`notReset`): a task, the join item or the run that the recovery already reset
+   *   refuses the write; a write that lands before the reset is undone by the reset; and a held successor
+   *   whose own run read shows a newer recovery re-running it is not run (`worker.ts`).
+   */
+  readonly run?: RunItem;
 }
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
@@ -85,7 +102,7 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   const counted = only && opts.countJoins ? await countBeforeRun(deps, task, only) : undefined;
   if (counted?.size === 0) return;
   if (counted) opts = { ...opts, counted };
-  const run = await getRun(deps.db, task.runId);
+  const run = opts.run ?? (await getRun(deps.db, task.runId));
   if (!run || TERMINAL_RUN.has(run.status)) return;
   // An ending from before the run's latest recovery (a late record of a task the recovery re-runs, such as
   // one cancelled as its run timed out): the recovery reset that task, so this ending advances nothing.
@@ -95,7 +112,7 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   if (task.status === 'failed') {
     const f: RunFailure = { task: task.name, reason: task.error?.reason ?? 'error', message: task.error?.message ?? '' };
     // The write keeps the first failure (its condition); one already read needs no failed write to learn that.
-    if (!failure) await recordFailure(deps.db, run.runId, f);
+    if (!failure) await recordFailure(deps.db, run.runId, f, seenOf(run));
     failure ??= f;
   }
   const ending = wf.definition.failureStrategy === 'end' && failure !== undefined ? runEnding(failure) : undefined;
@@ -110,6 +127,9 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
 }
 
 type RunFailure = NonNullable<RunItem['failure']>;
+
+/** The recovery count of a view of the run, which every write of an advance from that view carries (`notReset`). */
+const seenOf = (run: RunItem): number => run.recoveries ?? 0;
 
 function runEnding(failure: RunItem['failure']): TaskError {
   return {
@@ -152,7 +172,7 @@ export function settleRecovered(deps: Deps, run: RunItem, wf: LoadedWorkflow, na
  * task still being new or blocked, so a duplicate delivery or a racing master decides it once.
  */
 async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step, opts: AdvanceOptions) {
-  const base: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version };
+  const base: QueueInfo = { by: opts.by, workflow: run.workflow, version: run.version, seen: seenOf(run) };
   const work: Step[] = [first];
   while (work.length > 0) {
     const w = work.pop() as Step;
@@ -165,10 +185,17 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
       const c = await checkWhen(deps, run, { ...spec, when: spec.when });
       if (!c.ok) {
         const e: TaskError = { reason: 'expression', message: `when: ${c.message}` };
-        const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e);
+        const failed = await failUnstarted(deps.db, run.runId, w.name, deps.now(), e, seenOf(run));
         if (failed) {
           deps.log.warn({ run: run.runId, task: w.name, from: 'blocked', to: 'failed', reason: e.reason, error: e }, 'task transition');
-          await advance(deps, failed, { ...opts, reprocess: false, countJoins: false, unindexed: false, counted: undefined });
+          await advance(deps, failed, {
+            ...opts,
+            reprocess: false,
+            countJoins: false,
+            unindexed: false,
+            counted: undefined,
+            run: undefined,
+          });
         }
         continue;
       }
@@ -189,7 +216,7 @@ async function settle(deps: Deps, run: RunItem, wf: LoadedWorkflow, first: Step,
     }
     if (decision.kind !== 'skip') continue;
     const why = error ?? { reason: 'upstream', message: decision.message };
-    const skipped = await skip(deps.db, run.runId, w.name, deps.now(), why, decision.upstreamFailed);
+    const skipped = await skip(deps.db, run.runId, w.name, deps.now(), why, decision.upstreamFailed, seenOf(run));
     if (!skipped) continue;
     deps.log.info({ run: run.runId, task: w.name, from: 'blocked', to: 'skipped', reason: why.reason }, 'task transition');
     const outcome: Outcome = decision.upstreamFailed ? 'failed' : 'skipped';
@@ -233,7 +260,7 @@ async function readiness(
   if (isCounted(spec))
     return countedReadiness(deps, run, w.name, spec, byDefault ? w.ending : undefined, opts.by === 'sweeper', opts.counted?.get(w.name));
   const reason = upstreamError() ?? (byDefault ? w.ending : undefined);
-  const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason);
+  const t = await recordDep(deps.db, run.runId, w.name, w.from, w.outcome, reason, seenOf(run));
   if (t?.status !== 'blocked') return undefined;
   const outcomes = spec.after.map((d): Outcome | undefined =>
     t.okDeps?.has(d) ? 'succeeded' : t.failedDeps?.has(d) ? 'failed' : t.skippedDeps?.has(d) ? 'skipped' : undefined,
@@ -281,8 +308,8 @@ async function dispatchQueued(deps: Deps, t: TaskItem, from: string, opts?: Adva
  */
 async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string, opts: AdvanceOptions) {
   const seen = opts.reprocess ? await getSinksDone(deps.db, run.runId) : undefined;
-  const done = seen?.has(sink) ? seen : await addSinkDone(deps.db, run.runId, sink, deps.now());
-  if (wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
+  const done = seen?.has(sink) ? seen : await addSinkDone(deps.db, run.runId, sink, deps.now(), seenOf(run));
+  if (done && wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
 }
 
 async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {

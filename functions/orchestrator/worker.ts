@@ -21,7 +21,7 @@ import { dependencyService } from './dependents.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
 import { Lease } from './lease.js';
-import { itemScope, runMap, specOf } from './map.js';
+import { isMapItem, itemScope, runMap, specOf } from './map.js';
 import { advance } from './master.js';
 import { holdClaimed } from './operations/pause.js';
 import { poolGate, releaseAfter } from './pools.js';
@@ -40,20 +40,31 @@ import { loadWorkflow } from './workflows.js';
 export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => number): Promise<void> {
   const cfg = deps.db.config;
   const budget = remainingMs ? new EagerBudget(cfg, remainingMs) : EagerBudget.local(cfg, deps.now);
-  const kept: TaskItem[] = [];
+  const kept: Kept[] = [];
   await attempt(deps, job, undefined, budget, kept);
-  for (let held = kept.shift(); held !== undefined; held = kept.shift()) {
+  for (let k = kept.shift(); k !== undefined; k = kept.shift()) {
     // Held: claimed by the write that made it ready. A map's next item comes queued: claimed here.
-    const claimed = held.status === 'running' ? held : undefined;
+    const { task: held, seen } = k;
+    const claimed = held.status === 'running' ? { task: held, seen } : undefined;
     await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, claimed, budget, kept);
   }
+}
+
+/**
+ * An attempt this invocation's inline advance made ready and keeps to run itself, with the `recoveries`
+ * of the view of the run that advance decided from (undefined: no view, a map's item).
+ */
+interface Kept {
+  readonly task: TaskItem;
+  readonly seen?: number;
 }
 
 /**
  * One attempt: claimed here, or `held` already (a successor that this invocation's inline advance
  * made ready and claimed in the same write, see `eager.ts`). A successor it keeps is pushed on `kept`.
  */
-async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget: EagerBudget, kept: TaskItem[]): Promise<void> {
+async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: EagerBudget, kept: Kept[]): Promise<void> {
+  const held = heldBy?.task;
   const claimedAt = held?.claimedAt ?? deps.now();
   let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
   if (!t) {
@@ -63,11 +74,25 @@ async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget:
   // The run is read after the claim, not before, and that read decides: if the run was not paused when
   // read, the claim happened before any pause, so the attempt counts as already running at the pause.
   // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
+  // A held attempt (claimed by the write that queued it) needs this read too: the advance's own run read
+  // came before that write (now even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
+  // lands between the two is seen only here; the queueing write's condition is on the task item, which a
+  // pause does not touch. Proving it in that write would take a transaction with a check of the run item
+  // (twice the write units, and about two writes' latency): not cheaper than this read.
   const readFrom = deps.now();
   const run = await getRun(deps.db, job.runId);
   if (!run) return;
   if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
   if (TERMINAL_RUN.has(run.status)) return abandonClaimed(deps, t, run.status);
+  if (heldBy?.seen !== undefined && (run.recoveries ?? 0) > heldBy.seen && run.recovery?.tasks.includes(t.name)) {
+    // Made ready by an advance whose view of the run predates a recovery that re-runs this task (see
+    // `AdvanceOptions.run`): that recovery resets it (or did), which fences this claim; nothing runs.
+    deps.log.info(
+      { run: t.runId, task: t.name, attempt: t.attempt, recovery: run.recovery.n },
+      'held attempt predates a recovery; not run',
+    );
+    return;
+  }
   // The lease begins at that read, somewhere between these two times; its record keeps both, so that
   // "nothing ran while paused" can be checked from the table (test/crash/operations.test.ts).
   t = { ...t, claimedAt: readFrom, confirmedAt: deps.now() };
@@ -87,6 +112,10 @@ async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget:
   // The ending says this worker advances the run: the master re-driven by its record reads before it writes.
   if (deps.db.config.inlineAdvance && (ending.kind === 'succeeded' || ending.kind === 'failed')) ending = { ...ending, inline: true };
   const now = deps.now();
+  // The inline advance's run read goes out with the ending's write, not after it: one round trip fewer
+  // per step. What that read may miss (it can land before the ending) is `AdvanceOptions.run`'s to answer.
+  const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
+  const view = inline && !isMapItem(t) ? getRun(deps.db, t.runId).catch(() => undefined) : undefined;
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
   if (!done && ending.kind === 'suspend') {
@@ -104,7 +133,7 @@ async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget:
   );
   await releaseAfter(deps, spec, t, done);
   if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
-  else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) await advanceInline(deps, done, budget, kept);
+  else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) await advanceInline(deps, done, budget, kept, await view);
 }
 
 /**
@@ -112,7 +141,7 @@ async function attempt(deps: Deps, job: Job, held: TaskItem | undefined, budget:
  * queues that the budget allows, for this invocation to run. A failure here is logged, not thrown:
  * the ending is recorded, and its stream record makes the master finish the advance.
  */
-async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: TaskItem[]) {
+async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: Kept[], run: RunItem | undefined) {
   // One successor per advance (the first that asks, if the budget allows); the others are dispatched.
   let asked = false;
   const wants = (spec: TaskSpec) => {
@@ -121,7 +150,10 @@ async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, ke
     return true;
   };
   try {
-    await advance(deps, done, { by: 'worker', unindexed: true, eager: { owner: deps.workerId, wants, took: (t) => kept.push(t) } });
+    // `run`: read with the ending's write (undefined if that read failed: the advance reads it then).
+    const seen = run && (run.recoveries ?? 0);
+    const eager = { owner: deps.workerId, wants, took: (t: TaskItem) => kept.push({ task: t, seen }) };
+    await advance(deps, done, { by: 'worker', unindexed: true, eager, ...(run && { run }) });
   } catch (err) {
     deps.log.warn(
       { run: done.runId, task: done.name, attempt: done.attempt, err },

@@ -114,3 +114,16 @@ export function and(...conds: Condition[]): Condition {
   });
   return { expr: exprs.join(' AND '), names, values };
 }
+
+/**
+ * The item was not reset by a recovery newer than the caller's view of the run (`seen`: that view's
+ * `recoveries`, 0 when it had none). Every write an advance makes carries it (`orchestrator/master.ts`):
+ * an advance acting on a view of the run from before a recovery (a late ending of an attempt the
+ * recovery re-runs, or a view read before the ending, see `worker.ts`) cannot decide a task that recovery
+ * already reset; a write that lands before the reset is undone by it (`resetForRecovery` applies to any
+ * status). `attr`: `recovered` on task and join items, `recoveries` on the run item.
+ */
+export function notReset(seen: number | undefined, attr = 'recovered'): Condition[] {
+  if (seen === undefined) return [];
+  return [{ expr: 'attribute_not_exists(#rc) OR #rc <= :rc', names: { '#rc': attr }, values: { ':rc': seen } }];
+}

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { and, type Condition, whereEquals } from './expr.js';
+import { and, type Condition, notReset, whereEquals } from './expr.js';
 import { CHILD_SK_PREFIX, type ChildLinkItem, keys, type Recovery, type RunItem, type RunStatus, type TaskError } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
@@ -34,16 +34,22 @@ export function markStarted(db: Db, runId: string, now: number) {
   );
 }
 
-/** Records the first failure of a run. Later failures keep the first. */
-export function recordFailure(db: Db, runId: string, failure: TaskError & { task: string }) {
+/**
+ * Records the first failure of a run. Later failures keep the first. `seen`: the `recoveries` of the
+ * caller's view of the run; a recovery begun since (which clears the failure) refuses it (`notReset`).
+ */
+export function recordFailure(db: Db, runId: string, failure: TaskError & { task: string }, seen?: number) {
   return db.update<RunItem>(
     keys.run(runId),
     { set: { failure } },
-    {
-      expr: '#s IN (:q, :r, :p) AND attribute_not_exists(#f)',
-      names: { '#s': 'status', '#f': 'failure' },
-      values: { ':q': 'queued', ':r': 'running', ':p': 'paused' },
-    },
+    and(
+      {
+        expr: '#s IN (:q, :r, :p) AND attribute_not_exists(#f)',
+        names: { '#s': 'status', '#f': 'failure' },
+        values: { ':q': 'queued', ':r': 'running', ':p': 'paused' },
+      },
+      ...notReset(seen, 'recoveries'),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { and, type Condition, whereEquals } from './expr.js';
+import { and, type Condition, notReset, whereEquals } from './expr.js';
 import { type AttemptRecord, keys, type PromotedBy, TASK_SK_PREFIX, type TaskError, type TaskItem } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
@@ -34,6 +34,8 @@ export interface QueueInfo {
    * does the same. A task whose holder heartbeats is indexed by its first heartbeat.
    */
   readonly unindexed?: boolean;
+  /** The `recoveries` of the caller's view of the run: `promote` refuses a task a newer recovery reset (`notReset`). */
+  readonly seen?: number;
 }
 
 const queueInfo = (q?: QueueInfo) => (q ? { promotedBy: q.by, workflow: q.workflow, version: q.version } : {});
@@ -90,7 +92,7 @@ const OUTCOME_SET = { succeeded: 'okDeps', failed: 'failedDeps', skipped: 'skipp
  * the same sets: the write is idempotent. `skipReason` (why a task under the default join rule will
  * not run: a dependency that did not succeed, or a run that is ending) keeps the first one recorded.
  */
-export function recordDep(db: Db, runId: string, name: string, dep: string, outcome: DepOutcome, skipReason?: TaskError) {
+export function recordDep(db: Db, runId: string, name: string, dep: string, outcome: DepOutcome, skipReason?: TaskError, seen?: number) {
   const deps = new Set([dep]);
   return db.update<TaskItem>(
     keys.task(runId, name),
@@ -98,7 +100,7 @@ export function recordDep(db: Db, runId: string, name: string, dep: string, outc
       setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0, ...(skipReason && { skipReason }) },
       add: { doneDeps: deps, [OUTCOME_SET[outcome]]: deps },
     },
-    BLOCKED_OR_NEW,
+    and(BLOCKED_OR_NEW, ...notReset(seen)),
   );
 }
 
@@ -123,11 +125,11 @@ export const runTasks = (db: Db, runId: string) => db.queryAll<TaskItem>(keys.ru
 export const addDoneDep = (db: Db, runId: string, name: string, dep: string) => recordDep(db, runId, name, dep, 'succeeded');
 
 /** (new or blocked) → failed, before any attempt: its condition could not be evaluated. */
-export function failUnstarted(db: Db, runId: string, name: string, now: number, error: TaskError) {
+export function failUnstarted(db: Db, runId: string, name: string, now: number, error: TaskError, seen?: number) {
   return db.update<TaskItem>(
     keys.task(runId, name),
     { set: { ...base(runId, name), status: 'failed', endedAt: now, error, ...db.expiry(now) }, setIfMissing: { attempt: 0 } },
-    BLOCKED_OR_NEW,
+    and(BLOCKED_OR_NEW, ...notReset(seen)),
   );
 }
 
@@ -136,6 +138,7 @@ export function failUnstarted(db: Db, runId: string, name: string, now: number, 
  * had (0 when new), so a task reset by a recovery runs under a new attempt and keeps its history.
  */
 export function promote(db: Db, runId: string, name: string, now: number, timeoutMs?: number, q?: QueueInfo, e?: EagerStart) {
+  // `q.seen`: see `notReset`.
   const key = keys.task(runId, name);
   const set = { status: 'queued', failures: 0, queuedAt: now, timeoutMs, ...queueInfo(q), ...queueDue(db, key, now, q) };
   return db.update<TaskItem>(
@@ -143,7 +146,7 @@ export function promote(db: Db, runId: string, name: string, now: number, timeou
     e
       ? { set: { ...set, ...heldBy(db, key, now, e, q) }, setIfMissing: { startedAt: now }, add: { attempt: 1, fence: 1 } }
       : { set, setIfMissing: { fence: 0 }, add: { attempt: 1 } },
-    whereEquals({ status: 'blocked' }),
+    and(whereEquals({ status: 'blocked' }), ...notReset(q?.seen)),
   );
 }
 
@@ -151,14 +154,14 @@ export function promote(db: Db, runId: string, name: string, now: number, timeou
  * (new or blocked) → skipped: its join rule did not fire, its condition was false, or the run is
  * ending. `upstreamFailed` (a failure above it is why) is what its own successors' join rules see.
  */
-export function skip(db: Db, runId: string, name: string, now: number, error: TaskError, upstreamFailed = false) {
+export function skip(db: Db, runId: string, name: string, now: number, error: TaskError, upstreamFailed = false, seen?: number) {
   return db.update<TaskItem>(
     keys.task(runId, name),
     {
       set: { ...base(runId, name), status: 'skipped', endedAt: now, error, ...(upstreamFailed && { upstreamFailed }), ...db.expiry(now) },
       setIfMissing: { attempt: 0 },
     },
-    BLOCKED_OR_NEW,
+    and(BLOCKED_OR_NEW, ...notReset(seen)),
   );
 }
 
@@ -377,13 +380,18 @@ export function requestWake(db: Db, runId: string, name: string, attempt: number
 
 export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));
 
-/** Records a finished sink on the run's join item; returns the set of sinks finished so far. */
-export async function addSinkDone(db: Db, runId: string, sink: string, now: number): Promise<Set<string>> {
-  const r = await db.update<{ doneDeps?: Set<string> }>(keys.end(runId), {
-    set: { kind: 'end', runId, ...db.expiry(now) },
-    add: { doneDeps: new Set([sink]) },
-  });
-  return r?.doneDeps ?? new Set();
+/**
+ * Records a finished sink on the run's join item; returns the set of sinks finished so far, or undefined
+ * when a recovery newer than the caller's view (`seen`, see `notReset`) already forgot the recovered sinks.
+ */
+export async function addSinkDone(db: Db, runId: string, sink: string, now: number, seen?: number): Promise<Set<string> | undefined> {
+  const r = await db.update<{ doneDeps?: Set<string> }>(
+    keys.end(runId),
+    { set: { kind: 'end', runId, ...db.expiry(now) }, add: { doneDeps: new Set([sink]) } },
+    notReset(seen)[0],
+  );
+  if (!r) return undefined;
+  return r.doneDeps ?? new Set();
 }
 
 /** The sinks recorded on the run's join item so far (a read: see `addSinkDone`). */
