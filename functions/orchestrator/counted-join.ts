@@ -96,6 +96,18 @@ export async function countBeforeRun(deps: Deps, task: TaskItem, only: ReadonlyS
   return reached;
 }
 
+/**
+ * A success whose successors are all counted joins and which is no sink: an advance that does not count
+ * joins (the worker's inline one) has nothing to do for it, and knows so from the definition the task
+ * item names, without reading the run. False when the item does not name its workflow.
+ */
+export async function onlyCountedAfter(deps: Deps, task: TaskItem): Promise<boolean> {
+  if (task.status !== 'succeeded' || task.workflow === undefined || task.version === undefined) return false;
+  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
+  const next = wf.graph.successors[task.name] ?? [];
+  return next.length > 0 && next.every((s) => isCounted(wf.definition.tasks[s])) && !wf.graph.sinks.includes(task.name);
+}
+
 /** Whether every dependency of a counted join has ended, from the run's items (the watchdog's check). */
 export function allEnded(spec: TaskSpec, tasks: ReadonlyMap<string, Pick<TaskItem, 'status'>>): boolean {
   return spec.after.every((d) => TERMINAL_TASK.has(tasks.get(d)?.status ?? ''));
