@@ -67,9 +67,12 @@ export interface AdvanceOptions {
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
 
-/** Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts it. */
+/**
+ * Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts
+ * it. The roots are queued out of the due index: the run's own due entry watches them (run-start.ts).
+ */
 export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, by: PromotedBy = 'master'): Promise<void> {
-  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by })));
+  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by, unindexed: true })));
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
