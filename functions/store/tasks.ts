@@ -106,12 +106,12 @@ export function recordDep(db: Db, runId: string, name: string, dep: string, outc
  * Counts one more ended dependency of a wide join (`orchestrator/counted-join.ts`), creating the task
  * as `blocked` if it is new. A plain `ADD` on a small item: its cost does not grow with the join's width.
  * Not idempotent on purpose (a redelivered ending counts again): the count only says when to read the
- * dependencies, and a stale count costs a read, never a wrong decision.
+ * dependencies, and a stale count costs a read, never a wrong decision. `n`: endings counted at once.
  */
-export function countDep(db: Db, runId: string, name: string) {
+export function countDep(db: Db, runId: string, name: string, n = 1) {
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { depCount: 1 } },
+    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { depCount: n } },
     BLOCKED_OR_NEW,
   );
 }
