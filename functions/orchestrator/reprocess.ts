@@ -22,10 +22,10 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<
   const wf = await loadWorkflow(deps.db, task.workflow, task.version);
   if (wf.graph.sinks.includes(task.name)) return undefined;
   const seen = new Map<string, TaskItem>(); // the last read of each successor
-  const untold = async (among: readonly string[]) => {
+  const untold = async (among: readonly string[], consistent: boolean) => {
     const told = await Promise.all(
       among.map(async (s) => {
-        const t = await getTask(deps.db, task.runId, s);
+        const t = await getTask(deps.db, task.runId, s, consistent);
         if (t) seen.set(s, t);
         return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
       }),
@@ -41,12 +41,15 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<
   // a grace later; then race only what is still untold (safe, only billed).
   const grace = deps.db.config.inlineGraceMs;
   const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  // The first look reads at half the units (eventually consistent): a successor it shows told is told
+  // (an item only moves on from blocked; a recovery's reset, the one way back, is the watchdog's), and one
+  // it shows untold is looked at again, consistently, before anything acts on it.
   const named = all.filter((s) => !counted.includes(s));
   if (named.length > 0) await sleep((task.endedAt ?? 0) + grace - deps.now());
-  let left = await untold(named);
+  let left = await untold(named, grace === 0);
   if (left.length > 0 && grace > 0) {
     await sleep(grace);
-    left = await untold(left);
+    left = await untold(left, true);
   }
   await watchInFlight(deps, task, seen, left);
   return new Set([...left, ...counted]);

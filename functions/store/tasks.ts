@@ -375,7 +375,8 @@ export function requestWake(db: Db, runId: string, name: string, attempt: number
   return db.update<TaskItem>(keys.task(runId, name), { set: { wakeRequested: true } }, whereEquals({ status: 'running', attempt }));
 }
 
-export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));
+/** A task item; `consistent: false` reads it at half the units, possibly a moment behind its last write. */
+export const getTask = (db: Db, runId: string, name: string, consistent = true) => db.get<TaskItem>(keys.task(runId, name), consistent);
 
 /** Records a finished sink on the run's join item; returns the set of sinks finished so far. */
 export async function addSinkDone(db: Db, runId: string, sink: string, now: number): Promise<Set<string>> {
