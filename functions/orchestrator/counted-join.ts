@@ -54,7 +54,7 @@ export async function countedReadiness(
   verify: boolean,
   counted?: TaskItem,
 ): Promise<{ decision: JoinDecision; error?: TaskError } | undefined> {
-  const t = counted ?? (await countDep(deps.db, run.runId, name));
+  const t = counted ?? (await countTogether(deps, run.runId, name));
   if (t?.status !== 'blocked') return undefined;
   if ((t.depCount ?? 0) < spec.after.length && !verify) return undefined;
   const items = new Map((await runTasks(deps.db, run.runId)).map((i) => [i.name, i]));
@@ -90,10 +90,68 @@ export async function countBeforeRun(deps: Deps, task: TaskItem, only: ReadonlyS
   if (!names.every((s) => isCounted(wf.definition.tasks[s]))) return undefined;
   const reached = new Map<string, TaskItem>();
   for (const s of names) {
-    const t = await countDep(deps.db, task.runId, s);
+    const t = await countTogether(deps, task.runId, s);
     if (t?.status === 'blocked' && (t.depCount ?? 0) >= (wf.definition.tasks[s]?.after.length ?? 0)) reached.set(s, t);
   }
   return reached;
+}
+
+/**
+ * Counts one ending on a counted join, in one write with the other counts this process is making on
+ * the same join at the same time: a wide fan-in's endings reach the master together (a stream batch is
+ * handled in parallel), and while one count is in flight the next ones wait and then go as one `ADD` of
+ * their number. No count waits for anything but the write before it. One of those counted together gets
+ * the item as the write left it and decides from it; the others get it with no count (`depCount` 0),
+ * so that a count which reached the join's width is acted on once, as when each ending wrote its own.
+ * A failed write fails every count in it (each record is retried, and counts again: an over-count
+ * only makes the join look early, see above).
+ */
+function countTogether(deps: Deps, runId: string, name: string): Promise<TaskItem | undefined> {
+  const key = `${deps.db.config.table}\u0000${runId}\u0000${name}`;
+  return new Promise((resolve, reject) => {
+    const group = waiting.get(key) ?? [];
+    waiting.set(key, group);
+    group.push({ resolve, reject });
+    if (!writing.has(key)) void flushCounts(deps, runId, name, key);
+  });
+}
+
+interface Waiter {
+  readonly resolve: (t: TaskItem | undefined) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Counts waiting to be written, by join; and the joins whose count write is in flight (this process). */
+const waiting = new Map<string, Waiter[]>();
+const writing = new Set<string>();
+
+async function flushCounts(deps: Deps, runId: string, name: string, key: string) {
+  writing.add(key);
+  try {
+    for (let group = waiting.get(key); group; group = waiting.get(key)) {
+      waiting.delete(key);
+      try {
+        const t = await countDep(deps.db, runId, name, group.length);
+        for (const [i, w] of group.entries()) w.resolve(i === 0 || !t ? t : { ...t, depCount: 0 });
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+  } finally {
+    writing.delete(key);
+  }
+}
+
+/**
+ * A success whose successors are all counted joins and which is no sink: an advance that does not count
+ * joins (the worker's inline one) has nothing to do for it, and knows so from the definition the task
+ * item names, without reading the run. False when the item does not name its workflow.
+ */
+export async function onlyCountedAfter(deps: Deps, task: TaskItem): Promise<boolean> {
+  if (task.status !== 'succeeded' || task.workflow === undefined || task.version === undefined) return false;
+  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
+  const next = wf.graph.successors[task.name] ?? [];
+  return next.length > 0 && next.every((s) => isCounted(wf.definition.tasks[s])) && !wf.graph.sinks.includes(task.name);
 }
 
 /** Whether every dependency of a counted join has ended, from the run's items (the watchdog's check). */

@@ -15,7 +15,7 @@ import {
   skip,
 } from '../store/tasks.js';
 import { checkWhen } from './conditions.js';
-import { countBeforeRun, countedReadiness, isCounted, outcomeOf } from './counted-join.js';
+import { countBeforeRun, countedReadiness, isCounted, onlyCountedAfter, outcomeOf } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { isMapItem, itemEnded } from './map.js';
@@ -84,9 +84,12 @@ export interface AdvanceOptions {
 
 const BY_MASTER: AdvanceOptions = { by: 'master' };
 
-/** Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts it. */
+/**
+ * Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts
+ * it. The roots are queued out of the due index: the run's own due entry watches them (run-start.ts).
+ */
 export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, by: PromotedBy = 'master'): Promise<void> {
-  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by })));
+  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by, unindexed: true })));
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */
@@ -95,6 +98,8 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   // A map item: its map advances, not the run. The item it queues next is the worker's to run (eager), but
   // queued by the map's own write, not claimed by it: the worker claims it as it would a dispatched one.
   if (isMapItem(task)) return itemEnded(deps, task, { ...opts, keep: opts.eager && keepQueued(opts.eager) });
+  // A success told only to counted joins, which this advance leaves to the ending's record: no run read.
+  if (!opts.countJoins && (await onlyCountedAfter(deps, task))) return;
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
   const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
   if (only?.size === 0) return;
@@ -303,10 +308,14 @@ async function dispatchQueued(deps: Deps, t: TaskItem, from: string, opts?: Adva
 }
 
 /**
- * Records a finished sink; the last one finishes the run. Re-driving an advance made inline reads the
- * join item first: the set add would succeed again, and bill a write, for nothing.
+ * Records a finished sink (a run with one sink needs no record); the last one finishes the run.
+ * Re-driving an advance made inline reads the join item first: the set add would succeed again, and
+ * bill a write, for nothing.
  */
 async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string, opts: AdvanceOptions) {
+  // The only sink has nothing to wait for: no join item to write (or read), the run finishes now. The
+  // watchdog sees the same (reconcile.ts: a terminal sink of a running run with no join item is re-advanced).
+  if (wf.graph.sinks.length === 1) return finalize(deps, run.runId, wf);
   const seen = opts.reprocess ? await getSinksDone(deps.db, run.runId) : undefined;
   const done = seen?.has(sink) ? seen : await addSinkDone(deps.db, run.runId, sink, deps.now(), seenOf(run));
   if (done && wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);

@@ -1,5 +1,6 @@
-import { type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { type RunItem, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { bumpWatchdog, getRun, runItems } from '../store/runs.js';
+import { getTask } from '../store/tasks.js';
 import { allEnded, isCounted } from './counted-join.js';
 import type { Deps } from './deps.js';
 import { advance } from './master.js';
@@ -7,6 +8,26 @@ import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { indexInFlight } from './overdue.js';
 import { loadWorkflow } from './workflows.js';
+
+/**
+ * A running (or paused) run's due time fell due before its first watchdog period is up: the deadline
+ * its creation set, which watches the roots its start queued out of the due index (run-start.ts). Each
+ * root still in flight without an entry gets one at its natural due time (overdue.ts), then the run's
+ * entry moves to the watchdog, `watchdogMs` after the start. Reads the roots, not the whole run.
+ */
+export async function checkStart(deps: Deps, run: RunItem): Promise<void> {
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  const roots = await Promise.all(wf.graph.roots.map((r) => getTask(deps.db, run.runId, r)));
+  await indexInFlight(
+    deps,
+    roots.filter((t): t is TaskItem => t !== undefined),
+  );
+  await bumpWatchdog(deps.db, run, run.startedAt ?? deps.now());
+}
+
+/** Whether a run's due time falling now is the start's check (`checkStart`) rather than the watchdog's. */
+export const beforeWatchdog = (deps: Deps, run: RunItem, now: number) =>
+  run.startedAt !== undefined && run.startedAt + deps.db.config.watchdogMs > now;
 
 /**
  * The run watchdog's re-drive: looks at all of a running run's items and re-advances any finished

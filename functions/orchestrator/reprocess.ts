@@ -13,19 +13,26 @@ import { loadWorkflow } from './workflows.js';
 
 /**
  * The direct successors of an ended task that the advance its writer made inline has not told yet:
- * one read per successor, and none of the run; undefined when that cannot be known (a sink is left to
- * the full advance, which reads the run first and stops there once the run is finished; an item without
- * the workflow written when it was queued says nothing).
+ * one read per successor, and none of the run; undefined when that cannot be known (a sink is left,
+ * after the grace, to the full advance, which reads the run first and stops there once the run is
+ * finished; an item without the workflow written when it was queued says nothing).
  */
 export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string> | undefined> {
   if (task.workflow === undefined || task.version === undefined) return undefined;
   const wf = await loadWorkflow(deps.db, task.workflow, task.version);
-  if (wf.graph.sinks.includes(task.name)) return undefined;
+  const grace = deps.db.config.inlineGraceMs;
+  const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  if (wf.graph.sinks.includes(task.name)) {
+    // Give the writer's own advance its grace first: it finishes the run, and a full advance that read the
+    // run before that would race it to the same finish (a failed write, billed) instead of stopping there.
+    await sleep((task.endedAt ?? 0) + grace - deps.now());
+    return undefined;
+  }
   const seen = new Map<string, TaskItem>(); // the last read of each successor
-  const untold = async (among: readonly string[]) => {
+  const untold = async (among: readonly string[], consistent: boolean) => {
     const told = await Promise.all(
       among.map(async (s) => {
-        const t = await getTask(deps.db, task.runId, s);
+        const t = await getTask(deps.db, task.runId, s, consistent);
         if (t) seen.set(s, t);
         return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]);
       }),
@@ -39,14 +46,15 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<
   // advance has had `BATON_INLINE_GRACE_MS` from the ending (one read per successor, not a read before
   // and another after), and if some are still untold (a wide fan-out's advance takes longer), once more
   // a grace later; then race only what is still untold (safe, only billed).
-  const grace = deps.db.config.inlineGraceMs;
-  const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  // The first look reads at half the units (eventually consistent): a successor it shows told is told
+  // (an item only moves on from blocked; a recovery's reset, the one way back, is the watchdog's), and one
+  // it shows untold is looked at again, consistently, before anything acts on it.
   const named = all.filter((s) => !counted.includes(s));
   if (named.length > 0) await sleep((task.endedAt ?? 0) + grace - deps.now());
-  let left = await untold(named);
+  let left = await untold(named, grace === 0);
   if (left.length > 0 && grace > 0) {
     await sleep(grace);
-    left = await untold(left);
+    left = await untold(left, true);
   }
   await watchInFlight(deps, task, seen, left);
   return new Set([...left, ...counted]);

@@ -16,7 +16,7 @@ import { deliverNow } from './events/deliver.js';
 import { specOf } from './map.js';
 import { indexInFlight } from './overdue.js';
 import { checkPool, releaseEnded } from './pools.js';
-import { reconcile } from './reconcile.js';
+import { beforeWatchdog, checkStart, reconcile } from './reconcile.js';
 import { startRun } from './run-start.js';
 import { onRunClock } from './run-timeout.js';
 import { loadWorkflow } from './workflows.js';
@@ -89,7 +89,10 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
     const run = item as RunItem;
     report.redriven++;
     if (run.status === 'queued') return startRun(deps, run.runId, 'sweeper');
-    if (run.status === 'running' || run.status === 'paused') await reconcile(deps, run.runId);
+    if (run.status !== 'running' && run.status !== 'paused') return;
+    // Within its first watchdog period, the due time its creation set: its roots' check (run-start.ts).
+    if (beforeWatchdog(deps, run, now)) await checkStart(deps, run);
+    else await reconcile(deps, run.runId);
     return;
   }
   if (item.kind !== 'task') return;

@@ -24,12 +24,17 @@ export function createRun(db: Db, run: NewRun): Promise<boolean> {
 
 export const getRun = (db: Db, runId: string) => db.get<RunItem>(keys.run(runId));
 
-/** queued → running; from now on the run watchdog looks for lost events every `watchdogMs`. */
-export function markStarted(db: Db, runId: string, now: number) {
+/**
+ * queued → running. The run keeps the due time it has unless `due` is given (`orchestrator/run-start.ts`
+ * decides: moving the entry costs two index writes): its first firing after the start checks the roots,
+ * which were queued out of the due index, and moves it to the watchdog's (`reconcile.ts checkStart`); from
+ * then on the run watchdog looks for lost events every `watchdogMs`.
+ */
+export function markStarted(db: Db, runId: string, now: number, due?: number) {
   const key = keys.run(runId);
   return db.update<RunItem>(
     key,
-    { set: { status: 'running', startedAt: now, ...db.due(key, now + db.config.watchdogMs) } },
+    { set: { status: 'running', startedAt: now, ...(due !== undefined && db.due(key, due)) } },
     whereEquals({ status: 'queued' }),
   );
 }

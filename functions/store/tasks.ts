@@ -108,12 +108,12 @@ export function recordDep(db: Db, runId: string, name: string, dep: string, outc
  * Counts one more ended dependency of a wide join (`orchestrator/counted-join.ts`), creating the task
  * as `blocked` if it is new. A plain `ADD` on a small item: its cost does not grow with the join's width.
  * Not idempotent on purpose (a redelivered ending counts again): the count only says when to read the
- * dependencies, and a stale count costs a read, never a wrong decision.
+ * dependencies, and a stale count costs a read, never a wrong decision. `n`: endings counted at once.
  */
-export function countDep(db: Db, runId: string, name: string) {
+export function countDep(db: Db, runId: string, name: string, n = 1) {
   return db.update<TaskItem>(
     keys.task(runId, name),
-    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { depCount: 1 } },
+    { setIfMissing: { ...base(runId, name), status: 'blocked', attempt: 0 }, add: { depCount: n } },
     BLOCKED_OR_NEW,
   );
 }
@@ -378,7 +378,8 @@ export function requestWake(db: Db, runId: string, name: string, attempt: number
   return db.update<TaskItem>(keys.task(runId, name), { set: { wakeRequested: true } }, whereEquals({ status: 'running', attempt }));
 }
 
-export const getTask = (db: Db, runId: string, name: string) => db.get<TaskItem>(keys.task(runId, name));
+/** A task item; `consistent: false` reads it at half the units, possibly a moment behind its last write. */
+export const getTask = (db: Db, runId: string, name: string, consistent = true) => db.get<TaskItem>(keys.task(runId, name), consistent);
 
 /**
  * Records a finished sink on the run's join item; returns the set of sinks finished so far, or undefined

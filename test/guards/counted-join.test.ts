@@ -91,6 +91,28 @@ describe('a counted join', () => {
     expect(joinJobs(runId)).toHaveLength(0);
   });
 
+  it('endings counted at the same moment in one process go in fewer writes, each counted, the join decided once', async () => {
+    const runId = await newRun();
+    const ended = await Promise.all(names.map((n) => end(runId, n)));
+    const db = deps.db as { update: Deps['db']['update'] };
+    const real = db.update;
+    let countWrites = 0;
+    db.update = function (this: unknown, key, spec, condition) {
+      if (key.sk.endsWith('#join') && spec.add?.depCount !== undefined) countWrites++;
+      return real.call(deps.db, key, spec, condition);
+    } as Deps['db']['update'];
+    try {
+      await Promise.all(ended.map(fromRecord));
+    } finally {
+      db.update = real;
+    }
+    expect(countWrites).toBeGreaterThan(0);
+    expect(countWrites).toBeLessThan(WIDTH);
+    // Every ending is in the count, and the one that reached the width decided (one queue, one dispatch).
+    expect(await getTask(deps.db, runId, 'join')).toMatchObject({ status: 'queued', attempt: 1, depCount: WIDTH });
+    expect(joinJobs(runId)).toHaveLength(1);
+  });
+
   it('the inline advance leaves it to the records; if they are lost, the watchdog decides it once', async () => {
     const runId = await newRun();
     const ended = await Promise.all(names.map((n) => end(runId, n)));

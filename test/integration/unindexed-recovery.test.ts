@@ -35,17 +35,19 @@ async function start(h: Harness, wf: string): Promise<string> {
   return (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
 }
 
-/** The noop, except that the first attempt of `t1` hangs (no heartbeat) until `release`. */
+/** The noop, except that the first attempt of `t1`, and of `r0`, hangs (no heartbeat) until `release`. */
 function hangingOnce() {
   let release!: () => void;
   const released = new Promise<void>((r) => {
     release = r;
   });
-  let calls = 0;
+  const calls = new Map<string, number>();
   const hanging: Executor<{ output?: unknown }> = {
     ...noop,
     async execute(ctx) {
-      if (ctx.task === 't1' && calls++ === 0) await released;
+      const n = calls.get(ctx.task) ?? 0;
+      calls.set(ctx.task, n + 1);
+      if ((ctx.task === 't1' || ctx.task === 'r0') && n === 0) await released;
       return noop.execute(ctx);
     },
   };
@@ -97,6 +99,48 @@ describe('tasks out of the due index are recovered', () => {
     const t1 = await getTask(db, runId, 't1');
     // Reclaimed as lost (fence 1) and run again under fence 2; the hung holder still holds nothing it can write with.
     expect(t1?.attempts?.map((a) => [a.status, a.fence])).toEqual([
+      ['lost', 1],
+      ['succeeded', 2],
+    ]);
+  }, 90_000);
+
+  // A run's roots are queued out of the due index too: the run's own entry, left at its creation's
+  // claim deadline by the start, finds them (run-start.ts, reconcile.ts checkStart); the watchdog is out of reach.
+  it('a lost dispatch of a root is dispatched again when the run falls due after its start', async () => {
+    const db = lost.runtime.deps.db;
+    const drop = dropFirst(lost, 't0');
+    const runId = await start(lost, 'lost-root');
+    const queued = await until('t0 queued, unindexed', async () => {
+      const t = await getTask(db, runId, 't0');
+      return t?.status === 'queued' ? t : undefined;
+    });
+    expect(queued.dueAt).toBeUndefined();
+    const started = await until('the run started', async () => {
+      const r = await getRun(db, runId);
+      return r?.status !== 'queued' ? r : undefined;
+    });
+    // The start kept the due time the creation set (one lease after it), well short of the watchdog.
+    expect(started.dueAt).toBe(started.createdAt + 1500);
+    const run = await lost.waitForRun(runId, 60_000);
+    expect(run.status).toBe('succeeded');
+    expect(drop.dropped).toHaveLength(1);
+    const t0 = await getTask(db, runId, 't0');
+    expect(t0).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(t0?.attempts?.map((a) => a.status)).toEqual(['succeeded']);
+  }, 90_000);
+
+  it('a root whose holder stopped before its first heartbeat is reclaimed and run again', async () => {
+    const db = dead.runtime.deps.db;
+    expect((await dead.request('PUT', '/workflows/dead-root', { name: 'dead-root', tasks: { r0: { type: 'noop' } } })).status).toBe(201);
+    const runId = (await dead.request('POST', '/workflows/dead-root/runs', {})).body.runId as string;
+    const held = await until('r0 claimed', async () => {
+      const t = await getTask(db, runId, 'r0');
+      return t?.status === 'running' ? t : undefined;
+    });
+    expect(held.dueAt).toBeUndefined();
+    const run = await dead.waitForRun(runId, 60_000);
+    expect(run.status).toBe('succeeded');
+    expect((await getTask(db, runId, 'r0'))?.attempts?.map((a) => [a.status, a.fence])).toEqual([
       ['lost', 1],
       ['succeeded', 2],
     ]);
