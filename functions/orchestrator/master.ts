@@ -315,24 +315,30 @@ async function dispatchQueued(deps: Deps, t: TaskItem, from: string, opts?: Adva
 async function sinkDone(deps: Deps, run: RunItem, wf: LoadedWorkflow, sink: string, opts: AdvanceOptions) {
   // The only sink has nothing to wait for: no join item to write (or read), the run finishes now. The
   // watchdog sees the same (reconcile.ts: a terminal sink of a running run with no join item is re-advanced).
-  if (wf.graph.sinks.length === 1) return finalize(deps, run.runId, wf);
+  if (wf.graph.sinks.length === 1) return finalize(deps, run.runId, wf, seenOf(run));
   const seen = opts.reprocess ? await getSinksDone(deps.db, run.runId) : undefined;
   const done = seen?.has(sink) ? seen : await addSinkDone(deps.db, run.runId, sink, deps.now(), seenOf(run));
-  if (done && wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf);
+  if (done && wf.graph.sinks.every((s) => done.has(s))) await finalize(deps, run.runId, wf, seenOf(run));
 }
 
-async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow) {
+/**
+ * Finishes the run once its sinks have ended. `seen`: the `recoveries` of the view the advance decided
+ * from. A recovery begun since that view (a late sink ending from before it; with one sink no join item
+ * stands in between, see `sinkDone`) re-runs what it chose: the run is not finished from this view, and
+ * the finishing write is refused if a recovery begins between the read below and that write.
+ */
+async function finalize(deps: Deps, runId: string, wf: LoadedWorkflow, seen: number) {
   // Read again: a failure recorded after our first read must decide the outcome.
   const run = await getRun(deps.db, runId);
-  if (!run || TERMINAL_RUN.has(run.status)) return;
+  if (!run || TERMINAL_RUN.has(run.status) || seenOf(run) > seen) return;
   let done: RunItem | undefined;
   if (run.failure) {
-    done = await finishRun(deps.db, runId, 'failed', deps.now());
+    done = await finishRun(deps.db, runId, 'failed', deps.now(), undefined, undefined, undefined, seenOf(run));
   } else {
     const sinks = await Promise.all(wf.graph.sinks.map((s) => getTask(deps.db, runId, s)));
     const output: Record<string, unknown> = {};
     for (const t of sinks) if (t?.status === 'succeeded') output[t.name] = t.output ?? null;
-    done = await finishSucceeded(deps, runId, output);
+    done = await finishSucceeded(deps, runId, output, seenOf(run));
   }
   if (done) deps.log.info({ run: runId, from: run.status, to: done.status, failure: done.failure }, 'run transition');
 }

@@ -16,16 +16,16 @@ export const RUN_OUTPUT_INLINE_BYTES = 64 * 1024;
  * item; large ones, and any the table refuses there (one level deeper than on the task item, so one
  * nesting level too many), are referenced through `outputFrom` instead.
  */
-export async function finishSucceeded(deps: Deps, runId: string, output: Record<string, unknown>) {
+export async function finishSucceeded(deps: Deps, runId: string, output: Record<string, unknown>, seen?: number) {
   if (Buffer.byteLength(JSON.stringify(output)) <= RUN_OUTPUT_INLINE_BYTES) {
     try {
-      return await finishRun(deps.db, runId, 'succeeded', deps.now(), output);
+      return await finishRun(deps.db, runId, 'succeeded', deps.now(), output, undefined, undefined, seen);
     } catch (err) {
       if (!(err instanceof UnstorableError)) throw err;
       deps.log.warn({ err, run: runId, cause: `output_${err.kind}` }, 'run output kept on its sink tasks');
     }
   }
-  return finishRun(deps.db, runId, 'succeeded', deps.now(), undefined, undefined, Object.keys(output));
+  return finishRun(deps.db, runId, 'succeeded', deps.now(), undefined, undefined, Object.keys(output), seen);
 }
 
 /** A run's output, whether it was copied onto the run item or left on its sinks' task items. */

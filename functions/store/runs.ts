@@ -71,11 +71,16 @@ export function finishRun(
   output?: unknown,
   failure?: RunItem['failure'],
   outputFrom?: readonly string[],
+  seen?: number,
 ) {
   return db.update<RunItem>(
     keys.run(runId),
     { set: { status, endedAt: now, output, outputFrom, failure, ...db.expiry(now) }, remove: DUE_ATTRIBUTES },
-    { expr: '#s IN (:q, :r, :p)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running', ':p': 'paused' } },
+    and(
+      { expr: '#s IN (:q, :r, :p)', names: { '#s': 'status' }, values: { ':q': 'queued', ':r': 'running', ':p': 'paused' } },
+      // `seen`: the recoveries of the caller's view; a recovery begun since refuses the finish (`notReset`).
+      ...notReset(seen, 'recoveries'),
+    ),
   );
 }
 
