@@ -17,6 +17,15 @@ if (broker && !PURE.some((dir) => file.includes(dir))) {
   const { id, endpoint } = (await res.json()) as { id: string; endpoint: string };
   process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
   afterAll(async () => {
-    await fetch(`${broker}/release?id=${encodeURIComponent(id)}`, { method: 'POST' }).then((r) => r.arrayBuffer());
+    // A release is idempotent (an unknown id is a no-op), so a failed one is simply sent again.
+    for (let tries = 1; ; tries++) {
+      try {
+        await fetch(`${broker}/release?id=${encodeURIComponent(id)}`, { method: 'POST' }).then((r) => r.arrayBuffer());
+        return;
+      } catch (err) {
+        if (tries >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 100 * tries));
+      }
+    }
   });
 }

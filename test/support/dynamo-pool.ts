@@ -21,6 +21,7 @@ export class DynamoPool {
   private spare: Promise<Instance> | undefined;
   private readonly leases = new Map<string, Instance>();
   private readonly all = new Set<Instance>();
+  private readonly stopping = new Set<Promise<void>>();
   private nextLease = 0;
   private server: Server | undefined;
   private closed = false;
@@ -41,11 +42,13 @@ export class DynamoPool {
     this.server = createServer((req, res) => {
       void this.handle(req.method ?? '', new URL(req.url ?? '/', 'http://x')).then(
         (body) => {
-          res.writeHead(200, { 'content-type': 'application/json' });
+          // One request per connection: a kept-alive socket that the server closes while a worker
+          // reuses it fails that worker's request ('other side closed'), seen once in a full run.
+          res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
           res.end(JSON.stringify(body));
         },
         (err: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
           res.end(err instanceof Error ? (err.stack ?? err.message) : String(err));
         },
       );
@@ -91,25 +94,30 @@ export class DynamoPool {
     if (!inst) return { released: false };
     this.leases.delete(id);
     inst.active--;
-    if (inst !== this.current && inst.active === 0) await this.stopInstance(inst);
+    // Answered at once; the JVM stops in the background (close waits for it).
+    if (inst !== this.current && inst.active === 0) this.retire(inst);
     return { released: true };
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await new Promise<void>((ok) => (this.server ? this.server.close(() => ok()) : ok()));
-    const spare = this.spare;
+    // A spare still starting stops itself once started (`launch` sees the pool closed).
+    await this.spare?.catch(() => {});
     this.spare = undefined;
-    if (spare)
-      await spare.then(
-        (s) => this.all.add(s),
-        () => {},
-      );
-    await Promise.all([...this.all].map((i) => this.stopInstance(i)));
+    await Promise.all([...[...this.all].map((i) => this.stopInstance(i)), ...this.stopping]);
+  }
+
+  /** SIGKILLs every instance at once (an exit handler: nothing can be awaited there). */
+  kill(): void {
+    for (const inst of this.all) inst.dynamo.process.kill('SIGKILL');
   }
 
   private retire(inst: Instance) {
-    if (inst.active === 0) void this.stopInstance(inst);
+    if (inst.active !== 0) return;
+    const stopping = this.stopInstance(inst);
+    this.stopping.add(stopping);
+    void stopping.finally(() => this.stopping.delete(stopping));
   }
 
   private async stopInstance(inst: Instance) {

@@ -18,7 +18,13 @@ export default async function setup(project: TestProject) {
   const verbose = process.env.BATON_TEST_POOL_VERBOSE === '1';
   const pool = new DynamoPool(files, verbose ? (line) => console.log(`[dynamo pool] ${line}`) : undefined);
   project.provide('dynamoPool', await pool.start());
-  return () => pool.close();
+  // Interrupted (Ctrl-C) before the teardown: leave no JVM behind.
+  const kill = () => pool.kill();
+  process.once('exit', kill);
+  return async () => {
+    process.off('exit', kill);
+    await pool.close();
+  };
 }
 
 declare module 'vitest' {
