@@ -15,7 +15,7 @@ export interface FailoverResult {
   /** Until the re-queued attempt (new holder, new fence) calls the server again. */
   killToNextAttemptMs: number;
   killToRunDoneMs: number;
-  /** Lease left at the kill (dueAt − kill), and reclaim − dueAt (the sweep's share). */
+  /** Lease left at the kill (the lease's end − kill), and reclaim − the lease's end (the sweep's share). */
   leaseLeftMs: number;
   afterExpiryMs: number;
   /** Upper bound the design gives: a full lease plus one sweep interval. */
@@ -52,7 +52,10 @@ export async function failover(repeats: number, leaseMs = 2000, sweepIntervalMs 
       await holder.exited;
       await sleep(50);
       const [atKill] = await getItems(config.table, [key]);
-      const dueAt = atKill?.dueAt as number;
+      // The lease's end: the due time a heartbeat set, or, for an attempt still out of the due index (a
+      // root or an inline-queued successor killed before its first heartbeat), the implicit lease from
+      // its claim (`orchestrator/lease.ts`, `overdue.ts`).
+      const dueAt = (atKill?.dueAt as number | undefined) ?? (atKill?.claimedAt as number) + leaseMs;
       // The next transition of the run: the sweeper records the attempt as lost and queues it again.
       let reclaimedAt: number | undefined;
       for (const end = Date.now() + 60_000; Date.now() < end && reclaimedAt === undefined; await sleep(10)) {
