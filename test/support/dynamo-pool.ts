@@ -29,6 +29,8 @@ export class DynamoPool {
   constructor(
     private readonly filesPerInstance: number,
     private readonly log: (line: string) => void = () => {},
+    /** JVM options of every instance (`startDynamoLocal`); undefined: the JVM's defaults. */
+    private readonly javaOptions?: string,
   ) {
     if (!Number.isInteger(filesPerInstance) || filesPerInstance < 1)
       throw new Error(`files per instance must be a positive integer, got ${filesPerInstance}`);
@@ -128,7 +130,7 @@ export class DynamoPool {
 
   private async launch(): Promise<Instance> {
     const t0 = Date.now();
-    const dynamo = await startDynamoLocal();
+    const dynamo = await startDynamoLocal({ javaOptions: this.javaOptions });
     await warm(dynamo.endpoint);
     const inst: Instance = { dynamo, served: 0, active: 0 };
     this.all.add(inst);
