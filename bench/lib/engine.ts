@@ -11,14 +11,16 @@ import { Meter } from './meter.js';
  * worker or sweeper running) for driving child processes.
  */
 export class Engine {
-  readonly meter = new Meter();
+  readonly meter: Meter;
   readonly runtime: LocalRuntime;
   readonly app: ReturnType<typeof createApp>;
 
+  /** `capacity: false`: the meter counts requests only, leaving them as the engine sends them (timing runs). */
   constructor(
     readonly config: BatonConfig,
-    opts: RuntimeOptions & { start?: boolean } = {},
+    opts: RuntimeOptions & { start?: boolean; capacity?: boolean } = {},
   ) {
+    this.meter = new Meter({ capacity: opts.capacity ?? true });
     const client = dynamoClient();
     this.meter.attach(client);
     this.runtime = new LocalRuntime({ config, client, ...opts, deps: { log: benchLog, ...opts.deps } });

@@ -65,6 +65,13 @@ const blank = (): OpStats => ({ requests: 0, wcu: 0, gsiWcu: 0, rcu: 0, condFail
 export class Meter {
   /** Tag for requests that are not plumbing; the bench sets `api` around its own HTTP calls. */
   phase = 'engine';
+
+  /**
+   * `capacity: false` counts requests without asking DynamoDB for their capacity (no
+   * `ReturnConsumedCapacity`, no `ALL_OLD` on a failed condition): for timing runs, whose requests
+   * then have the shape the engine sends in production. Units read 0 in that mode.
+   */
+  constructor(private readonly opts: { capacity: boolean } = { capacity: true }) {}
   private ops = new Map<string, OpStats>();
   private stream: StreamStats = { calls: {}, records: 0, relevant: 0 };
 
@@ -92,7 +99,7 @@ export class Meter {
       (next, context) => async (args) => {
         const op = opName(context.commandName);
         const input = args.input as Record<string, any>;
-        if (CAPACITY_OPS.has(op)) {
+        if (this.opts.capacity && CAPACITY_OPS.has(op)) {
           input.ReturnConsumedCapacity = 'INDEXES';
           if ((op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem') && input.ConditionExpression) {
             input.ReturnValuesOnConditionCheckFailure ??= 'ALL_OLD';
