@@ -110,7 +110,7 @@ export class Meter {
         s.requests++;
         try {
           const out = await next(args);
-          if (CAPACITY_OPS.has(op)) {
+          if (this.opts.capacity && CAPACITY_OPS.has(op)) {
             const cc = (out.output as { ConsumedCapacity?: Capacity | Capacity[] }).ConsumedCapacity;
             const list = cc === undefined ? [] : Array.isArray(cc) ? cc : [cc];
             if (list.length === 0) s.unreported++;
@@ -129,7 +129,7 @@ export class Meter {
           if ((err as Error).name === 'ConditionalCheckFailedException') {
             s.condFailed++;
             const old = (err as { Item?: Record<string, AttributeValue> }).Item;
-            s.estWcu += Math.max(1, Math.ceil(itemBytes(old) / 1024));
+            if (this.opts.capacity) s.estWcu += Math.max(1, Math.ceil(itemBytes(old) / 1024));
           }
           throw err;
         }
