@@ -11,6 +11,14 @@ const PURE = ['/test/engine/', '/test/schedule-pure/'];
 const file = expect.getState().testPath ?? '';
 const broker = inject('dynamoPool');
 
+// Files run one after another in a worker process (`isolate: false`, vitest.config.ts): what a file sets
+// in the environment (its table, its limits) is put back after it, so the next file starts from the same one.
+const before = { ...process.env };
+afterAll(() => {
+  for (const k of Object.keys(process.env)) if (!(k in before)) delete process.env[k];
+  Object.assign(process.env, before);
+});
+
 if (broker && !PURE.some((dir) => file.includes(dir))) {
   const res = await fetch(`${broker}/lease`);
   if (!res.ok) throw new Error(`could not lease a DynamoDB Local for ${file}: ${res.status} ${await res.text()}`);

@@ -70,16 +70,31 @@ export function egressDispatcher(policy: EgressPolicy, options: EgressOptions = 
   return new Agent({ connect });
 }
 
-/** The policy and dispatcher for this process, built once from the environment. */
-let shared: { policy: EgressPolicy; dispatcher: Agent } | undefined;
+/** The variables `policyFromEnv` reads: the shared policy is rebuilt if one of them changes. */
+const POLICY_ENV = [
+  'BATON_HTTP_ALLOW',
+  'BATON_HTTP_DENY',
+  'BATON_HTTP_PORTS',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL',
+  'AWS_LAMBDA_FUNCTION_NAME',
+];
+
+/**
+ * The policy and dispatcher for this process, built from the environment on first use and kept while
+ * the variables it was built from stay the same (always, in a deployed function; a test process that
+ * runs several files in turn points the engine endpoint elsewhere between them).
+ */
+let shared: { key: string; policy: EgressPolicy; dispatcher: Agent } | undefined;
 /** One dispatcher (one connection pool) per policy object handed to `policyFetch`. */
 const pools = new WeakMap<EgressPolicy, Agent>();
 
 /** This process's egress policy (from the environment, see `policyFromEnv`) and its dispatcher. */
 export function defaultEgress(): { policy: EgressPolicy; dispatcher: Agent } {
-  if (!shared) {
+  const key = JSON.stringify(POLICY_ENV.map((v) => process.env[v]));
+  if (shared?.key !== key) {
     const policy = policyFromEnv();
-    shared = { policy, dispatcher: egressDispatcher(policy) };
+    shared = { key, policy, dispatcher: egressDispatcher(policy) };
   }
   return shared;
 }

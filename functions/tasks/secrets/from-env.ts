@@ -32,10 +32,24 @@ export function secretSourceFromEnv(env: NodeJS.ProcessEnv = process.env): Secre
   return awsSecretSource({ service: kind, prefix, maxAgeSeconds: maxAge });
 }
 
-let shared: SecretSource | undefined;
+/** The variables `secretSourceFromEnv` reads to choose and configure the source. */
+const SOURCE_ENV = [
+  'BATON_SECRETS',
+  'BATON_SECRETS_PREFIX',
+  'BATON_SECRETS_MAX_AGE',
+  'BATON_SECRETS_FILE',
+  'BATON_SECRETS_ENV_PREFIX',
+  'AWS_LAMBDA_FUNCTION_NAME',
+];
 
-/** This process's secret source, built on first use. */
+let shared: { key: string; source: SecretSource } | undefined;
+
+/**
+ * This process's secret source, built on first use and kept while the variables it was built from
+ * (`SOURCE_ENV`) stay the same, so that its cache lives as long as the process.
+ */
 export function defaultSecretSource(): SecretSource {
-  shared ??= secretSourceFromEnv();
-  return shared;
+  const key = JSON.stringify(SOURCE_ENV.map((v) => process.env[v]));
+  if (shared?.key !== key) shared = { key, source: secretSourceFromEnv() };
+  return shared.source;
 }
