@@ -13,7 +13,9 @@ let deps: Deps;
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
+  // A concurrency policy (never full here) gates its runs' start: they are created queued, the master starts them.
+  await putWorkflow(deps, { name: 'w', concurrency: { policy: 'queue', limit: 1000 }, tasks: { a: { type: 'noop' } } });
+  await putWorkflow(deps, { name: 'free', tasks: { a: { type: 'noop' } } });
 });
 
 const newRun = async () => (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
@@ -21,6 +23,17 @@ const run = async (id: string) => (await getRun(deps.db, id)) as RunItem;
 const failure = (task: string) => ({ task, reason: 'error' as const, message: task });
 
 describe('run transitions', () => {
+  it('a run whose start nothing gates is created running, and no start write applies to it', async () => {
+    const id = (await startWorkflow(deps, { workflow: 'free', trigger: { type: 'api' } })).runId;
+    const created = await run(id);
+    expect(created).toMatchObject({ status: 'running', startedAt: created.createdAt });
+    // Due at its creation's claim deadline (or its first watchdog, if sooner): the check of its roots (reconcile.ts checkStart).
+    const { leaseMs, watchdogMs } = deps.db.config;
+    expect(created.dueAt).toBe(created.createdAt + Math.min(leaseMs, watchdogMs));
+    expect(await markStarted(deps.db, id, clock.t + 1)).toBeUndefined();
+    expect(await run(id)).toEqual(created);
+  });
+
   it('two masters starting one run at once: one does', async () => {
     const id = await newRun();
     const got = await Promise.all([markStarted(deps.db, id, clock.t), markStarted(deps.db, id, clock.t + 1)]);
