@@ -122,10 +122,11 @@ describe('crash scenarios with real processes', () => {
 
   // A run whose start nothing gates is created running; its creation's stream record arms its clock and then
   // queues its roots (run-start.ts startCreated). A master killed between the two must not leave it stuck:
-  // a new master handles the record again, and with no master at all the run's due entry (its creation's
+  // a new master handles the record again (the stream is replayed from the start here, as a Lambda
+  // event source retries a failed batch), and with no master at all the run's due entry (its creation's
   // claim deadline) has the sweeper queue the roots that have no item (reconcile.ts checkStart → repairStart).
   for (const [label, roles] of [
-    ['a new master handles the creation record again', 'master,worker,sweeper'],
+    ['a new process with every role takes over (its master replays the record, or its sweeper finds the run)', 'master,worker,sweeper'],
     ['with no master left, the sweeper finds the run at its due time and queues its roots', 'worker,sweeper'],
   ] as const) {
     it(`a master dies between creating a run running and queueing its roots (before:roots=1); ${label}`, async () => {
