@@ -6,13 +6,14 @@ const run = (status: string[]) => ({ kind: { S: FilterRule.isEqual('run') }, sta
 /**
  * The table stream records the master reacts to (`functions/orchestrator/stream.ts`), and no others:
  * a run that became `queued` (created so, or admitted from `pending` by its workflow's concurrency
- * gate), a run that became terminal, a run that became running again (resumed or recovered), a task
+ * gate), a run created `running`, a run that became terminal, a run that became running again (resumed or recovered), a task
  * that became terminal, a run that started or paused, a run clock marked sla_missed, a task attempt that
  * failed and waits for its retry. Everything else (claims, heartbeats, due-time changes, definitions,
  * schedules) is dropped by Lambda before it costs an invocation. The status sets come from the engine, so a new terminal status cannot be missed.
  */
 export const MASTER_STREAM_FILTERS: ReadonlyArray<Record<string, unknown>> = [
-  FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: run(FilterRule.isEqual('queued')) } }),
+  // A run created queued (its concurrency gate admits it) or running (nothing gates it: its creation is its start).
+  FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { NewImage: run(FilterRule.or('queued', 'running')) } }),
   FilterCriteria.filter({
     eventName: FilterRule.isEqual('MODIFY'),
     dynamodb: { NewImage: run(FilterRule.isEqual('queued')), OldImage: { status: { S: [{ 'anything-but': ['queued'] }] } } },

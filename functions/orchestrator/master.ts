@@ -85,11 +85,20 @@ export interface AdvanceOptions {
 const BY_MASTER: AdvanceOptions = { by: 'master' };
 
 /**
- * Queues (or skips) a new run's root tasks: the first step of `startRun` (run-start.ts). `by`: who starts
+ * Queues (or skips) a new run's root tasks: the first step of a run's start (run-start.ts). `by`: who starts
  * it. The roots are queued out of the due index: the run's own due entry watches them (run-start.ts).
+ * `only`: the roots to settle (the sweeper's repair of a start whose record was lost queues just the
+ * roots with no item, indexed, since the run's entry that watched them moves on to the watchdog).
  */
-export async function settleRoots(deps: Deps, run: RunItem, wf: LoadedWorkflow, by: PromotedBy = 'master'): Promise<void> {
-  await Promise.all(wf.graph.roots.map((t) => settle(deps, run, wf, { name: t }, { by, unindexed: true })));
+export async function settleRoots(
+  deps: Deps,
+  run: RunItem,
+  wf: LoadedWorkflow,
+  by: PromotedBy = 'master',
+  only?: readonly string[],
+): Promise<void> {
+  const names = only ?? wf.graph.roots;
+  await Promise.all(names.map((t) => settle(deps, run, wf, { name: t }, { by, unindexed: only === undefined })));
 }
 
 /** A task reached a terminal state: move its direct successors (and the run's join) forward. */

@@ -7,17 +7,26 @@ import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { indexInFlight } from './overdue.js';
+import { repairStart } from './run-start.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
  * A running (or paused) run's due time fell due before its first watchdog period is up: the deadline
  * its creation set, which watches the roots its start queued out of the due index (run-start.ts). Each
  * root still in flight without an entry gets one at its natural due time (overdue.ts), then the run's
- * entry moves to the watchdog, `watchdogMs` after the start. Reads the roots, not the whole run.
+ * entry moves to the watchdog, `watchdogMs` after the start. Reads the roots, not the whole run. A root
+ * with no item at all is one the start never queued (a run created running whose creation's record was
+ * lost or parked: `run-start.ts repairStart`); it is queued now.
  */
 export async function checkStart(deps: Deps, run: RunItem): Promise<void> {
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const roots = await Promise.all(wf.graph.roots.map((r) => getTask(deps.db, run.runId, r)));
+  // A run created running whose creation's record never queued its roots (lost, parked, its handler dead).
+  await repairStart(
+    deps,
+    run,
+    wf.graph.roots.filter((_, i) => roots[i] === undefined),
+  );
   await indexInFlight(
     deps,
     roots.filter((t): t is TaskItem => t !== undefined),
@@ -45,6 +54,10 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
   // A resume or recover whose follow-up died half-way: finish it (both are idempotent).
   if (run.status === 'running' && (await releaseHeld(deps, runId, items)) > 0)
     deps.log.warn({ run: runId }, 'watchdog released held attempts');
+  // A run created running whose roots were never queued, found by the watchdog (one shorter than the lease).
+  const present = new Set(items.filter((i) => i.kind === 'task').map((i) => i.name));
+  const missing = wf.graph.roots.filter((r) => !present.has(r));
+  let redriven = (await repairStart(deps, run, missing)) ? 1 : 0;
   const rec = run.recovery;
   const reset = new Set(items.filter((i) => i.kind === 'task' && i.recovered === rec?.n).map((i) => i.name));
   if (rec?.tasks.some((t) => !reset.has(t))) await applyRecovery(deps, run);
@@ -52,7 +65,6 @@ export async function reconcile(deps: Deps, runId: string): Promise<number> {
     if (item.kind === 'task') tasks.set(item.name as string, item as unknown as TaskItem);
     if (item.kind === 'end') ended = (item.doneDeps as Set<string>) ?? ended;
   }
-  let redriven = 0;
   const countedSeen = new Set<string>();
   for (const t of tasks.values()) {
     if (!TERMINAL_TASK.has(t.status)) continue;

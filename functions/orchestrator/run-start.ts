@@ -1,8 +1,10 @@
-import type { PromotedBy } from '../store/items.js';
+import { crashEnabled, crashPoint } from '../common/crash.js';
+import type { PromotedBy, RunItem } from '../store/items.js';
 import { getRun, markStarted } from '../store/runs.js';
 import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
 import { settleRoots } from './master.js';
+import { armClock } from './run-timeout.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -16,9 +18,14 @@ import { loadWorkflow } from './workflows.js';
  * (`reconcile.ts checkStart`). A start that finds that time already passed or too far (a run started by
  * the sweeper or admitted late, a watchdog shorter than the lease) sets it to one lease from now, or the
  * watchdog if that comes first.
+ *
+ * A run whose start nothing gates is created `running` (`start.ts`): there is no queued → running write,
+ * and its creation's stream record starts it (`startCreated`). Called for such a run (a test, a
+ * re-drive), this does the same.
  */
 export async function startRun(deps: Deps, runId: string, by: PromotedBy = 'master'): Promise<void> {
   const run = await getRun(deps.db, runId);
+  if (run?.status === 'running' && run.startedAt === run.createdAt && run.recoveries === undefined) return startCreated(deps, run, by);
   if (run?.status !== 'queued') return;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   if (!(await admit(deps, run, wf))) return; // concurrency policy: the run was made pending or skipped
@@ -28,4 +35,35 @@ export async function startRun(deps: Deps, runId: string, by: PromotedBy = 'mast
   const kept = run.dueAt !== undefined && run.dueAt > now && run.dueAt <= now + Math.min(leaseMs, watchdogMs);
   const started = await markStarted(deps.db, runId, now, kept ? undefined : now + Math.min(leaseMs, watchdogMs));
   if (started) deps.log.info({ run: runId, workflow: run.workflow, from: 'queued', to: 'running' }, 'run transition');
+}
+
+/**
+ * A run created `running` (its creation's stream record, which carries the whole item: no run read):
+ * what the queued → running path does around that write, i.e. arm its clock (timeout, sla) and queue its
+ * roots. Every write is conditional (the clock's arming, each root's creation), so a duplicate delivery,
+ * a retry after a crash half-way or a racing master adds nothing. The clock is armed first: a crash
+ * between the two leaves roots with no item, which is what the run's due entry looks for (its creation's
+ * claim deadline, `reconcile.ts checkStart`, or the watchdog's `reconcile`), and which then re-arms the
+ * clock too. A run cancelled meanwhile gets its roots queued all the same: the cancel's own record (after
+ * this one, on the same item) stops them, and a worker abandons any attempt of an ended run it claims.
+ */
+export async function startCreated(deps: Deps, run: RunItem, by: PromotedBy = 'master'): Promise<void> {
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  await armClock(deps, run);
+  if (crashEnabled) crashPoint('before:roots');
+  await settleRoots(deps, run, wf, by);
+}
+
+/**
+ * The sweeper's repair of a run started without its roots: the roots of `run` that have no item (the
+ * stream record of a run created running was lost, parked, or its handler died before queueing them).
+ * Arms the clock (a no-op when armed) and queues them, indexed. True when any were missing.
+ */
+export async function repairStart(deps: Deps, run: RunItem, missing: readonly string[]): Promise<boolean> {
+  if (missing.length === 0) return false;
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  deps.log.warn({ run: run.runId, roots: missing }, 'run started without its roots: queueing them');
+  await armClock(deps, run);
+  await settleRoots(deps, run, wf, 'sweeper', missing);
+  return true;
 }

@@ -29,6 +29,15 @@ export interface Started {
 /**
  * Creates a run with one conditional put; the stream then starts it. The run id is derived from
  * the idempotency key (or given by the caller) so a repeated request finds the run it made before.
+ *
+ * A run whose start nothing gates is created `running` (its `startedAt` is its creation): the stream
+ * record of that put queues its roots and arms its clock (`run-start.ts startCreated`), and no
+ * queued → running write is paid (2 WRU: the table and the runs index, which projects `status`). The
+ * one gate on a run's start is its definition's concurrency policy (`concurrency.ts admit`: the run
+ * may be made pending or skipped); a run under one is created `queued` and admitted by the master.
+ * Schedules' overlap, backfills' parallelism and sub-workflow nesting are all decided before the put
+ * (the workflow's concurrency policy, the backfill's reservation, the parent's linkage), and pools
+ * gate tasks, not runs.
  */
 export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Started> {
   const def: DefinitionItem | undefined =
@@ -38,21 +47,27 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
   if (!params.ok) throw new RequestError(400, 'invalid_params', 'the run parameters do not match the workflow declaration', params.errors);
   const runId = req.runId ?? (req.idempotencyKey ? derivedRunId('k', req.workflow, req.idempotencyKey) : newRunId(deps.now()));
   const requestDigest = digest(canonical({ version: req.version ?? null, params: req.params ?? {} }));
-  const created = await createRun(deps.db, {
-    runId,
-    workflow: req.workflow,
-    version: def.version,
-    params: params.value,
-    createdAt: deps.now(),
-    trigger: req.trigger,
-    parent: req.parent,
-    depth: req.depth ?? 0,
-    lineage: req.lineage,
-    idempotencyKey: req.idempotencyKey,
-    requestDigest,
-  });
+  const running = !gated(def);
+  const created = await createRun(
+    deps.db,
+    {
+      runId,
+      workflow: req.workflow,
+      version: def.version,
+      params: params.value,
+      createdAt: deps.now(),
+      trigger: req.trigger,
+      parent: req.parent,
+      depth: req.depth ?? 0,
+      lineage: req.lineage,
+      idempotencyKey: req.idempotencyKey,
+      requestDigest,
+    },
+    running,
+  );
   if (created) {
-    deps.log.info({ run: runId, workflow: req.workflow, version: def.version, trigger: req.trigger.type, to: 'queued' }, 'run transition');
+    const to = running ? 'running' : 'queued';
+    deps.log.info({ run: runId, workflow: req.workflow, version: def.version, trigger: req.trigger.type, to }, 'run transition');
     return { runId, created, version: def.version };
   }
   const existing = await getRun(deps.db, runId);
@@ -65,6 +80,12 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
     );
   }
   return { runId, created: false, version: existing.version };
+}
+
+/** Whether something must decide, after the run exists, if it may start: a concurrency policy other than `allow`. */
+export function gated(def: Pick<DefinitionItem, 'definition'>): boolean {
+  const cc = def.definition.concurrency;
+  return cc !== undefined && cc.policy !== 'allow';
 }
 
 /** The value with object keys sorted at every level, so that key order does not change its digest. */

@@ -11,7 +11,7 @@ import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { freeRunSlots } from './pools.js';
 import { onRunFinished } from './run-end.js';
-import { startRun } from './run-start.js';
+import { startCreated, startRun } from './run-start.js';
 import { armClock } from './run-timeout.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
@@ -25,7 +25,7 @@ export interface ChangeRecord {
 }
 
 /**
- * Routes one change to the master: a new run starts; a task that just became terminal advances its
+ * Routes one change to the master: a new run starts (a queued one is admitted first); a task that just became terminal advances its
  * successors; a run that just finished wakes its parent. Everything else is ignored (the CDK stream
  * filter drops most of it before it reaches here).
  */
@@ -47,6 +47,8 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   await emitEvents(deps, next, prev, record.dynamodb?.SequenceNumber);
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
+    // Created running (nothing gates its start: start.ts): this record is its start.
+    if (next.status === 'running' && !prev) return startCreated(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);

@@ -7,18 +7,29 @@ import { DUE_ATTRIBUTES, TABLE } from './table.js';
 
 export type NewRun = Omit<RunItem, 'pk' | 'sk' | 'kind' | 'status' | 'dueAt'>;
 
-/** Creates a run in `queued`. Returns false if a run with this id already exists. */
-export function createRun(db: Db, run: NewRun): Promise<boolean> {
+/**
+ * Creates a run: `queued` (the master's `startRun` then admits it and queues its roots), or, when
+ * `running` is set (nothing gates its start: `orchestrator/start.ts`), already `running` since its
+ * creation, whose stream record queues its roots (`run-start.ts startCreated`). Returns false if a run
+ * with this id already exists.
+ *
+ * Either way the run is due one claim deadline after its creation: a queued run whose start event is
+ * lost is started by the sweeper; a running one is checked (`reconcile.ts checkStart`: roots never
+ * queued are queued, roots still in flight indexed). A run created running is due no later than its
+ * first watchdog, as `startRun` would have set it.
+ */
+export function createRun(db: Db, run: NewRun, running = false): Promise<boolean> {
   const key = keys.run(run.runId);
+  const { leaseMs, watchdogMs } = db.config;
   return db.create({
     ...key,
     kind: 'run',
     ...run,
-    status: 'queued',
+    status: running ? 'running' : 'queued',
+    ...(running && { startedAt: run.createdAt }),
     [TABLE.runsPk]: `WF#${run.workflow}`,
     [TABLE.runsSk]: `${new Date(run.createdAt).toISOString()}#${run.runId}`,
-    // If the event that starts the run is lost, the sweeper finds it here.
-    ...db.due(key, run.createdAt + db.config.leaseMs),
+    ...db.due(key, run.createdAt + (running ? Math.min(leaseMs, watchdogMs) : leaseMs)),
   });
 }
 

@@ -47,7 +47,8 @@ describe('the master and timer handlers, one record at a time', () => {
 
   it('master: only the poison record is reported failed; after BATON_STREAM_MAX_ATTEMPTS it is parked and its run failed', async () => {
     const run = await poisonRun();
-    const harmless = { ...run, runId: 'other', status: 'running' }; // no status change to act on: ignored
+    // A task inserted queued: nothing for the master to act on (an inserted running run is a start now).
+    const harmless = { ...run, runId: 'other', kind: 'task', name: 'a', status: 'queued' };
     const event = { Records: [streamRecord('100', run), streamRecord('101', harmless)] };
     expect(await master(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: '100' }] });
     expect((await getRun(awsDeps().db, run.runId))?.status).toBe('queued');

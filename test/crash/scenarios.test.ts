@@ -120,6 +120,56 @@ describe('crash scenarios with real processes', () => {
     }, 180_000);
   }
 
+  // A run whose start nothing gates is created running; its creation's stream record arms its clock and then
+  // queues its roots (run-start.ts startCreated). A master killed between the two must not leave it stuck:
+  // a new master handles the record again (the stream is replayed from the start here, as a Lambda
+  // event source retries a failed batch), and with no master at all the run's due entry (its creation's
+  // claim deadline) has the sweeper queue the roots that have no item (reconcile.ts checkStart → repairStart).
+  for (const [label, roles] of [
+    ['a new process with every role takes over (its master replays the record, or its sweeper finds the run)', 'master,worker,sweeper'],
+    ['with no master left, the sweeper finds the run at its due time and queues its roots', 'worker,sweeper'],
+  ] as const) {
+    it(`a master dies between creating a run running and queueing its roots (before:roots=1); ${label}`, async () => {
+      const s = await startCluster();
+      await s.api.put({
+        name: 'pair',
+        timeout: '10m',
+        tasks: {
+          a: { type: 'noop', output: 1 },
+          b: { type: 'noop', output: 2 },
+          c: { type: 'noop', after: ['a', 'b'], output: '${tasks.b.output}' },
+        },
+      });
+      const crashLog = join(s.cluster.dir, 'crashes.log');
+      const first = await s.cluster.add('first', 'master,worker,sweeper');
+      await first.start({ BATON_CRASH: 'before:roots=1', BATON_CRASH_LOG: crashLog });
+      const runId = await s.api.start('pair');
+      const died = await waitFor('the first process to die at its crash point', async () => !first.alive && first.exit, 90_000);
+      expect(died.signal).toBe('SIGKILL');
+      expect(readFileSync(crashLog, 'utf8')).toContain('before:roots');
+      // The run is running since its creation, its clock armed, and not one task has an item.
+      const mid = (await scanTable(s.api.deps)).filter((i) => i.pk === `RUN#${runId}`);
+      expect(mid.find((i) => i.kind === 'run')).toMatchObject({ status: 'running' });
+      expect(mid.find((i) => i.kind === 'clock')).toMatchObject({ status: 'armed' });
+      expect(mid.filter((i) => i.kind === 'task')).toEqual([]);
+
+      const next = await s.cluster.add('next', roles);
+      await next.start();
+      const [run] = await waitTerminal(s.api, [runId], 120_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.output).toEqual({ c: 2 });
+      const items = await scanTable(s.api.deps);
+      expect(checkInvariants(items, { allTerminal: true }).violations).toEqual([]);
+      // Each task ran once.
+      const tasks = items.filter((i) => i.pk === `RUN#${runId}` && i.kind === 'task');
+      expect(tasks.map((t) => [t.name, t.status, t.attempt]).sort()).toEqual([
+        ['a', 'succeeded', 1],
+        ['b', 'succeeded', 1],
+        ['c', 'succeeded', 1],
+      ]);
+    }, 180_000);
+  }
+
   it('two masters advance the same runs at the same moment: no duplicate attempts or children', async () => {
     const s = await startCluster({ BATON_LEASE_MS: '5000', BATON_HEARTBEAT_MS: '1000' });
     await parentDefs(s.api);

@@ -5,7 +5,7 @@ import { armClock, onRunClock, rearmClock } from '../../functions/orchestrator/r
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { RunItem, TaskItem } from '../../functions/store/items.js';
 import { getRunClock, markSlaMissed, type RunClockItem, stopRunClock, timeOutRun } from '../../functions/store/run-clock.js';
-import { beginRecovery, finishRun, getRun, markStarted } from '../../functions/store/runs.js';
+import { beginRecovery, finishRun, getRun } from '../../functions/store/runs.js';
 import { cancelTask, resetForRecovery } from '../../functions/store/task-operations.js';
 import { getSinksDone, getTask, queueNew } from '../../functions/store/tasks.js';
 import { Clock, guardDeps, lockstep, putWorkflow } from './support.js';
@@ -33,7 +33,8 @@ const clockOf = async (id: string) => (await getRunClock(deps.db, id)) as RunClo
 /** A run of `timed` that started (its clock armed, episode 0), then failed and was recovered once. */
 async function recovered(): Promise<{ id: string; stale: RunClockItem; rec: RunItem }> {
   const id = (await startWorkflow(deps, { workflow: 'timed', trigger: { type: 'api' } })).runId;
-  const started = (await markStarted(deps.db, id, clock.t)) as RunItem;
+  const started = await run(id); // created running, at clock.t: nothing gates its start
+  expect(started).toMatchObject({ status: 'running', startedAt: clock.t });
   await armClock(deps, started);
   const stale = await clockOf(id);
   const ended = (await finishRun(deps.db, id, 'failed', clock.t + 1)) as RunItem;

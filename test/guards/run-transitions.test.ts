@@ -1,19 +1,29 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
+import { onChange } from '../../functions/orchestrator/stream.js';
 import { listWorkflows, saveDefinition } from '../../functions/store/definitions.js';
 import type { RunItem } from '../../functions/store/items.js';
-import { bumpWatchdog, cancelRun, finishRun, getRun, markStarted, recordFailure } from '../../functions/store/runs.js';
+import { getRunClock } from '../../functions/store/run-clock.js';
+import { bumpWatchdog, cancelRun, finishRun, getRun, markStarted, recordFailure, runItems } from '../../functions/store/runs.js';
 import { Clock, gate, guardDeps, lockstep, pausing, putWorkflow } from './support.js';
 
 /** Run transitions (and definition versions), each from the state it read. */
 
 const clock = new Clock();
-let deps: Deps;
+let deps: Deps & { dispatched: unknown[] };
 
 beforeAll(async () => {
   deps = await guardDeps(clock);
-  await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
+  // A concurrency policy (never full here) gates its runs' start: they are created queued, the master starts them.
+  await putWorkflow(deps, { name: 'w', concurrency: { policy: 'queue', limit: 1000 }, tasks: { a: { type: 'noop' } } });
+  await putWorkflow(deps, { name: 'free', tasks: { a: { type: 'noop' } } });
+  await putWorkflow(deps, {
+    name: 'roots',
+    timeout: '1h',
+    tasks: { a: { type: 'noop' }, b: { type: 'noop' }, c: { type: 'noop', after: ['a', 'b'] } },
+  });
 });
 
 const newRun = async () => (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
@@ -21,6 +31,35 @@ const run = async (id: string) => (await getRun(deps.db, id)) as RunItem;
 const failure = (task: string) => ({ task, reason: 'error' as const, message: task });
 
 describe('run transitions', () => {
+  it('a run whose start nothing gates is created running, and no start write applies to it', async () => {
+    const id = (await startWorkflow(deps, { workflow: 'free', trigger: { type: 'api' } })).runId;
+    const created = await run(id);
+    expect(created).toMatchObject({ status: 'running', startedAt: created.createdAt });
+    // Due at its creation's claim deadline (or its first watchdog, if sooner): the check of its roots (reconcile.ts checkStart).
+    const { leaseMs, watchdogMs } = deps.db.config;
+    expect(created.dueAt).toBe(created.createdAt + Math.min(leaseMs, watchdogMs));
+    expect(await markStarted(deps.db, id, clock.t + 1)).toBeUndefined();
+    expect(await run(id)).toEqual(created);
+  });
+
+  it('one creation record of a run created running, delivered to three masters at once: one clock, each root queued once', async () => {
+    const id = (await startWorkflow(deps, { workflow: 'roots', trigger: { type: 'api' } })).runId;
+    const record = { eventName: 'INSERT', dynamodb: { SequenceNumber: '7', NewImage: marshall(await run(id)) as never } };
+    const racers = lockstep(deps, 3);
+    await Promise.all(racers.map((d) => onChange(d, record)));
+    await onChange(deps, record); // and a late retry
+    const tasks = (await runItems(deps.db, id)).filter((i) => i.kind === 'task');
+    expect(tasks.map((t) => [t.name, t.status, t.attempt]).sort()).toEqual([
+      ['a', 'queued', 1],
+      ['b', 'queued', 1],
+    ]);
+    // Dispatched once each: only the master whose put made the root hands it to a worker.
+    const jobs = deps.dispatched.filter((j) => (j as { runId: string }).runId === id).map((j) => (j as { task: string }).task);
+    expect(jobs.sort()).toEqual(['a', 'b']);
+    expect(await getRunClock(deps.db, id)).toMatchObject({ status: 'armed', countsFrom: clock.t, timeoutAt: clock.t + 3_600_000 });
+    expect(await run(id)).toMatchObject({ status: 'running', startedAt: clock.t });
+  });
+
   it('two masters starting one run at once: one does', async () => {
     const id = await newRun();
     const got = await Promise.all([markStarted(deps.db, id, clock.t), markStarted(deps.db, id, clock.t + 1)]);

@@ -4,7 +4,7 @@ import type { Deps } from '../../functions/orchestrator/deps.js';
 import { schedulerTick } from '../../functions/orchestrator/scheduler.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import type { RunItem, TaskItem } from '../../functions/store/items.js';
-import { createChildLink, getRun, listRuns, markStarted } from '../../functions/store/runs.js';
+import { createChildLink, getRun, listRuns } from '../../functions/store/runs.js';
 import { Clock, call, gate, guardDeps, lockstep, pausing, putWorkflow } from './support.js';
 
 /**
@@ -77,7 +77,8 @@ describe('one child per sub-workflow attempt', () => {
     await stall.reached;
     const fresh = await childService(deps, parent, attemptOf(2)).ensure({ workflow: 'kid', params: {} });
     expect(fresh.runId).toBe(childRunId);
-    expect(await markStarted(deps.db, childRunId, clock.t)).toBeDefined();
+    // Created running (nothing gates kid's start): the stalled holder must find that run, not make one.
+    expect(fresh.status).toBe('running');
     stall.open();
     const late = await stalled;
     expect(late.runId).toBe(childRunId);
@@ -99,7 +100,8 @@ describe('one run per Idempotency-Key', () => {
   it('a repeat that arrives after the run started gets the started run back, not a fresh one', async () => {
     const first = await startWorkflow(deps, { workflow: 'kid', idempotencyKey: 'later', trigger: { type: 'api' } });
     expect(first.created).toBe(true);
-    expect(await markStarted(deps.db, first.runId, clock.t)).toBeDefined();
+    // Nothing gates kid's start: the run is created running.
+    expect((await getRun(deps.db, first.runId))?.status).toBe('running');
     const again = await startWorkflow(deps, { workflow: 'kid', idempotencyKey: 'later', trigger: { type: 'api' } });
     expect(again).toMatchObject({ runId: first.runId, created: false });
     expect((await getRun(deps.db, first.runId))?.status).toBe('running');

@@ -29,6 +29,8 @@ let n = 0;
 beforeAll(async () => {
   deps = await guardDeps(clock);
   await putWorkflow(deps, { name: 'w', tasks: { a: { type: 'noop' } } });
+  // Its runs are created queued: the gate (never full here) decides their start.
+  await putWorkflow(deps, { name: 'gated', concurrency: { policy: 'queue', limit: 1000 }, tasks: { a: { type: 'noop' } } });
 });
 
 /** A new enabled schedule (through the API) and its item. */
@@ -141,7 +143,7 @@ describe('the concurrency gate', () => {
   });
 
   it('gate transitions of a run: pending, admitted and skipped each from the status they need', async () => {
-    const id = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+    const id = (await startWorkflow(deps, { workflow: 'gated', trigger: { type: 'api' } })).runId;
     expect(await markPending(deps.db, id, clock.t, clock.t + 5)).toBeDefined();
     expect(await markPending(deps.db, id, clock.t, clock.t + 5)).toBeUndefined();
     expect(await markSkipped(deps.db, id, clock.t, 'full')).toBeUndefined();
@@ -151,7 +153,7 @@ describe('the concurrency gate', () => {
     expect(await markAdmitted(deps.db, id, clock.t)).toBeDefined();
     expect(await markAdmitted(deps.db, id, clock.t)).toBeUndefined();
     // Admitted at the instant that keeps the due time of the pending view: the status alone must refuse it.
-    const id2 = (await startWorkflow(deps, { workflow: 'w', trigger: { type: 'api' } })).runId;
+    const id2 = (await startWorkflow(deps, { workflow: 'gated', trigger: { type: 'api' } })).runId;
     await markPending(deps.db, id2, clock.t, clock.t + 7);
     const seen = (await getRun(deps.db, id2)) as RunItem;
     await markAdmitted(deps.db, id2, seen.dueAt as number);

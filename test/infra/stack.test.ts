@@ -321,6 +321,8 @@ describe('the master stream source', () => {
   it('passes exactly the records the master acts on', () => {
     const pass = (r: unknown) => passesFilters(filters, r);
     expect(pass(rec('INSERT', { kind: 'run', status: 'queued' }))).toBe(true);
+    // A run whose start nothing gates is created running: that record is its start.
+    expect(pass(rec('INSERT', { kind: 'run', status: 'running' }))).toBe(true);
     expect(pass(rec('MODIFY', { kind: 'run', status: 'queued' }, { kind: 'run', status: 'pending' }))).toBe(true);
     // A run turned away by its concurrency gate, and a pending run cancelled, end there.
     expect(pass(rec('MODIFY', { kind: 'run', status: 'skipped' }, { kind: 'run', status: 'queued' }))).toBe(true);

@@ -9,7 +9,9 @@ import { until } from '../support/wait.js';
 
 /**
  * Inline advance and eager dispatch. No master runs (no stream poller): the sweeper starts the run
- * once, and every later step is the workers' own, so a run that finishes proves the inline path.
+ * once (a run created running has its roots queued when its due entry falls due, one lease after its
+ * creation: reconcile.ts checkStart), and every later step is the workers' own, so a run that
+ * finishes proves the inline path.
  * The master's re-processing of an inline ending is then driven by hand, with its requests counted.
  */
 const NO_MASTER = { roles: { master: false, worker: true, sweeper: false } };
@@ -17,6 +19,10 @@ const chain = (name: string) => ({
   name,
   tasks: { t0: { type: 'noop' }, t1: { type: 'noop', after: ['t0'] }, t2: { type: 'noop', after: ['t1'], output: 'end' } },
 });
+
+/** Whether the run's start is still to come: queued, or created running with its first root not queued yet. */
+const unstarted = async (h: Harness, runId: string) =>
+  (await getRun(h.runtime.deps.db, runId))?.status === 'queued' || !(await getTask(h.runtime.deps.db, runId, 't0'));
 
 /** Starts a run of `wf` through the sweeper (no stream) and waits for it to end. */
 async function runToEnd(h: Harness, wf: string): Promise<string> {
@@ -26,8 +32,8 @@ async function runToEnd(h: Harness, wf: string): Promise<string> {
   await until(
     'the run to end',
     async () => {
+      if (await unstarted(h, runId)) await h.runtime.sweepNow();
       const r = await getRun(db, runId);
-      if (r?.status === 'queued') await h.runtime.sweepNow();
       return r && ['succeeded', 'failed'].includes(r.status);
     },
     30_000,
@@ -119,7 +125,7 @@ describe('inline advance', () => {
     const t0 = await until(
       't0 to end',
       async () => {
-        if ((await getRun(db, runId))?.status === 'queued') await lost.runtime.sweepNow();
+        if (await unstarted(lost, runId)) await lost.runtime.sweepNow();
         const t = await getTask(db, runId, 't0');
         return t?.status === 'succeeded' ? t : undefined;
       },

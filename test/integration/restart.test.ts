@@ -78,11 +78,14 @@ describe('restarting the local runtime in the middle of a run', () => {
     const mid = (await h1.request('GET', `/runs/${runId}`)).body;
     expect(task(mid, 'call').status).toBe('succeeded');
     expect(task(mid, 'next').status).toBe('blocked');
-    // The API still takes runs while the engine is down: they wait, queued.
+    // The API still takes runs while the engine is down: they wait, created running (nothing gates their
+    // start) with no task queued, for a master to handle their creation's record (or the sweeper its due time).
     const queued = await h1.request('POST', '/workflows/inflight/runs', {});
     expect(queued.status).toBe(201);
     await sleep(200);
-    expect((await h1.request('GET', `/runs/${queued.body.runId}`)).body.status).toBe('queued');
+    const waiting = (await h1.request('GET', `/runs/${queued.body.runId}`)).body;
+    expect(waiting.status).toBe('running');
+    expect(task(waiting, 'call').status).toBe('blocked');
 
     const h2 = attachHarness(h1.config);
     open.push(h2);

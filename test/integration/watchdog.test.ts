@@ -31,13 +31,14 @@ describe('the run watchdog re-drives runs whose events were lost', () => {
     const start = await h.request('POST', '/workflows/lost-promote/runs', {});
     const runId = start.body.runId as string;
 
-    // No stream: the sweeper starts the queued run once its start is overdue. It sweeps only until then:
-    // a later sweep would let the watchdog finish the run before the lost promotion below is staged.
+    // No stream: the sweeper starts the run once its start is overdue (created running, the watchdog,
+    // shorter than the lease here, queues its roots: reconcile.ts). It sweeps only until then: a later
+    // sweep would let the watchdog finish the run before the lost promotion below is staged.
     await until(
       'the sweeper to start the run, and a and b to succeed',
       async () => {
-        if ((await getRun(db, runId))?.status === 'queued') await h.runtime.sweepNow();
         const [a, b] = await Promise.all([getTask(db, runId, 'a'), getTask(db, runId, 'b')]);
+        if ((await getRun(db, runId))?.status === 'queued' || !a || !b) await h.runtime.sweepNow();
         return a?.status === 'succeeded' && b?.status === 'succeeded';
       },
       15_000,

@@ -47,6 +47,19 @@ describe('events from stream records', () => {
     expect(eventsOf(run('running'), run('running'), '45', 5)).toEqual([]);
   });
 
+  it('a run created running (nothing gated its start): its one record is both changes, queued then running, each once', () => {
+    const created = run('running', { createdAt: 1_700_000_000_000 });
+    const events = eventsOf(created, undefined, '41', 5);
+    expect(events.map((e) => [e.name, e.detail.status, e.detail.previousStatus, e.detail.startDate])).toEqual([
+      ['queued', 'queued', null, null],
+      ['running', 'running', 'queued', '2023-11-14T22:13:20.000Z'],
+    ]);
+    // The same as a queued run's two records give, and the same ids at every delivery of the record.
+    expect(eventsOf(created, undefined, '41', 99).map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(new Set(events.map((e) => e.id)).size).toBe(2);
+    expect(eventsOf(run('queued', { startedAt: undefined }), undefined, '40', 5).map((e) => e.name)).toEqual(['queued']);
+  });
+
   it('a task failing for good and an sla missed are events; other task changes are not', () => {
     const task = (status: string) => ({
       kind: 'task',

@@ -53,21 +53,24 @@ export function eventsOf(next: Image, prev: Image | undefined, sequence: string 
     detail,
   });
   if (next.kind === 'run') {
-    return [
-      base(next.status, DETAIL_TYPES.run, {
+    const change = (status: string, previousStatus: string | null, startedAt: unknown) =>
+      base(status as BatonEvent['name'], DETAIL_TYPES.run, {
         runId: next.runId,
         workflow: next.workflow,
         version: next.version,
-        status: next.status,
-        previousStatus: prev?.status ?? null,
-        startDate: iso(next.startedAt),
+        status,
+        previousStatus,
+        startDate: iso(startedAt),
         stopDate: iso(next.endedAt),
         trigger: next.trigger ?? null,
         ...(next.failure && { error: next.failure.reason, cause: next.failure.message, failedTask: next.failure.task || null }),
         ...(next.cancelReason && { cause: next.cancelReason }),
         ...(next.recoveries !== undefined && { recoveries: next.recoveries }),
-      }),
-    ];
+      });
+    // A run created running (nothing gated its start) went through `queued` in one write: its record
+    // stands for both changes, as the two records of a queued run that was then started do.
+    if (!prev && next.status === 'running') return [change('queued', null, undefined), change('running', 'queued', next.startedAt)];
+    return [change(next.status, prev?.status ?? null, next.startedAt)];
   }
   if (next.kind === 'task' && next.status === 'failed') {
     return [
