@@ -64,6 +64,7 @@ interface Kept {
  * made ready and claimed in the same write, see `eager.ts`). A successor it keeps is pushed on `kept`.
  */
 async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: EagerBudget, kept: Kept[]): Promise<void> {
+  const cfg = deps.db.config;
   const held = heldBy?.task;
   const claimedAt = held?.claimedAt ?? deps.now();
   let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
@@ -80,6 +81,7 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // pause does not touch. Proving it in that write would take a transaction with a check of the run item
   // (twice the write units, and about two writes' latency): not cheaper than this read.
   const readFrom = deps.now();
+  const readSent = performance.now();
   const run = await getRun(deps.db, job.runId);
   if (!run) return;
   if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
@@ -112,10 +114,13 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // The ending says this worker advances the run: the master re-driven by its record reads before it writes.
   if (deps.db.config.inlineAdvance && (ending.kind === 'succeeded' || ending.kind === 'failed')) ending = { ...ending, inline: true };
   const now = deps.now();
-  // The inline advance's run read goes out with the ending's write, not after it: one round trip fewer
-  // per step. What that read may miss (it can land before the ending) is `AdvanceOptions.run`'s to answer.
+  // The view the inline advance decides from: the run read that checked this attempt's claim, while that
+  // read is younger than `advanceViewMaxAgeMs` (no read at all); else a read sent with the ending's write,
+  // not after it (one round trip fewer per step). Either may predate a pause, a cancel or a recovery that
+  // lands before the ending: `AdvanceOptions.run` says why that is safe whatever the view's age.
   const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
-  const view = inline && !isMapItem(t) ? getRun(deps.db, t.runId).catch(() => undefined) : undefined;
+  const young = performance.now() - readSent < cfg.advanceViewMaxAgeMs;
+  const view = inline && !isMapItem(t) ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
   if (!done && ending.kind === 'suspend') {
