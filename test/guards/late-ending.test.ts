@@ -123,8 +123,9 @@ describe("the inline advance's view of the run, read before the ending", () => {
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'succeeded', promotedBy: 'worker' });
     expect(ran).toContain(`${runId}/b`);
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'succeeded' });
-    // a: claim, run read (its claim's check and its advance's view), ending, b's eager start, b's run read, b's ending.
-    expect(w.events.slice(0, 6)).toEqual(['write 0', 'read 0', 'write 1', 'write 2', 'read 1', 'write 3']);
+    // a: claim, run read (its claim's check and its advance's view), ending; b's run read (the claim window's
+    // probe, sent with its claim), b's eager start, b's ending.
+    expect(w.events.slice(0, 6)).toEqual(['write 0', 'read 0', 'write 1', 'read 1', 'write 2', 'write 3']);
   });
 
   it('a pause between that read and the ending: the successor is claimed, then held, and never runs', async () => {
@@ -153,7 +154,8 @@ describe("the inline advance's view of the run, read before the ending", () => {
   it('a cancel and a recovery of `a` between that read and the ending: the recovery resets both tasks and nothing of the late ending runs', async () => {
     const runId = await chainRun();
     // The recovery begins before the ending, and resets `a` and `b` only after the advance queued `b`
-    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: a's claim and view 0, b's claim 1).
+    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: a's claim and view 0, b's
+    // claim 1, sent with the claim): b's check finds the newer recovery and does not run it.
     const w = instrumented({
       beforeWrite: async (n) => {
         if (n !== 1) return;
@@ -161,14 +163,11 @@ describe("the inline advance's view of the run, read before the ending", () => {
         expect(await cancelRun(deps.db, runId, clock.t, 'test')).toBeDefined();
         expect(await beginRecovery(deps.db, (await getRun(deps.db, runId)) as RunItem, ['a', 'b'], clock.t)).toBeDefined();
       },
-      beforeRunRead: async (n) => {
-        if (n !== 1) return;
-        expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'running', eager: true });
-        await Promise.all(['a', 'b'].map((t) => resetForRecovery(deps.db, runId, t, 1, [])));
-      },
     });
     await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
     expect(ran).not.toContain(`${runId}/b`);
+    expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'running', eager: true });
+    await Promise.all(['a', 'b'].map((t) => resetForRecovery(deps.db, runId, t, 1, [])));
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'blocked', recovered: 1 });
     expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'blocked', recovered: 1 });
     expect((await getRun(deps.db, runId))?.failure).toBeUndefined();
