@@ -81,11 +81,15 @@ export interface AdvanceOptions {
    *   refuses the write; a write that lands before the reset is undone by the reset; and a held successor
    *   whose own run read shows a newer recovery re-running it is not run (`worker.ts`).
    * What an older view changes is a decision, not a guard: a failure another branch recorded since the
-   * view (`failureStrategy: end`) is not seen, so a successor that a fresher view would skip is queued and
-   * runs (the write that records this ending's own failure still keeps the first one, and `finalize` reads
-   * the run again). A fresh read sent with the ending has the same race, only shorter; the age cap
-   * (default 1 s) keeps it short. Everything else the advance uses from the view (workflow, version,
-   * params) never changes during a run.
+   * view (`failureStrategy: end`) is not seen, so a successor that a fresher view would skip would be
+   * queued and run. A read sent with the ending sees every failure recorded before the ending was sent
+   * ("once a task has failed, tasks not yet started are skipped"); the read taken at the claim does not,
+   * so the worker does not reuse it for a success under `failureStrategy: end` (a failure skips the
+   * successors under the default rule whatever the view says). Otherwise `run.failure` decides nothing
+   * (the write that records this ending's own failure keeps the first one, and `finalize` reads the run
+   * again), a paused view is advanced like a running one, and an ended run that the view shows running
+   * only gets successors that their own claim check abandons. Everything else the advance uses from the
+   * view (workflow, version, params) never changes during a run.
    */
   readonly run?: RunItem;
 }

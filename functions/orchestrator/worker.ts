@@ -126,9 +126,13 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // The view the inline advance decides from: the run read that checked this attempt's claim, while that
   // read is younger than `advanceViewMaxAgeMs` (no read at all); else a read sent with the ending's write,
   // not after it (one round trip fewer per step). Either may predate a pause, a cancel or a recovery that
-  // lands before the ending: `AdvanceOptions.run` says why that is safe whatever the view's age.
+  // lands before the ending: `AdvanceOptions.run` says why that is safe whatever the view's age. Under
+  // `failureStrategy: end` a success's advance decides from the view whether its successors start (a
+  // failure recorded before this ending skips them), so that view is read with the ending, always; a
+  // failure skips them whatever the view says.
   const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
-  const young = performance.now() - readSent < cfg.advanceViewMaxAgeMs;
+  const decidesStart = wf.definition.failureStrategy === 'end' && ending.kind === 'succeeded';
+  const young = !decidesStart && performance.now() - readSent < cfg.advanceViewMaxAgeMs;
   const view = inline && !isMapItem(t) ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));

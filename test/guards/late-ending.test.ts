@@ -15,10 +15,11 @@ import { noop } from '../../functions/tasks/noop.js';
 import { Clock, guardDeps, putWorkflow } from './support.js';
 
 /**
- * The worker's inline advance decides from a run read made before the ending is recorded: the read
- * that checked the attempt's claim while it is young (`BATON_ADVANCE_VIEW_MAX_AGE_MS`), else one sent
- * concurrently with the write that records the ending (`worker.ts`, `AdvanceOptions.run`), so its view
- * of the run may predate a pause, a cancel or a recovery that lands before the ending does. Each test puts one of those between that read and the
+ * The worker's inline advance decides from a run read made before the ending is recorded: one sent
+ * concurrently with the write that records the ending (`worker.ts`, `AdvanceOptions.run`; always for
+ * a success under `failureStrategy: end`, the default, as here), or the read that checked the
+ * attempt's claim while it is young (test/guards/claim-window.test.ts), so its view of the run may
+ * predate a pause, a cancel or a recovery that lands before the ending does. Each test puts one of those between that read and the
  * ending (or, for a recovery, between the ending and the writes of the advance) and checks what the
  * read used to decide when it came after the ending: a paused run's successor is held, not run; a
  * cancelled run's successor's code never runs; a recovery's reset tasks, join item and run refuse the
@@ -98,16 +99,16 @@ function instrumented(hooks: { beforeRunRead?: (n: number) => Promise<void> | vo
 }
 
 /**
- * Runs `a` through the worker, calling `between` after the inline advance's view of the run came back
- * and before the ending's write is sent. The worker's writes: claim of `a` (0), its ending (1); its run
- * reads: after the claim (0), which is also the advance's view (the attempt is young).
+ * Runs `a` through the worker, calling `between` after the inline advance's run read came back and
+ * before the ending's write is sent. The worker's writes: claim of `a` (0), its ending (1); its run
+ * reads: after the claim (0), the advance's, sent with the ending (1).
  */
 async function workerWithGap(runId: string, between: () => Promise<void>) {
   let back!: (n: number) => Promise<void>;
   const w = instrumented({
     beforeWrite: async (n) => {
       if (n !== 1) return;
-      await back(0);
+      await back(1);
       await between();
     },
   });
@@ -115,17 +116,17 @@ async function workerWithGap(runId: string, between: () => Promise<void>) {
   await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
 }
 
-describe("the inline advance's view of the run, read before the ending", () => {
-  it('is the read that checked the claim; the successor is started eagerly and runs', async () => {
+describe("the inline advance's run read, sent with the ending", () => {
+  it('is sent before the ending, not after it; the successor is started eagerly and runs', async () => {
     const runId = await chainRun();
     const w = instrumented({});
     await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'succeeded', promotedBy: 'worker' });
     expect(ran).toContain(`${runId}/b`);
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'succeeded' });
-    // a: claim, run read (its claim's check and its advance's view), ending; b's run read (the claim window's
-    // probe, sent with its claim), b's eager start, b's ending.
-    expect(w.events.slice(0, 6)).toEqual(['write 0', 'read 0', 'write 1', 'read 1', 'write 2', 'write 3']);
+    // a: claim, run read, [advance's run read, ending], [b's run read (the claim window's probe), b's eager
+    // start], [advance's run read, b's ending], ...
+    expect(w.events.slice(0, 8)).toEqual(['write 0', 'read 0', 'read 1', 'write 1', 'read 2', 'write 2', 'read 3', 'write 3']);
   });
 
   it('a pause between that read and the ending: the successor is claimed, then held, and never runs', async () => {
@@ -154,12 +155,12 @@ describe("the inline advance's view of the run, read before the ending", () => {
   it('a cancel and a recovery of `a` between that read and the ending: the recovery resets both tasks and nothing of the late ending runs', async () => {
     const runId = await chainRun();
     // The recovery begins before the ending, and resets `a` and `b` only after the advance queued `b`
-    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: a's claim and view 0, b's
-    // claim 1, sent with the claim): b's check finds the newer recovery and does not run it.
+    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: claim 0, advance 1, b's
+    // claim 2, sent with the claim): b's check finds the newer recovery and does not run it.
     const w = instrumented({
       beforeWrite: async (n) => {
         if (n !== 1) return;
-        await w.runReadBack(0);
+        await w.runReadBack(1);
         expect(await cancelRun(deps.db, runId, clock.t, 'test')).toBeDefined();
         expect(await beginRecovery(deps.db, (await getRun(deps.db, runId)) as RunItem, ['a', 'b'], clock.t)).toBeDefined();
       },
