@@ -78,14 +78,15 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   }
   // The run is read after the claim, not before, and that read decides: if the run was not paused when
   // read, the claim happened before any pause, so the attempt counts as already running at the pause.
-  // A held attempt whose claim went out with a run read may decide from that read instead, when it
-  // shows the run running and both answers came back within the claim window (`claim-window.ts`).
   // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
-  // A held attempt (claimed by the write that queued it) needs this read too: the advance's own run read
-  // came before that write (now even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
+  // A held attempt (claimed by the write that queued it) needs this check too: the advance's own run read
+  // came before that write (even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
   // lands between the two is seen only here; the queueing write's condition is on the task item, which a
   // pause does not touch. Proving it in that write would take a transaction with a check of the run item
-  // (twice the write units, and about two writes' latency): not cheaper than this read.
+  // (twice the write units, and about two writes' latency). Instead its run read went out with that write
+  // (the probe), and stands for a read after the claim when it shows the run running and both answers
+  // came back within W/2; the pause and the master's second stop pass cover the rest (`claim-window.ts`).
+  // Otherwise (too slow, or the probe failed) the run is read here, after the claim, as for any claim.
   const probed = heldBy?.probe ? await probeView(deps, heldBy.probe, heldBy.claimBack ?? performance.now()) : undefined;
   const readFrom = probed?.sentWall ?? deps.now();
   const readSent = probed?.sentAt ?? performance.now();
