@@ -392,7 +392,7 @@ function sectionOverhead(over: OverheadResult[]) {
     ),
   );
   say(
-    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run, the next task's queue-and-claim write, that task's post-claim read of the run; the master's re-processing of the record is off the path.",
+    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run (a success under failureStrategy end; otherwise its claim's read is reused), then the next task's queue-and-claim write ∥ its run read (the claim window; a read after the claim only if the two answers took W/2); the master's re-processing of the record is off the path.",
   );
 }
 

@@ -26,7 +26,7 @@ export function operationRoutes(routes: Routes, deps: Deps): void {
     {
       method: 'post',
       path: '/runs/:runId/pause',
-      summary: 'Pause a run: running attempts finish, nothing new is claimed',
+      summary: 'Pause a run: running attempts finish, nothing new is claimed (answers BATON_CLAIM_WINDOW_MS after the pause)',
       params: runPath,
       responses: { 202: 'paused', 404: 'not found', 409: 'not running' },
     },

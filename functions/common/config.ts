@@ -47,6 +47,20 @@ export interface BatonConfig {
   readonly eagerMinRemainingMs: number;
   /** Outside Lambda: the time a worker invocation allows itself for eager steps. */
   readonly eagerBudgetMs: number;
+  /**
+   * The claim window W (`orchestrator/worker.ts`, docs/performance.md "Claim window"): an attempt claimed
+   * by the write that made it ready runs without a read after that claim when a run read sent with the
+   * claim shows the run running and both answers were back within W / 2; a pause returns only W after its
+   * write, and a cancel or a run timeout stops the run's work again W after the master saw it. 0: always
+   * read after the claim (and pauses return at once). Must be the same in every process of a deployment.
+   */
+  readonly claimWindowMs: number;
+  /**
+   * The run read an attempt's claim was checked with is the view its ending's inline advance decides
+   * from while the claim is younger than this (`AdvanceOptions.run`); older, the advance reads the run
+   * again (with the ending's write). 0: always read again.
+   */
+  readonly advanceViewMaxAgeMs: number;
 }
 
 /** Reads the configuration from `env` (never from, or into, the global `process.env` unless it is passed). */
@@ -70,5 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
     eagerMaxSteps: int('BATON_EAGER_MAX_STEPS', 8, 0),
     eagerMinRemainingMs: int('BATON_EAGER_MIN_REMAINING_MS', 10_000, 0),
     eagerBudgetMs: int('BATON_EAGER_BUDGET_MS', 60_000, 0),
+    claimWindowMs: int('BATON_CLAIM_WINDOW_MS', 1000, 0),
+    advanceViewMaxAgeMs: int('BATON_ADVANCE_VIEW_MAX_AGE_MS', 1000, 0),
   };
 }

@@ -1,7 +1,9 @@
-import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
-import { cancelRun, getRun, listChildLinks, runItems } from '../store/runs.js';
+import { keys, type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
+import { armStopAgain, cancelRun, clearStopAgain, getRun, listChildLinks, runItems } from '../store/runs.js';
 import { cancelTask } from '../store/task-operations.js';
 import type { Deps } from './deps.js';
+import { stopMaps } from './map-operations.js';
+import { freeRunSlots } from './pools.js';
 import { loadWorkflow } from './workflows.js';
 
 /**
@@ -57,6 +59,36 @@ export async function stopWork(deps: Deps, runId: string): Promise<void> {
       if (done) deps.log.info({ run: runId, task: t.name, attempt: t.attempt, from: t.status, to: 'cancelled' }, 'task transition');
     }),
   );
+}
+
+/**
+ * The master saw a run whose work must stop (its terminal record): stop its children, its tasks and its
+ * maps, free its pool slots, and make the run due again `BATON_CLAIM_WINDOW_MS` from now for a second
+ * pass (`stopAgainDue`). A held attempt confirmed through the claim window may land its claim up to W/2
+ * after the run's end, after this pass's scan: the second pass, at least W after the record was seen
+ * here (so after the end), finds it (`claim-window.ts`). The due time is armed first: a crash anywhere
+ * after it leaves the sweeper to make the second pass, one before it re-drives the record.
+ */
+export async function onWorkMustStop(deps: Deps, run: RunItem): Promise<void> {
+  const w = deps.db.config.claimWindowMs;
+  if (w > 0) {
+    const at = deps.now() + w;
+    if (await armStopAgain(deps.db, run, at)) await deps.timer(keys.run(run.runId), at);
+  }
+  await stopRunWork(deps, run);
+}
+
+/** One pass: children, tasks and maps stopped, then the pool slots of the attempts just stopped freed at once. */
+async function stopRunWork(deps: Deps, run: RunItem): Promise<void> {
+  await Promise.all([cancelChildren(deps, run.runId), stopWork(deps, run.runId), stopMaps(deps, run.runId)]);
+  await freeRunSlots(deps, run);
+}
+
+/** The run's due time for the second pass came (the sweeper or the timer): make it, then leave the due index. */
+export async function stopAgainDue(deps: Deps, run: RunItem): Promise<void> {
+  if (!workMustStop(run)) return;
+  await stopRunWork(deps, run);
+  await clearStopAgain(deps.db, run);
 }
 
 /** A worker claimed an attempt of a run that is already over: close the attempt so nothing re-drives it. */

@@ -64,10 +64,12 @@ export interface AdvanceOptions {
   /** Counted joins this advance already counted, as the count left them (`countBeforeRun`): decide, do not count again. */
   readonly counted?: ReadonlyMap<string, TaskItem>;
   /**
-   * The run as the caller read it concurrently with the ending's write (the worker's inline advance,
-   * `worker.ts`): the advance decides from it instead of reading the run after the ending. The read
-   * may have landed before the ending, so this view can predate a pause, a cancel or a recovery that
-   * landed before the ending did. What each one needs:
+   * The run as the worker read it before the ending (its inline advance, `worker.ts`): the read that
+   * checked the ended attempt's claim, while younger than `BATON_ADVANCE_VIEW_MAX_AGE_MS`, else a read
+   * sent concurrently with the ending's write. The advance decides from it instead of reading the run
+   * after the ending. This view can predate a pause, a cancel or a recovery that landed before the
+   * ending did. What each one needs (none of it depends on how old the view is: the safety comes from the
+   * conditional writes and from the successor's own claim check, never from the view being recent):
    * - a pause: nothing here (an advance of a paused run queues as usual); the claim of what it queues
    *   is checked against the run by a read after that claim (`worker.ts attempt`), which holds it;
    * - a cancel (or the run's timeout): a successor queued from this view is claimed by a holder whose
@@ -78,6 +80,16 @@ export interface AdvanceOptions {
    *   view's `recoveries` (`notReset`): a task, the join item or the run that the recovery already reset
    *   refuses the write; a write that lands before the reset is undone by the reset; and a held successor
    *   whose own run read shows a newer recovery re-running it is not run (`worker.ts`).
+   * What an older view changes is a decision, not a guard: a failure another branch recorded since the
+   * view (`failureStrategy: end`) is not seen, so a successor that a fresher view would skip would be
+   * queued and run. A read sent with the ending sees every failure recorded before the ending was sent
+   * ("once a task has failed, tasks not yet started are skipped"); the read taken at the claim does not,
+   * so the worker does not reuse it for a success under `failureStrategy: end` (a failure skips the
+   * successors under the default rule whatever the view says). Otherwise `run.failure` decides nothing
+   * (the write that records this ending's own failure keeps the first one, and `finalize` reads the run
+   * again), a paused view is advanced like a running one, and an ended run that the view shows running
+   * only gets successors that their own claim check abandons. Everything else the advance uses from the
+   * view (workflow, version, params) never changes during a run.
    */
   readonly run?: RunItem;
 }

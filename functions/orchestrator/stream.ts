@@ -2,14 +2,12 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { unmarshallOptions } from '../store/client.js';
 import { type RunItem, type TaskItem, TERMINAL_RUN, TERMINAL_TASK } from '../store/items.js';
-import { cancelChildren, stopWork, workMustStop } from './cancel.js';
+import { onWorkMustStop, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
 import { emitEvents } from './events/emit.js';
-import { stopMaps } from './map-operations.js';
 import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
-import { freeRunSlots } from './pools.js';
 import { onRunFinished } from './run-end.js';
 import { startCreated, startRun } from './run-start.js';
 import { armClock } from './run-timeout.js';
@@ -52,10 +50,7 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
     if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);
-    if (workMustStop(next as RunItem)) {
-      await Promise.all([cancelChildren(deps, next.runId), stopWork(deps, next.runId), stopMaps(deps, next.runId)]);
-      await freeRunSlots(deps, next as RunItem); // the pool slots of the attempts just stopped, at once
-    }
+    if (workMustStop(next as RunItem)) await onWorkMustStop(deps, next as RunItem);
     if (TERMINAL_RUN.has(next.status)) return onRunFinished(deps, next as RunItem);
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).

@@ -9,6 +9,7 @@ import type { RunClockItem } from '../store/run-clock.js';
 import { getRun } from '../store/runs.js';
 import { finishAttempt, holds, reclaimLost, redispatch, unindexedInFlight, wake } from '../store/tasks.js';
 import { decide } from './attempt-ending.js';
+import { stopAgainDue, workMustStop } from './cancel.js';
 import type { Deps } from './deps.js';
 import { dispatchAttempt } from './dispatch.js';
 import { onDueItem } from './due-items.js';
@@ -89,6 +90,7 @@ export async function fireDue(deps: Deps, key: Key, report: SweepReport = empty(
     const run = item as RunItem;
     report.redriven++;
     if (run.status === 'queued') return startRun(deps, run.runId, 'sweeper');
+    if (run.stopAgain && workMustStop(run)) return stopAgainDue(deps, run); // a cancelled or timed-out run's second stop (cancel.ts)
     if (run.status !== 'running' && run.status !== 'paused') return;
     // Within its first watchdog period, the due time its creation set: its roots' check (run-start.ts).
     if (beforeWatchdog(deps, run, now)) await checkStart(deps, run);

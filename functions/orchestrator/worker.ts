@@ -17,6 +17,7 @@ import { mintCallbackToken } from './callback-token.js';
 import { abandonClaimed } from './cancel.js';
 import { CancelWatch } from './cancel-watch.js';
 import { childService } from './children.js';
+import { type ClaimProbe, probeView, sendProbe } from './claim-window.js';
 import { dependencyService } from './dependents.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
@@ -44,19 +45,22 @@ export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => numbe
   await attempt(deps, job, undefined, budget, kept);
   for (let k = kept.shift(); k !== undefined; k = kept.shift()) {
     // Held: claimed by the write that made it ready. A map's next item comes queued: claimed here.
-    const { task: held, seen } = k;
-    const claimed = held.status === 'running' ? { task: held, seen } : undefined;
+    const held = k.task;
+    const claimed = held.status === 'running' ? k : undefined;
     await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, claimed, budget, kept);
   }
 }
 
 /**
  * An attempt this invocation's inline advance made ready and keeps to run itself, with the `recoveries`
- * of the view of the run that advance decided from (undefined: no view, a map's item).
+ * of the view of the run that advance decided from (undefined: no view, a map's item), and, when its
+ * claim went out with a run read (`claim-window.ts`), that read and when the claim's answer was in.
  */
 interface Kept {
   readonly task: TaskItem;
   readonly seen?: number;
+  readonly probe?: ClaimProbe;
+  readonly claimBack?: number;
 }
 
 /**
@@ -64,6 +68,7 @@ interface Kept {
  * made ready and claimed in the same write, see `eager.ts`). A successor it keeps is pushed on `kept`.
  */
 async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: EagerBudget, kept: Kept[]): Promise<void> {
+  const cfg = deps.db.config;
   const held = heldBy?.task;
   const claimedAt = held?.claimedAt ?? deps.now();
   let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
@@ -74,13 +79,18 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // The run is read after the claim, not before, and that read decides: if the run was not paused when
   // read, the claim happened before any pause, so the attempt counts as already running at the pause.
   // A paused run gets its attempt back as held; no read is added to the claim path (see orchestrator/operations).
-  // A held attempt (claimed by the write that queued it) needs this read too: the advance's own run read
-  // came before that write (now even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
+  // A held attempt (claimed by the write that queued it) needs this check too: the advance's own run read
+  // came before that write (even before the ending, `AdvanceOptions.run`), so a pause or a cancel that
   // lands between the two is seen only here; the queueing write's condition is on the task item, which a
   // pause does not touch. Proving it in that write would take a transaction with a check of the run item
-  // (twice the write units, and about two writes' latency): not cheaper than this read.
-  const readFrom = deps.now();
-  const run = await getRun(deps.db, job.runId);
+  // (twice the write units, and about two writes' latency). Instead its run read went out with that write
+  // (the probe), and stands for a read after the claim when it shows the run running and both answers
+  // came back within W/2; the pause and the master's second stop pass cover the rest (`claim-window.ts`).
+  // Otherwise (too slow, or the probe failed) the run is read here, after the claim, as for any claim.
+  const probed = heldBy?.probe ? await probeView(deps, heldBy.probe, heldBy.claimBack ?? performance.now()) : undefined;
+  const readFrom = probed?.sentWall ?? deps.now();
+  const readSent = probed?.sentAt ?? performance.now();
+  const run = probed ? probed.run : await getRun(deps.db, job.runId);
   if (!run) return;
   if (run.status === 'paused') return holdClaimed(deps, t, claimedAt);
   if (TERMINAL_RUN.has(run.status)) return abandonClaimed(deps, t, run.status);
@@ -94,8 +104,10 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
     return;
   }
   // The lease begins at that read, somewhere between these two times; its record keeps both, so that
-  // "nothing ran while paused" can be checked from the table (test/crash/operations.test.ts).
-  t = { ...t, claimedAt: readFrom, confirmedAt: deps.now() };
+  // "nothing ran while paused" can be checked from the table (test/crash/operations.test.ts). Through the
+  // window: from sending the claim and the probe to both answers (`windowed`, less than W/2 apart).
+  const confirmedAt = probed?.confirmedAt ?? deps.now();
+  t = { ...t, claimedAt: readFrom, confirmedAt, ...(probed?.confirmedAt !== undefined && { windowed: true }) };
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
   const spec = specOf(wf.definition, job.task);
   if (!spec) return;
@@ -112,10 +124,17 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   // The ending says this worker advances the run: the master re-driven by its record reads before it writes.
   if (deps.db.config.inlineAdvance && (ending.kind === 'succeeded' || ending.kind === 'failed')) ending = { ...ending, inline: true };
   const now = deps.now();
-  // The inline advance's run read goes out with the ending's write, not after it: one round trip fewer
-  // per step. What that read may miss (it can land before the ending) is `AdvanceOptions.run`'s to answer.
+  // The view the inline advance decides from: the run read that checked this attempt's claim, while that
+  // read is younger than `advanceViewMaxAgeMs` (no read at all); else a read sent with the ending's write,
+  // not after it (one round trip fewer per step). Either may predate a pause, a cancel or a recovery that
+  // lands before the ending: `AdvanceOptions.run` says why that is safe whatever the view's age. Under
+  // `failureStrategy: end` a success's advance decides from the view whether its successors start (a
+  // failure recorded before this ending skips them), so that view is read with the ending, always; a
+  // failure skips them whatever the view says.
   const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
-  const view = inline && !isMapItem(t) ? getRun(deps.db, t.runId).catch(() => undefined) : undefined;
+  const decidesStart = wf.definition.failureStrategy === 'end' && ending.kind === 'succeeded';
+  const young = !decidesStart && performance.now() - readSent < cfg.advanceViewMaxAgeMs;
+  const view = inline && !isMapItem(t) ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
   if (!done && ending.kind === 'suspend') {
@@ -143,16 +162,21 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
  */
 async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: Kept[], run: RunItem | undefined) {
   // One successor per advance (the first that asks, if the budget allows); the others are dispatched.
+  // The write that claims it is sent right after `wants` answers yes: the claim window's probe goes with it.
   let asked = false;
+  let probe: ClaimProbe | undefined;
   const wants = (spec: TaskSpec) => {
     if (asked || !budget.take(spec)) return false;
     asked = true;
+    if (deps.db.config.claimWindowMs > 0 && !isMapItem(done)) probe = sendProbe(deps, done.runId);
     return true;
   };
   try {
-    // `run`: read with the ending's write (undefined if that read failed: the advance reads it then).
+    // `run`: the view (undefined if its read failed: the advance reads it then).
     const seen = run && (run.recoveries ?? 0);
-    const eager = { owner: deps.workerId, wants, took: (t: TaskItem) => kept.push({ task: t, seen }) };
+    const took = (t: TaskItem) =>
+      kept.push({ task: t, seen, ...(probe && t.status === 'running' && { probe, claimBack: performance.now() }) });
+    const eager = { owner: deps.workerId, wants, took };
     await advance(deps, done, { by: 'worker', unindexed: true, eager, ...(run && { run }) });
   } catch (err) {
     deps.log.warn(

@@ -89,6 +89,11 @@ export interface RunItem {
   readonly cancelReason?: string;
   /** Set when the run failed because it ran past its own `timeout` (its work is then stopped as for a cancel). */
   readonly timedOutAt?: number;
+  /**
+   * A cancelled or timed-out run whose work `stopWork` stops a second time when its due time comes
+   * (`orchestrator/claim-window.ts`); cleared by that pass.
+   */
+  readonly stopAgain?: boolean;
   readonly idempotencyKey?: string;
   readonly requestDigest?: string;
   readonly dueAt?: number;
@@ -124,6 +129,11 @@ export interface AttemptRecord {
    */
   readonly claimedAt?: number;
   readonly confirmedAt?: number;
+  /**
+   * The lease was confirmed through the claim window (`orchestrator/claim-window.ts`): `claimedAt` is when
+   * the claim and its run read were sent, `confirmedAt` when both answers were in, less than W/2 later.
+   */
+  readonly windowed?: boolean;
   readonly endedAt: number;
   readonly worker?: string;
   readonly error?: TaskError;
@@ -174,6 +184,8 @@ export interface TaskItem {
   readonly claimedAt?: number;
   /** Held in memory only, by the holder: see `AttemptRecord.confirmedAt`. */
   readonly confirmedAt?: number;
+  /** Held in memory only, by the holder: see `AttemptRecord.windowed`. */
+  readonly windowed?: boolean;
   readonly deadline?: number;
   readonly endedAt?: number;
   readonly wake?: 'retry' | 'resume';

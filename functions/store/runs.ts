@@ -185,6 +185,29 @@ export function cancelRun(db: Db, runId: string, now: number, reason: string) {
   );
 }
 
+/**
+ * A run whose work must stop (cancelled, timed out) is due again at `at` for a second `stopWork` pass
+ * (`orchestrator/claim-window.ts`). Guarded by the ending read (status and end time): a recovery that
+ * came first, or a later ending, is left alone. A repeat moves the due time; the pass is idempotent.
+ */
+export function armStopAgain(db: Db, run: Pick<RunItem, 'runId' | 'status' | 'endedAt'>, at: number) {
+  const key = keys.run(run.runId);
+  return db.update<RunItem>(
+    key,
+    { set: { stopAgain: true, ...db.due(key, at) } },
+    whereEquals({ status: run.status, endedAt: run.endedAt }),
+  );
+}
+
+/** The second pass is done: the run leaves the due index. Guarded by the status and due time read. */
+export function clearStopAgain(db: Db, run: Pick<RunItem, 'runId' | 'status' | 'dueAt'>) {
+  return db.update<RunItem>(
+    keys.run(run.runId),
+    { remove: ['stopAgain', ...DUE_ATTRIBUTES] },
+    whereEquals({ status: run.status, dueAt: run.dueAt }),
+  );
+}
+
 /** running → paused. Attempts already running finish; the worker holds anything claimed from now on. */
 export function pauseRun(db: Db, runId: string, now: number) {
   return db.update<RunItem>(keys.run(runId), { set: { status: 'paused', pausedAt: now } }, whereEquals({ status: 'running' }));
@@ -212,7 +235,7 @@ export function beginRecovery(db: Db, run: RunItem, tasks: string[], now: number
     rkey,
     {
       set: { status: 'running', recoveries: n, recovery, ...db.due(rkey, now + db.config.watchdogMs) },
-      remove: ['endedAt', 'failure', 'output', 'cancelReason', 'expiresAt', 'pausedAt', 'timedOutAt'],
+      remove: ['endedAt', 'failure', 'output', 'cancelReason', 'expiresAt', 'pausedAt', 'timedOutAt', 'stopAgain'],
     },
     and(whereEquals({ status: run.status }), counted),
   );

@@ -251,6 +251,7 @@ function attemptRecord(t: TaskItem, status: AttemptRecord['status'], now: number
     startedAt: t.attemptStartedAt,
     claimedAt: t.claimedAt,
     confirmedAt: t.confirmedAt,
+    ...(t.windowed && { windowed: true }),
     endedAt: now,
     worker: t.owner,
     error,

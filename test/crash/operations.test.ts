@@ -134,7 +134,9 @@ describe('operations at random moments under SIGKILL', () => {
         // `confirmedAt`; only a read wholly inside a pause (after its 202, before its resume was asked) ran
         // while paused. One SIGKILLed between the claim and the read leaves a claim that never ran, which the
         // sweeper records as `lost`: not work done while paused. (The attempt's `startedAt` is its first claim,
-        // kept across a lost lease, so it is not the measure: CI failed on it, seed 92690.)
+        // kept across a lost lease, so it is not the measure: CI failed on it, seed 92690.) A lease confirmed
+        // through the claim window (`windowed`) read the run at most W/2 before its claim landed: `claimedAt`
+        // is when both were sent, `confirmedAt` when both answers were in.
         const leases = (t.attempts ?? []).filter((x: Item) => x.status !== 'lost' && !x.marked) as Item[];
         for (const w of paused.get(t.runId) ?? []) {
           for (const x of leases) {
@@ -143,6 +145,11 @@ describe('operations at random moments under SIGKILL', () => {
             if (typeof from !== 'number' || typeof to !== 'number') continue;
             if (from > w.from && to < w.to)
               v.push(`${t.runId}/${t.name}: attempt ${x.attempt} began in ${from}..${to}, while paused (${w.from}..${w.to})`);
+            // A lease confirmed through the claim window (its run read sent with its claim, both answers in
+            // within W/2: orchestrator/claim-window.ts) may have claimed after the pause landed, but then
+            // before the pause answered (it waits W): confirmed before the 202, never after it.
+            if (x.windowed === true && from < w.from && to >= w.from)
+              v.push(`${t.runId}/${t.name}: attempt ${x.attempt} confirmed by the window at ${to}, after the pause returned (${w.from})`);
           }
         }
         const rec = runs.get(t.runId)?.recovery;

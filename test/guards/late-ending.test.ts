@@ -15,9 +15,11 @@ import { noop } from '../../functions/tasks/noop.js';
 import { Clock, guardDeps, putWorkflow } from './support.js';
 
 /**
- * The worker's inline advance reads the run concurrently with the write that records the ending
- * (`worker.ts`, `AdvanceOptions.run`), so its view of the run may predate a pause, a cancel or a
- * recovery that lands before the ending does. Each test puts one of those between that read and the
+ * The worker's inline advance decides from a run read made before the ending is recorded: one sent
+ * concurrently with the write that records the ending (`worker.ts`, `AdvanceOptions.run`; always for
+ * a success under `failureStrategy: end`, the default, as here), or the read that checked the
+ * attempt's claim while it is young (test/guards/claim-window.test.ts), so its view of the run may
+ * predate a pause, a cancel or a recovery that lands before the ending does. Each test puts one of those between that read and the
  * ending (or, for a recovery, between the ending and the writes of the advance) and checks what the
  * read used to decide when it came after the ending: a paused run's successor is held, not run; a
  * cancelled run's successor's code never runs; a recovery's reset tasks, join item and run refuse the
@@ -122,8 +124,9 @@ describe("the inline advance's run read, sent with the ending", () => {
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'succeeded', promotedBy: 'worker' });
     expect(ran).toContain(`${runId}/b`);
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'succeeded' });
-    // a: claim, run read, [advance's run read, ending], b's eager start, b's run read, [advance's run read, b's ending], ...
-    expect(w.events.slice(0, 7)).toEqual(['write 0', 'read 0', 'read 1', 'write 1', 'write 2', 'read 2', 'read 3']);
+    // a: claim, run read, [advance's run read, ending], [b's run read (the claim window's probe), b's eager
+    // start], [advance's run read, b's ending], ...
+    expect(w.events.slice(0, 8)).toEqual(['write 0', 'read 0', 'read 1', 'write 1', 'read 2', 'write 2', 'read 3', 'write 3']);
   });
 
   it('a pause between that read and the ending: the successor is claimed, then held, and never runs', async () => {
@@ -152,7 +155,8 @@ describe("the inline advance's run read, sent with the ending", () => {
   it('a cancel and a recovery of `a` between that read and the ending: the recovery resets both tasks and nothing of the late ending runs', async () => {
     const runId = await chainRun();
     // The recovery begins before the ending, and resets `a` and `b` only after the advance queued `b`
-    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: claim 0, advance 1, b's claim 2).
+    // (the worker's writes: claim 0, ending 1, b's eager start 2; its run reads: claim 0, advance 1, b's
+    // claim 2, sent with the claim): b's check finds the newer recovery and does not run it.
     const w = instrumented({
       beforeWrite: async (n) => {
         if (n !== 1) return;
@@ -160,14 +164,11 @@ describe("the inline advance's run read, sent with the ending", () => {
         expect(await cancelRun(deps.db, runId, clock.t, 'test')).toBeDefined();
         expect(await beginRecovery(deps.db, (await getRun(deps.db, runId)) as RunItem, ['a', 'b'], clock.t)).toBeDefined();
       },
-      beforeRunRead: async (n) => {
-        if (n !== 2) return;
-        expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'running', eager: true });
-        await Promise.all(['a', 'b'].map((t) => resetForRecovery(deps.db, runId, t, 1, [])));
-      },
     });
     await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
     expect(ran).not.toContain(`${runId}/b`);
+    expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'running', eager: true });
+    await Promise.all(['a', 'b'].map((t) => resetForRecovery(deps.db, runId, t, 1, [])));
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'blocked', recovered: 1 });
     expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'blocked', recovered: 1 });
     expect((await getRun(deps.db, runId))?.failure).toBeUndefined();

@@ -14,11 +14,21 @@ import { wakeMaps } from '../map-operations.js';
  * fall due, attempts the sweeper reclaims from dead workers. Resume queues the held attempts again.
  */
 
-/** running → paused. 409 if the run is not running, 404 if there is none. */
+/**
+ * running → paused. 409 if the run is not running, 404 if there is none.
+ *
+ * Answers only `BATON_CLAIM_WINDOW_MS` (W) after the pause's write was acknowledged. A held attempt may
+ * run on a run read sent with its claim (`claim-window.ts`): that read can land before the pause and the
+ * claim after it, but then the claim lands less than W/2 after the pause. Waiting W here means every such
+ * claim is `running` in the table before the caller hears that the run is paused: it counts as running
+ * at the pause, which a paused run keeps. Nothing claimed after this returns runs while the run is paused.
+ */
 export async function pause(deps: Deps, runId: string) {
   const run = await pauseRun(deps.db, runId, deps.now());
   if (run) {
     deps.log.info({ run: runId, from: 'running', to: 'paused' }, 'run transition');
+    const w = deps.db.config.claimWindowMs;
+    if (w > 0) await new Promise((r) => setTimeout(r, w));
     return run;
   }
   const existing = await getRun(deps.db, runId);
