@@ -3,6 +3,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { pause } from '../../functions/orchestrator/operations/pause.js';
+import { recover } from '../../functions/orchestrator/operations/recover.js';
 import { startRun } from '../../functions/orchestrator/run-start.js';
 import { startWorkflow } from '../../functions/orchestrator/start.js';
 import { onChange } from '../../functions/orchestrator/stream.js';
@@ -64,6 +65,9 @@ async function depsWith(env: Record<string, string>): Promise<Deps> {
   const failureStrategy = 'continue';
   await putWorkflow(deps, { name: 'chain', failureStrategy, tasks: { a: { type: 'probe' }, b: { type: 'probe', after: ['a'] } } });
   await putWorkflow(deps, { name: 'stop', failureStrategy, tasks: { a: { type: 'probe' }, b: { type: 'blocker', after: ['a'] } } });
+  // `c`: a root beside the chain, so that a recovery can name a set that leaves `b` out.
+  const side = { a: { type: 'probe' }, b: { type: 'blocker', after: ['a'] }, c: { type: 'probe' } };
+  await putWorkflow(deps, { name: 'side', failureStrategy, tasks: side });
   return deps;
 }
 
@@ -263,6 +267,37 @@ describe('the claim window and a cancel, W = 5000 ms', () => {
     const run = await getRun(deps.db, runId);
     expect(run?.stopAgain).toBeUndefined();
     expect(run?.dueAt).toBeUndefined();
+  });
+
+  it('a recovery that leaves out an attempt whose claim raced the cancel stops that attempt before it begins', async () => {
+    const runId = await started(deps, 'side');
+    const bStarted = new Promise<void>((r) => {
+      blockerStarted = r;
+    });
+    const w = instrumented(deps, {
+      beforeWrite: async (n) => {
+        if (n !== 2) return;
+        await w.runReadBack(1); // the probe landed, showing the run running
+        const before = (await getRun(deps.db, runId)) as RunItem;
+        const after = (await cancelRun(deps.db, runId, clock.t, 'test')) as RunItem;
+        await delivered(before, after); // stopWork's first pass: b is not in the table yet
+      },
+    });
+    const worker = runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+    await Promise.race([
+      bStarted,
+      worker.then(() => {
+        throw new Error('b did not run on its probe: its answers took W/2 (an overloaded machine?)');
+      }),
+    ]);
+    expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'running' });
+    // Before the second pass: a recovery of `c` alone (b is not downstream of it) begins once the end is W old.
+    clock.t += W;
+    const recovered = await recover(deps, runId, { tasks: ['c'] });
+    expect(recovered).toMatchObject({ status: 'running', recovery: { tasks: ['c'] } });
+    await worker;
+    expect(aborted).toContain(`${runId}/b`);
+    expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'cancelled' });
   });
 
   it("a cancel's record re-driven after a recovery does not arm a second pass on the recovered run", async () => {

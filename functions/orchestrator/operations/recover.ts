@@ -2,6 +2,7 @@ import { notFound, RequestError } from '../../common/errors.js';
 import type { RunItem, TaskItem } from '../../store/items.js';
 import { beginRecovery, getRun, runItems } from '../../store/runs.js';
 import { forgetSinks, resetForRecovery } from '../../store/task-operations.js';
+import { stopWork, workMustStop } from '../cancel.js';
 import type { Deps } from '../deps.js';
 import { settleRecovered } from '../master.js';
 import { rearmClock } from '../run-timeout.js';
@@ -39,6 +40,7 @@ export async function recover(deps: Deps, runId: string, req: RecoverRequest): P
     if (!wf.definition.tasks[t])
       throw new RequestError(400, 'invalid_body', `no task ${t} in the workflow`, [{ path: `tasks[${i}]`, message: 'unknown task' }]);
   });
+  await stoppedWork(deps, run);
   const tasks = taskItems(await runItems(deps.db, runId));
   const set = recoverySet(wf, tasks, req.tasks);
   if (set.size === 0)
@@ -69,6 +71,23 @@ export async function recover(deps: Deps, runId: string, req: RecoverRequest): P
   );
   await applyRecovery(deps, started);
   return started;
+}
+
+/**
+ * A cancelled or timed-out run is recovered only once its work has stopped. A held attempt confirmed
+ * through the claim window (`claim-window.ts`) may have landed its claim up to W/2 after the run ended,
+ * after the master's `stopWork` scan; the master's second pass comes W after it saw the end, and a
+ * recovery begun before then would leave such an attempt running in the recovered run when it is outside
+ * the recovered set. So the recovery waits until the run's end is W old (every such claim is in the
+ * table by then; wall clocks assumed within W/2, as for the second pass), then makes that pass itself
+ * (idempotent, conditional writes): what it reads next shows every open attempt cancelled.
+ */
+async function stoppedWork(deps: Deps, run: RunItem): Promise<void> {
+  const w = deps.db.config.claimWindowMs;
+  if (w <= 0 || !workMustStop(run)) return;
+  const wait = (run.endedAt ?? 0) + w - deps.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, w)));
+  await stopWork(deps, run.runId);
 }
 
 /** The named tasks (default: every task that did not succeed) and everything downstream of them. */
