@@ -1,5 +1,5 @@
 import type { TaskSpec } from '../engine/definition/types.js';
-import { keys, type TaskItem } from '../store/items.js';
+import { keys, type RunItem, type TaskItem, TERMINAL_RUN } from '../store/items.js';
 import { getTask, unindexedInFlight } from '../store/tasks.js';
 import { isCounted } from './counted-join.js';
 import type { Deps } from './deps.js';
@@ -17,16 +17,29 @@ import { loadWorkflow } from './workflows.js';
  * after the grace, to the full advance, which reads the run first and stops there once the run is
  * finished; an item without the workflow written when it was queued says nothing).
  */
-export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<string> | undefined> {
+export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: string): Promise<Set<string> | undefined> {
   if (task.workflow === undefined || task.version === undefined) return undefined;
   const wf = await loadWorkflow(deps.db, task.workflow, task.version);
   const grace = deps.db.config.inlineGraceMs;
+  const endOfGrace = (task.endedAt ?? 0) + grace;
   const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+  // What the stream already showed of an item after this ending's own record (stream-images.ts): a state the
+  // item had since the ending, as an eventually consistent read would return. Nothing without the sequence.
+  const images = sequence === undefined ? undefined : deps.images;
+  const waitFor = async (done: () => boolean) => {
+    if (images) return images.until(done, endOfGrace, deps.now);
+    await sleep(endOfGrace - deps.now());
+    return false;
+  };
   if (wf.graph.sinks.includes(task.name)) {
     // Give the writer's own advance its grace first: it finishes the run, and a full advance that read the
     // run before that would race it to the same finish (a failed write, billed) instead of stopping there.
-    await sleep((task.endedAt ?? 0) + grace - deps.now());
-    return undefined;
+    // A run the stream showed over since this ending needs no advance at all (one that reads it would stop there).
+    const over = () => {
+      const run = images?.after<RunItem>(keys.run(task.runId), sequence);
+      return run !== undefined && TERMINAL_RUN.has(run.status);
+    };
+    return (await waitFor(over)) ? new Set() : undefined;
   }
   const seen = new Map<string, TaskItem>(); // the last read of each successor
   const untold = async (among: readonly string[], consistent: boolean) => {
@@ -42,16 +55,29 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem): Promise<Set<
   // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
   const all = wf.graph.successors[task.name] ?? [];
   const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
+  // A successor whose image since this ending shows it told, and not in flight out of the due index (which
+  // would need a timer, from a fresher view), is settled with no read: the worker's inline advance writes
+  // it right after the ending, so its record is usually in the same batch, or an earlier-handled one.
+  const settled = (s: string) => {
+    const t = images?.after<TaskItem>(keys.task(task.runId, s), sequence);
+    return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]) && !unindexedInFlight(t);
+  };
   // A record read soon after its write can overtake the writer's own advance: look first when that
   // advance has had `BATON_INLINE_GRACE_MS` from the ending (one read per successor, not a read before
   // and another after), and if some are still untold (a wide fan-out's advance takes longer), once more
-  // a grace later; then race only what is still untold (safe, only billed).
+  // a grace later; then race only what is still untold (safe, only billed). Within the first grace, the
+  // images noted meanwhile settle successors too (it ends as soon as every one is), never past it.
   // The first look reads at half the units (eventually consistent): a successor it shows told is told
   // (an item only moves on from blocked; a recovery's reset, the one way back, is the watchdog's), and one
-  // it shows untold is looked at again, consistently, before anything acts on it.
+  // it shows untold is looked at again, consistently, before anything acts on it. The same holds for an
+  // image, with one more guard: only an image written after this ending counts, so an image from before a
+  // recovery's reset (older than the re-run ending) never stands for the told successor.
   const named = all.filter((s) => !counted.includes(s));
-  if (named.length > 0) await sleep((task.endedAt ?? 0) + grace - deps.now());
-  let left = await untold(named, grace === 0);
+  if (named.length > 0) await waitFor(() => named.every(settled));
+  let left = await untold(
+    named.filter((s) => !settled(s)),
+    grace === 0,
+  );
   if (left.length > 0 && grace > 0) {
     await sleep(grace);
     left = await untold(left, true);
