@@ -13,7 +13,8 @@ import { loadWorkflow } from './workflows.js';
 
 /**
  * The direct successors of an ended task that the advance its writer made inline has not told yet:
- * one read per successor, and none of the run; undefined when that cannot be known (a sink is left,
+ * from the stream images received since the ending where they show it (`Deps.images`), else one read
+ * per successor, and none of the run; undefined when that cannot be known (a sink is left,
  * after the grace, to the full advance, which reads the run first and stops there once the run is
  * finished; an item without the workflow written when it was queued says nothing).
  */
@@ -41,7 +42,7 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
     };
     return (await waitFor(over)) ? new Set() : undefined;
   }
-  const seen = new Map<string, TaskItem>(); // the last read of each successor
+  const seen = new Map<string, TaskItem>(); // the last view (read or image) of each successor
   const untold = async (among: readonly string[], consistent: boolean) => {
     const told = await Promise.all(
       among.map(async (s) => {
@@ -55,12 +56,18 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // A counted join is told by this record's advance, never inline (counted-join.ts): always untold, no read.
   const all = wf.graph.successors[task.name] ?? [];
   const counted = all.filter((s) => isCounted(wf.definition.tasks[s]));
-  // A successor whose image since this ending shows it told, and not in flight out of the due index (which
-  // would need a timer, from a fresher view), is settled with no read: the worker's inline advance writes
-  // it right after the ending, so its record is usually in the same batch, or an earlier-handled one.
-  const settled = (s: string) => {
+  // A successor whose image since this ending shows it told needs no read (the worker's inline advance
+  // writes it right after the ending, so its record is usually in the same batch, or an earlier-handled
+  // one), unless that image shows it in flight out of the due index, where a read tells whether it needs
+  // a timer: one still queued (waiting for a worker) gets the timer from the image, as a read showing it
+  // queued would give it; one running (an eager holder, usually done within the grace) is read.
+  const toldByImage = (s: string) => {
     const t = images?.after<TaskItem>(keys.task(task.runId, s), sequence);
-    return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]) && !unindexedInFlight(t);
+    return t !== undefined && wasTold(t, task.name, wf.definition.tasks[s]) ? t : undefined;
+  };
+  const settled = (s: string) => {
+    const t = toldByImage(s);
+    return t !== undefined && (!unindexedInFlight(t) || t.status === 'queued');
   };
   // A record read soon after its write can overtake the writer's own advance: look first when that
   // advance has had `BATON_INLINE_GRACE_MS` from the ending (one read per successor, not a read before
@@ -74,8 +81,9 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // recovery's reset (older than the re-run ending) never stands for the told successor.
   const named = all.filter((s) => !counted.includes(s));
   if (named.length > 0) await waitFor(() => named.every(settled));
+  for (const s of named.filter(settled)) seen.set(s, toldByImage(s) as TaskItem);
   let left = await untold(
-    named.filter((s) => !settled(s)),
+    named.filter((s) => !seen.has(s)),
     grace === 0,
   );
   if (left.length > 0 && grace > 0) {
