@@ -100,6 +100,11 @@ export class LocalRuntime {
         checkpointFile: opts.streamCheckpoint,
         retryBaseMs: opts.streamRetryBaseMs ?? Number(process.env.BATON_STREAM_RETRY_BASE_MS ?? 100),
         onBatch: (records) => this.onBatch(records),
+        // The master learns from the records after the batch in hand too (stream-images.ts).
+        ahead: {
+          wanted: () => this.deps.images?.awaited === true,
+          note: (records) => noteBatch(this.deps, records as StreamRecord[]),
+        },
       });
     }
     this.roles = roles;

@@ -27,9 +27,9 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // What the stream already showed of an item after this ending's own record (stream-images.ts): a state the
   // item had since the ending, as an eventually consistent read would return. Nothing without the sequence.
   const images = sequence === undefined ? undefined : deps.images;
-  const waitFor = async (done: () => boolean) => {
-    if (images) return images.until(done, endOfGrace, deps.now);
-    await sleep(endOfGrace - deps.now());
+  const waitFor = async (done: () => boolean, deadline = endOfGrace) => {
+    if (images) return images.until(done, deadline, deps.now);
+    await sleep(deadline - deps.now());
     return false;
   };
   if (wf.graph.sinks.includes(task.name)) {
@@ -79,20 +79,37 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // it shows untold is looked at again, consistently, before anything acts on it. The same holds for an
   // image, with one more guard: only an image written after this ending counts, so an image from before a
   // recovery's reset (older than the re-run ending) never stands for the told successor.
+  // Waits until `deadline` for images to settle `among`, a grace more each time some came in while it
+  // waited (the writer's advance is still moving: a wide fan-out's takes longer than a grace), never past
+  // `MAX_GRACES` graces; records their views; returns the others.
+  const unsettled = async (among: readonly string[], deadline: number) => {
+    const pending = new Set(among);
+    const done = () => {
+      for (const s of pending) if (settled(s)) pending.delete(s);
+      return pending.size === 0;
+    };
+    if (among.length > 0 && !done()) {
+      const cap = deadline + MAX_GRACES * grace;
+      for (let before = pending.size; !(await waitFor(done, deadline)) && pending.size < before && deps.now() < cap; ) {
+        before = pending.size;
+        deadline = Math.min(cap, deps.now() + grace);
+      }
+    }
+    return among.filter((s) => {
+      const t = pending.has(s) ? undefined : toldByImage(s);
+      if (t) seen.set(s, t);
+      return t === undefined;
+    });
+  };
   const named = all.filter((s) => !counted.includes(s));
-  if (named.length > 0) await waitFor(() => named.every(settled));
-  for (const s of named.filter(settled)) seen.set(s, toldByImage(s) as TaskItem);
-  let left = await untold(
-    named.filter((s) => !seen.has(s)),
-    grace === 0,
-  );
-  if (left.length > 0 && grace > 0) {
-    await sleep(grace);
-    left = await untold(left, true);
-  }
+  let left = await untold(await unsettled(named, endOfGrace), grace === 0);
+  if (left.length > 0 && grace > 0) left = await untold(await unsettled(left, deps.now() + grace), true);
   await watchInFlight(deps, task, seen, left);
   return new Set([...left, ...counted]);
 }
+
+/** How long, in graces, the re-processing of one record waits at most for images that keep coming. */
+const MAX_GRACES = 10;
 
 /**
  * Asks for a timer, one lease from now, on each successor of `task` seen in flight without a due

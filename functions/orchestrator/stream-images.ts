@@ -85,6 +85,11 @@ export class StreamImages {
     });
   }
 
+  /** Whether something waits for images (`until`): what a read-ahead of the stream is for. */
+  get awaited(): boolean {
+    return this.waiters.size > 0;
+  }
+
   get size(): number {
     return this.images.size;
   }
