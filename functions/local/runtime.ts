@@ -88,7 +88,8 @@ export class LocalRuntime {
       workerId: `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       dispatch: (job) => (this.workShare ? this.workShare.dispatch(job) : this.invoker.invoke(job)),
       timer: async (key, at) => this.schedule(key, at),
-      images: new StreamImages(),
+      // The poller reads the stream ahead for it (below), when this process is a master.
+      images: roles.master ? new StreamImages().readAhead() : new StreamImages(),
       ...opts.deps,
     };
     if (roles.master) {
@@ -103,7 +104,7 @@ export class LocalRuntime {
         // The master learns from the records after the batch in hand too (stream-images.ts).
         ahead: {
           wanted: () => this.deps.images?.awaited === true,
-          note: (records) => noteBatch(this.deps, records as StreamRecord[]),
+          note: (records, at) => this.deps.images?.noteRead(records as StreamRecord[], at),
         },
       });
     }

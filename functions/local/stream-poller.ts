@@ -40,13 +40,13 @@ export interface PollerOptions {
   readonly streams?: DynamoDBStreamsClient;
   /**
    * Read ahead: while a batch is handled and `wanted()` (something waits for it), the shard keeps being
-   * read (at the idle pace when there is nothing new) and the records that arrive are shown to `note` at
-   * once, to be handled as the next batches, in order. The master notes their images
-   * (`orchestrator/stream-images.ts`): the re-processing of an inline ending that waits out its grace
-   * then learns from the records after it, which otherwise would only be read once its own batch is
-   * done. Absent: no read-ahead.
+   * read (at the idle pace when there is nothing new) and each read is shown to `note` at once, with when
+   * it began if it reached the shard's tip (so a reader knows the stream was read up to then); its records are handled as the next
+   * batches, in order. The master notes their images (`orchestrator/stream-images.ts`): the
+   * re-processing of an inline ending that waits out its grace then learns from the records after it,
+   * which otherwise would only be read once its own batch is done. Absent: no read-ahead.
    */
-  readonly ahead?: { readonly wanted: () => boolean; readonly note: (records: _Record[]) => void };
+  readonly ahead?: { readonly wanted: () => boolean; readonly note: (records: _Record[], caughtUpAt: number | undefined) => void };
 }
 
 interface ShardState {
@@ -234,6 +234,7 @@ export class StreamPoller {
         continue;
       }
       let r: GetRecordsCommandOutput | undefined;
+      const startedAt = Date.now();
       try {
         r = await this.read(shardId, s);
       } catch (err) {
@@ -247,10 +248,10 @@ export class StreamPoller {
       }
       const got = r.Records ?? [];
       s.iterator = r.NextShardIterator;
-      if (got.length > 0) {
-        s.ahead.push(...got);
-        ahead.note(got);
-      } else await pause(idle);
+      s.ahead.push(...got);
+      // A full read may have left more behind: only a read that reached the shard's tip says "read up to then".
+      ahead.note(got, got.length < BATCH ? startedAt : undefined);
+      if (got.length === 0) await pause(idle);
     }
   }
 }

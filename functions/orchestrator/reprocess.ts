@@ -32,6 +32,14 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
     await sleep(deadline - deps.now());
     return false;
   };
+  // Waits for `done`, or for `deadline` and, where the stream is read ahead (local), a read of it begun
+  // since: a record handled after its grace (a busy process) still learns what was written before now.
+  const caughtUp = async (done: () => boolean, deadline: number) => {
+    if (!images?.readsAhead) return waitFor(done, deadline);
+    const mark = Date.now() + Math.max(0, deadline - deps.now());
+    await images.until(() => done() || images.readSince(mark), Math.max(deadline, deps.now()) + grace, deps.now);
+    return done();
+  };
   if (wf.graph.sinks.includes(task.name)) {
     // Give the writer's own advance its grace first: it finishes the run, and a full advance that read the
     // run before that would race it to the same finish (a failed write, billed) instead of stopping there.
@@ -89,8 +97,8 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
       return pending.size === 0;
     };
     if (among.length > 0 && !done()) {
-      const cap = deadline + MAX_GRACES * grace;
-      for (let before = pending.size; !(await waitFor(done, deadline)) && pending.size < before && deps.now() < cap; ) {
+      const cap = Math.max(deadline, deps.now()) + MAX_GRACES * grace;
+      for (let before = pending.size; !(await caughtUp(done, deadline)) && pending.size < before && deps.now() < cap; ) {
         before = pending.size;
         deadline = Math.min(cap, deps.now() + grace);
       }

@@ -20,6 +20,7 @@ import type { Key } from '../store/db.js';
 export class StreamImages {
   private readonly images = new Map<string, Noted>();
   private readonly waiters = new Set<() => void>();
+  private lastRead: number | undefined;
 
   constructor(private readonly capacity = 20_000) {}
 
@@ -83,6 +84,33 @@ export class StreamImages {
       const timer = setTimeout(() => finish(done()), wait);
       this.waiters.add(check);
     });
+  }
+
+  /**
+   * Notes `records` read ahead of the batch in hand by a read of the stream; `caughtUpAt` (epoch ms,
+   * `Date.now()`) when that read began and reached the shard's tip: every change written before then is
+   * in them or was noted before.
+   */
+  noteRead(records: Iterable<ImageRecord>, caughtUpAt: number | undefined): void {
+    if (caughtUpAt !== undefined) this.lastRead = Math.max(this.lastRead ?? 0, caughtUpAt);
+    this.note(records);
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Says that this process reads the stream ahead of the batch in hand (`noteRead` will come). */
+  readAhead(): this {
+    this.lastRead ??= 0;
+    return this;
+  }
+
+  /** Whether this process reads the stream ahead of the batch in hand (the local poller; not a Lambda). */
+  get readsAhead(): boolean {
+    return this.lastRead !== undefined;
+  }
+
+  /** Whether a read of the stream begun at or after `t` (epoch ms) has been noted. */
+  readSince(t: number): boolean {
+    return this.lastRead !== undefined && this.lastRead >= t;
   }
 
   /** Whether something waits for images (`until`): what a read-ahead of the stream is for. */
