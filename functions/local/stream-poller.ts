@@ -41,10 +41,11 @@ export interface PollerOptions {
   /**
    * Read ahead: while a batch is handled and `wanted()` (something waits for it), the shard keeps being
    * read (at the idle pace when there is nothing new) and each read is shown to `note` at once, with when
-   * it began if it reached the shard's tip (so a reader knows the stream was read up to then); its records are handled as the next
-   * batches, in order. The master notes their images (`orchestrator/stream-images.ts`): the
-   * re-processing of an inline ending that waits out its grace then learns from the records after it,
-   * which otherwise would only be read once its own batch is done. Absent: no read-ahead.
+   * it began if it reached the shard's tip (so a reader knows the stream was read up to then); its
+   * records are handled as the next batches, in order. The master notes their images
+   * (`orchestrator/stream-images.ts`): the re-processing of an inline ending that waits out its grace
+   * then learns from the records after it, which otherwise would only be read once its own batch is
+   * done. Absent: no read-ahead.
    */
   readonly ahead?: { readonly wanted: () => boolean; readonly note: (records: _Record[], caughtUpAt: number | undefined) => void };
 }
@@ -215,8 +216,9 @@ export class StreamPoller {
   /**
    * Reads the shard on until the batch in hand is `handled`, while wanted (`PollerOptions.ahead`): what
    * arrives waits in `s.ahead` for its turn. A failed read ends it; the next poll takes the iterator up
-   * again (an expired one is dropped, with what was read ahead of it: the next poll reads on from the
-   * checkpoint, so nothing is handled twice and nothing is missed).
+   * again. An iterator that had to be dropped drops what was read ahead with it: the next poll reads on
+   * from the checkpoint, which the batch in hand moves to its end, so nothing is missed (and, but for a
+   * trimmed iterator, which starts again from the trim horizon as before, nothing is handled twice).
    */
   private async readAhead(shardId: string, s: ShardState, handled: Promise<void>): Promise<void> {
     const ahead = this.opts.ahead;
