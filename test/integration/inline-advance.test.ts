@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onChange } from '../../functions/orchestrator/stream.js';
 import { dynamoClient } from '../../functions/store/client.js';
 import type { TaskItem } from '../../functions/store/items.js';
-import { TASK_SK_PREFIX } from '../../functions/store/items.js';
+import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
 import { attachHarness, type Harness, startHarness } from '../support/harness.js';
@@ -146,6 +146,28 @@ describe('inline advance', () => {
       status: expect.stringMatching(/queued|running|succeeded/),
       promotedBy: 'master',
     });
+  });
+
+  it('an image of a successor older than the ending (a state from before a recovery) does not stand for it told', async () => {
+    const db = lost.runtime.deps.db;
+    expect((await lost.request('PUT', '/workflows/old-image', chain('old-image'))).status).toBe(201);
+    const runId = (await lost.request('POST', '/workflows/old-image/runs', {})).body.runId as string;
+    const t0 = await until(
+      't0 to end',
+      async () => {
+        if ((await getRun(db, runId))?.status === 'queued') await lost.runtime.sweepNow();
+        const t = await getTask(db, runId, 't0');
+        return t?.status === 'succeeded' ? t : undefined;
+      },
+      30_000,
+    );
+    expect(await getTask(db, runId, 't1')).toBeUndefined();
+    // The stream showed t1 done, but before this ending's record (lower sequence number): not since it.
+    const t1Then = { ...keys.task(runId, 't1'), kind: 'task', runId, name: 't1', status: 'succeeded', attempt: 1 };
+    lost.runtime.deps.images?.note([{ dynamodb: { SequenceNumber: '000000000000000000899', NewImage: marshall(t1Then) as never } }]);
+    const ending = endingRecord({ ...t0, inlineAdvance: true });
+    await onChange(lost.runtime.deps, { ...ending, dynamodb: { ...ending.dynamodb, SequenceNumber: '000000000000000000900' } });
+    expect(await getTask(db, runId, 't1')).toMatchObject({ promotedBy: 'master' });
   });
 
   it('a master that gets a whole inline chain in one batch reads none of its tasks: the batch shows them told', async () => {
