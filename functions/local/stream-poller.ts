@@ -253,7 +253,9 @@ export class StreamPoller {
       s.ahead.push(...got);
       // A full read may have left more behind: only a read that reached the shard's tip says "read up to then".
       ahead.note(got, got.length < BATCH ? startedAt : undefined);
-      if (got.length === 0) await pause(idle);
+      // At the idle pace even when records came: a read-ahead serves the master's waits; a busy loop would
+      // take the endpoint (and this event loop) from the engine's own requests.
+      if (got.length < BATCH) await pause(idle);
     }
   }
 }
