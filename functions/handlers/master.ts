@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { handleRecord, maxRecordAttempts, type StreamRecord } from '../orchestrator/poison.js';
+import { noteBatch } from '../orchestrator/stream.js';
 import { awsDeps } from './aws.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -13,6 +14,8 @@ const maxAttempts = maxRecordAttempts();
  */
 export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
   const deps = awsDeps();
+  // The batch's images first: a record learns from the ones after it what was already done (stream-images.ts).
+  noteBatch(deps, event.Records as StreamRecord[]);
   const one = async (r: DynamoDBRecord) => {
     try {
       await handleRecord(deps, r as StreamRecord, maxAttempts);

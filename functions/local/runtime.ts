@@ -5,6 +5,8 @@ import { log as rootLog } from '../common/logger.js';
 import type { Deps, Job } from '../orchestrator/deps.js';
 import { handleRecord, maxRecordAttempts, type StreamRecord } from '../orchestrator/poison.js';
 import { schedulerTick } from '../orchestrator/scheduler.js';
+import { noteBatch } from '../orchestrator/stream.js';
+import { StreamImages } from '../orchestrator/stream-images.js';
 import { fireDue, sweep } from '../orchestrator/sweeper.js';
 import { runAttempt } from '../orchestrator/worker.js';
 import { documentClient, dynamoClient } from '../store/client.js';
@@ -86,6 +88,8 @@ export class LocalRuntime {
       workerId: `local-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       dispatch: (job) => (this.workShare ? this.workShare.dispatch(job) : this.invoker.invoke(job)),
       timer: async (key, at) => this.schedule(key, at),
+      // The poller reads the stream ahead for it (below), when this process is a master.
+      images: roles.master ? new StreamImages().readAhead() : new StreamImages(),
       ...opts.deps,
     };
     if (roles.master) {
@@ -97,6 +101,11 @@ export class LocalRuntime {
         checkpointFile: opts.streamCheckpoint,
         retryBaseMs: opts.streamRetryBaseMs ?? Number(process.env.BATON_STREAM_RETRY_BASE_MS ?? 100),
         onBatch: (records) => this.onBatch(records),
+        // The master learns from the records after the batch in hand too (stream-images.ts).
+        ahead: {
+          wanted: () => this.deps.images?.awaited === true,
+          note: (records, at) => this.deps.images?.noteRead(records as StreamRecord[], at),
+        },
       });
     }
     this.roles = roles;
@@ -196,6 +205,8 @@ export class LocalRuntime {
 
   /** Handles a batch; returns the records that failed, for the poller to retry (a partial batch failure). */
   private async handleBatch(records: _Record[]): Promise<_Record[]> {
+    // The batch's images first: a record learns from the ones after it what was already done (stream-images.ts).
+    noteBatch(this.deps, records as StreamRecord[]);
     // Records of one batch are independent transitions: handle them concurrently, at most 64 at a
     // time (a pool, so one slow record does not hold back the others). A failure retries only its record.
     let next = 0;

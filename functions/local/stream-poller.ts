@@ -38,12 +38,29 @@ export interface PollerOptions {
   readonly checkpointFile?: string;
   /** The streams client; default one on the table's endpoint. A test passes its own to act at the SDK edge. */
   readonly streams?: DynamoDBStreamsClient;
+  /**
+   * Read ahead: while a batch is handled and `wanted()` (something waits for it), the shard keeps being
+   * read (at the idle pace when there is nothing new) and each read is shown to `note` at once, with when
+   * it began if it reached the shard's tip (so a reader knows the stream was read up to then); its
+   * records are handled as the next batches, in order. The master notes their images
+   * (`orchestrator/stream-images.ts`): the re-processing of an inline ending that waits out its grace
+   * then learns from the records after it, which otherwise would only be read once its own batch is
+   * done. Absent: no read-ahead.
+   */
+  readonly ahead?: { readonly wanted: () => boolean; readonly note: (records: _Record[], caughtUpAt: number | undefined) => void };
 }
 
 interface ShardState {
   iterator?: string;
   done: boolean;
+  /** Records read ahead (`PollerOptions.ahead`), not handled yet: the next batches. */
+  readonly ahead: _Record[];
 }
+
+/** Records read ahead of the batch in hand, at most (then the read-ahead waits for the batch). */
+const MAX_AHEAD = 10_000;
+/** Records per batch, as `GetRecords` returns at most. */
+const BATCH = 1000;
 
 /**
  * Stands in for the Lambda event source mapping: reads the table's stream shard by shard and hands
@@ -114,31 +131,75 @@ export class StreamPoller {
     do {
       const d = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
       for (const shard of d.StreamDescription?.Shards ?? []) {
-        if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { done: false });
+        if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { done: false, ahead: [] });
       }
       start = d.StreamDescription?.LastEvaluatedShardId;
     } while (start);
   }
 
   private async pollShard(shardId: string, s: ShardState): Promise<number> {
-    if (!s.iterator) {
-      const after = this.positions[shardId];
-      const it = await this.streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: this.streamArn,
-          ShardId: shardId,
-          ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-        }),
-      );
-      s.iterator = it.ShardIterator;
+    let records: _Record[];
+    if (s.ahead.length > 0) records = s.ahead.splice(0, BATCH);
+    else {
       if (!s.iterator) {
-        s.done = true;
-        return 0;
+        const after = this.positions[shardId];
+        const it = await this.streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: this.streamArn,
+            ShardId: shardId,
+            ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+          }),
+        );
+        s.iterator = it.ShardIterator;
+        if (!s.iterator) {
+          s.done = true;
+          return 0;
+        }
       }
+      const r = await this.read(shardId, s);
+      if (!r) return 0;
+      records = r.Records ?? [];
+      s.iterator = r.NextShardIterator;
     }
-    let r: GetRecordsCommandOutput;
+    if (records.length > 0) {
+      let handled = () => {};
+      const done = new Promise<void>((r) => {
+        handled = r;
+      });
+      const reading = this.readAhead(shardId, s, done);
+      try {
+        // Like the event source mapping with partial batch responses: failed records are retried (the
+        // others are done) until the handler reports none, which it does at the latest once it parks them.
+        let failed = records;
+        for (let retry = 0; failed.length > 0; retry++) {
+          if (retry > 0) {
+            this.opts.log.warn({ shardId, failed: failed.length, retry }, 'stream records failed; retrying them');
+            if (!this.running) return records.length;
+            await sleep(Math.min(5000, (this.opts.retryBaseMs ?? 100) * 2 ** (retry - 1)));
+          }
+          const batch = failed;
+          failed = await this.opts.onBatch(batch).then(
+            (f) => f ?? [],
+            (err: unknown) => {
+              this.opts.log.error({ err, shardId, records: batch.length }, 'stream batch failed');
+              return batch;
+            },
+          );
+        }
+      } finally {
+        handled();
+        await reading;
+      }
+      this.saveCheckpoint(shardId, records.at(-1)?.dynamodb?.SequenceNumber);
+    }
+    if (!s.iterator && s.ahead.length === 0) s.done = true;
+    return records.length;
+  }
+
+  /** One `GetRecords` at the shard's iterator; undefined when the iterator had to be dropped (taken again next poll). */
+  private async read(shardId: string, s: ShardState): Promise<GetRecordsCommandOutput | undefined> {
     try {
-      r = await this.streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
+      return await this.streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: BATCH }));
     } catch (err) {
       // An expired iterator, or one DynamoDB Local took before the stream had data (it then answers
       // TrimmedDataAccessException forever): start again from the oldest record still kept.
@@ -146,35 +207,56 @@ export class StreamPoller {
         this.opts.log.debug({ shardId, err: (err as Error).name }, 'stream iterator reset');
         if (err instanceof TrimmedDataAccessException) delete this.positions[shardId];
         s.iterator = undefined;
-        return 0;
+        return undefined;
       }
       throw err;
     }
-    const records = r.Records ?? [];
-    if (records.length > 0) {
-      // Like the event source mapping with partial batch responses: failed records are retried (the
-      // others are done) until the handler reports none, which it does at the latest once it parks them.
-      let failed = records;
-      for (let retry = 0; failed.length > 0; retry++) {
-        if (retry > 0) {
-          this.opts.log.warn({ shardId, failed: failed.length, retry }, 'stream records failed; retrying them');
-          if (!this.running) return records.length;
-          await sleep(Math.min(5000, (this.opts.retryBaseMs ?? 100) * 2 ** (retry - 1)));
-        }
-        const batch = failed;
-        failed = await this.opts.onBatch(batch).then(
-          (f) => f ?? [],
-          (err: unknown) => {
-            this.opts.log.error({ err, shardId, records: batch.length }, 'stream batch failed');
-            return batch;
-          },
-        );
+  }
+
+  /**
+   * Reads the shard on until the batch in hand is `handled`, while wanted (`PollerOptions.ahead`): what
+   * arrives waits in `s.ahead` for its turn. A failed read ends it; the next poll takes the iterator up
+   * again. An iterator that had to be dropped drops what was read ahead with it: the next poll reads on
+   * from the checkpoint, which the batch in hand moves to its end, so nothing is missed (and, but for a
+   * trimmed iterator, which starts again from the trim horizon as before, nothing is handled twice).
+   */
+  private async readAhead(shardId: string, s: ShardState, handled: Promise<void>): Promise<void> {
+    const ahead = this.opts.ahead;
+    if (!ahead) return;
+    const idle = this.opts.idleMs ?? 50;
+    let handling = true;
+    void handled.then(() => {
+      handling = false;
+    });
+    // A pause that ends early when the batch is done: the poller goes on with the next batch at once.
+    const pause = (ms: number) => Promise.race([sleep(ms), handled]);
+    while (handling && this.running && s.iterator && s.ahead.length < MAX_AHEAD) {
+      if (!ahead.wanted()) {
+        await pause(Math.min(idle, 5));
+        continue;
       }
-      this.saveCheckpoint(shardId, records.at(-1)?.dynamodb?.SequenceNumber);
+      let r: GetRecordsCommandOutput | undefined;
+      const startedAt = Date.now();
+      try {
+        r = await this.read(shardId, s);
+      } catch (err) {
+        this.opts.log.debug({ shardId, err }, 'stream read-ahead failed; the next poll reads on');
+        return;
+      }
+      if (!r) {
+        // The iterator was dropped: records already read ahead must not be read twice.
+        s.ahead.length = 0;
+        return;
+      }
+      const got = r.Records ?? [];
+      s.iterator = r.NextShardIterator;
+      s.ahead.push(...got);
+      // A full read may have left more behind: only a read that reached the shard's tip says "read up to then".
+      ahead.note(got, got.length < BATCH ? startedAt : undefined);
+      // At the idle pace even when records came: a read-ahead serves the master's waits; a busy loop would
+      // take the endpoint (and this event loop) from the engine's own requests.
+      if (got.length < BATCH) await pause(idle);
     }
-    s.iterator = r.NextShardIterator;
-    if (!s.iterator) s.done = true;
-    return records.length;
   }
 }
 

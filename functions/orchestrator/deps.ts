@@ -9,6 +9,7 @@ import type { LocalFunctions } from '../tasks/local-function.js';
 import { executors } from '../tasks/registry.js';
 import type { SecretSource } from '../tasks/secrets/source.js';
 import type { BatonEvent } from './events/shapes.js';
+import { StreamImages } from './stream-images.js';
 
 /** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
 export interface Job {
@@ -45,6 +46,11 @@ export interface Deps {
   readonly localFunctions?: LocalFunctions;
   /** Where alarmed counts go (EMF in AWS); absent locally. */
   readonly metrics?: Counters;
+  /**
+   * The newest stream images of recent items this process's master received (`stream-images.ts`): what
+   * lets it re-process an inline ending without reading the successors. Absent: it reads them.
+   */
+  readonly images?: StreamImages;
 }
 
 /** Defaults for a Lambda environment; `dispatch` and `timer` come from the handler that knows its AWS wiring. */
@@ -57,6 +63,7 @@ export function defaultDeps(over: Partial<Deps> & Pick<Deps, 'dispatch'>): Deps 
     now: Date.now,
     log,
     workerId: `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'proc'}:${process.pid}`,
+    images: new StreamImages(),
     ...over,
   };
 }

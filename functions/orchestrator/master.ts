@@ -44,6 +44,11 @@ export interface AdvanceOptions {
    */
   readonly reprocess?: boolean;
   /**
+   * The sequence number of the stream record this advance re-processes (`reprocess`): images the master
+   * received of items written after it can show a successor told, with no read (`stream-images.ts`).
+   */
+  readonly sequence?: string;
+  /**
    * Eager dispatch: asked (`wants`) before each attempt this advance makes ready; when the caller will
    * run it itself, the write that makes it ready also claims it for `owner` (`store/tasks.ts
    * EagerStart`: one write, not a queue and a claim) and `took` receives the held attempt instead of a
@@ -122,7 +127,7 @@ export async function advance(deps: Deps, task: TaskItem, opts: AdvanceOptions =
   // A success told only to counted joins, which this advance leaves to the ending's record: no run read.
   if (!opts.countJoins && (await onlyCountedAfter(deps, task))) return;
   // Re-processing an inline advance: only the successors it has not told yet (usually none).
-  const only = opts.reprocess ? await untoldSuccessors(deps, task) : undefined;
+  const only = opts.reprocess ? await untoldSuccessors(deps, task, opts.sequence) : undefined;
   if (only?.size === 0) return;
   // Told only to counted joins: count first, and read the run only for a join whose count is complete.
   const counted = only && opts.countJoins ? await countBeforeRun(deps, task, only) : undefined;

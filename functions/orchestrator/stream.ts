@@ -55,8 +55,18 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   } else if (next.kind === 'task' && TERMINAL_TASK.has(next.status)) {
     // An ending whose worker advanced the run inline is re-driven by reads first (see AdvanceOptions).
     // This advance is the one for the ending's own record: it also counts the ending on counted joins.
-    return advance(deps, next as TaskItem, { by: 'master', reprocess: next.inlineAdvance === true, countJoins: true });
+    const reprocess = next.inlineAdvance === true;
+    return advance(deps, next as TaskItem, { by: 'master', reprocess, sequence: record.dynamodb?.SequenceNumber, countJoins: true });
   }
+}
+
+/**
+ * Notes the images of a batch of records before any of them is handled (`Deps.images`), so that the
+ * re-processing of an inline ending learns from the records after it what the worker's advance already
+ * told (`reprocess.ts`). Call it once per batch, with every record of the batch.
+ */
+export function noteBatch(deps: Deps, records: Iterable<ChangeRecord>): void {
+  deps.images?.note(records);
 }
 
 /**

@@ -1,10 +1,15 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onChange } from '../../functions/orchestrator/stream.js';
+import { dynamoClient } from '../../functions/store/client.js';
 import type { TaskItem } from '../../functions/store/items.js';
+import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { attachHarness, type Harness, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -23,11 +28,16 @@ const chain = (name: string) => ({
 /** Whether the run's start is still to come: queued, or created running with its first root not queued yet. */
 const unstarted = async (h: Harness, runId: string) =>
   (await getRun(h.runtime.deps.db, runId))?.status === 'queued' || !(await getTask(h.runtime.deps.db, runId, 't0'));
+/** A chain of `n` noops, t0 → t1 → … */
+const longChain = (name: string, n: number) => ({
+  name,
+  tasks: Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, { type: 'noop', ...(i > 0 && { after: [`t${i - 1}`] }) }])),
+});
 
 /** Starts a run of `wf` through the sweeper (no stream) and waits for it to end. */
-async function runToEnd(h: Harness, wf: string): Promise<string> {
+async function runToEnd(h: Harness, wf: string, definition: object = chain(wf)): Promise<string> {
   const db = h.runtime.deps.db;
-  expect((await h.request('PUT', `/workflows/${wf}`, chain(wf))).status).toBe(201);
+  expect((await h.request('PUT', `/workflows/${wf}`, definition)).status).toBe(201);
   const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
   await until(
     'the run to end',
@@ -74,15 +84,18 @@ describe('inline advance', () => {
   let h: Harness;
   let off: Harness;
   let lost: Harness;
+  let quiet: Harness;
   beforeAll(async () => {
-    [h, off, lost] = await Promise.all([
+    [h, off, lost, quiet] = await Promise.all([
       startHarness({}, NO_MASTER),
       startHarness({ BATON_EAGER_MAX_STEPS: '0' }, NO_MASTER),
       // Workers that do not advance stand for workers that died right after recording their ending.
       startHarness({ BATON_INLINE_ADVANCE: '0', BATON_INLINE_GRACE_MS: '0' }, NO_MASTER),
+      // A table with one run only, for a master that sees its whole stream in one batch.
+      startHarness({}, NO_MASTER),
     ]);
   });
-  afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop()]));
+  afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop()]));
 
   it('finishes a chain with no master: each worker queues the next task and runs it itself', async () => {
     const runId = await runToEnd(h, 'inline-chain');
@@ -138,5 +151,61 @@ describe('inline advance', () => {
       status: expect.stringMatching(/queued|running|succeeded/),
       promotedBy: 'master',
     });
+  });
+
+  it('an image of a successor older than the ending (a state from before a recovery) does not stand for it told', async () => {
+    const db = lost.runtime.deps.db;
+    expect((await lost.request('PUT', '/workflows/old-image', chain('old-image'))).status).toBe(201);
+    const runId = (await lost.request('POST', '/workflows/old-image/runs', {})).body.runId as string;
+    const t0 = await until(
+      't0 to end',
+      async () => {
+        if ((await getRun(db, runId))?.status === 'queued') await lost.runtime.sweepNow();
+        const t = await getTask(db, runId, 't0');
+        return t?.status === 'succeeded' ? t : undefined;
+      },
+      30_000,
+    );
+    expect(await getTask(db, runId, 't1')).toBeUndefined();
+    // The stream showed t1 done, but before this ending's record (lower sequence number): not since it.
+    const t1Then = { ...keys.task(runId, 't1'), kind: 'task', runId, name: 't1', status: 'succeeded', attempt: 1 };
+    lost.runtime.deps.images?.note([{ dynamodb: { SequenceNumber: '000000000000000000899', NewImage: marshall(t1Then) as never } }]);
+    const ending = endingRecord({ ...t0, inlineAdvance: true });
+    await onChange(lost.runtime.deps, { ...ending, dynamodb: { ...ending.dynamodb, SequenceNumber: '000000000000000000900' } });
+    expect(await getTask(db, runId, 't1')).toMatchObject({ promotedBy: 'master' });
+  });
+
+  it('a master that gets a whole inline chain in one batch reads none of its tasks: the batch shows them told', async () => {
+    const n = 8;
+    const runId = await runToEnd(quiet, 'one-batch', longChain('one-batch', n));
+    expect((await getRun(quiet.runtime.deps.db, runId))?.status).toBe('succeeded');
+    // A master started now reads the table's stream from its trim horizon: every record of the run, one batch.
+    const client = dynamoClient();
+    const taskReads: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        // At this step a document client's key is still plain (`sk: 'TASK#t1'`); a low-level one's is typed.
+        const sk = (args.input as { Key?: { sk?: string | { S?: string } } }).Key?.sk;
+        const name = typeof sk === 'string' ? sk : sk?.S;
+        if (context.commandName === 'GetItemCommand' && name?.startsWith(TASK_SK_PREFIX)) taskReads.push(name);
+        return next(args);
+      },
+      { step: 'initialize', name: 'taskReadCounter' },
+    );
+    const checkpoint = join(mkdtempSync(join(tmpdir(), 'baton-batch-')), 'stream.json');
+    const master = attachHarness(quiet.config, {
+      client,
+      streamCheckpoint: checkpoint,
+      roles: { master: true, worker: false, sweeper: false, scheduler: false },
+    });
+    try {
+      // The checkpoint is written once the batch is handled (every record of it, the re-processing included).
+      await until('the master to handle the batch', async () => existsSync(checkpoint), 30_000, 20);
+      expect(taskReads).toEqual([]);
+      expect(master.runtime.deps.images?.size).toBeGreaterThanOrEqual(n + 1); // each task's image and the run's
+      for (let i = 1; i < n; i++) expect(await getTask(quiet.runtime.deps.db, runId, `t${i}`)).toMatchObject({ promotedBy: 'worker' });
+    } finally {
+      await master.stop();
+    }
   });
 });

@@ -69,4 +69,58 @@ describe('the local stream poller', () => {
     expect(poisoned).toBeDefined();
     expect(seen.sort()).toEqual(['a', 'b', 'c']);
   }, 30_000);
+
+  it('reads ahead while a batch is handled and wanted: those records are seen at once, then handled once, in order', async () => {
+    const table = `t${randomBytes(6).toString('hex')}`;
+    const client = dynamoClient();
+    await ensureTable(client, table);
+    const doc = documentClient(client);
+    const put = (pk: string) => doc.send(new PutCommand({ TableName: table, Item: { pk, sk: 'x' } }));
+    const handled: string[] = [];
+    const noted: string[] = [];
+    const pk = (r: { dynamodb?: { Keys?: { pk?: { S?: string } } } }) => r.dynamodb?.Keys?.pk?.S ?? '?';
+    let caughtUp = 0;
+    let waiting = false;
+    const ahead = poller2(client, table, {
+      wanted: () => waiting,
+      note: (records, at) => {
+        noted.push(...records.map(pk));
+        if (at !== undefined) caughtUp = at;
+      },
+      onBatch: async (records) => {
+        // The first batch waits, as a re-processing waits on images, until the read-ahead has seen b and c.
+        if (records.some((r) => pk(r) === 'a')) {
+          waiting = true;
+          const since = Date.now();
+          await Promise.all([put('b'), put('c')]);
+          const end = Date.now() + 10_000;
+          while (!(noted.includes('c') && caughtUp >= since) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+          waiting = false;
+        }
+        handled.push(...records.map(pk));
+        return [];
+      },
+    });
+    await put('a');
+    const end = Date.now() + 15_000;
+    while (handled.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await ahead.stop();
+    expect(noted).toEqual(['b', 'c']); // seen while a's batch was in hand
+    expect(handled).toEqual(['a', 'b', 'c']); // each once, in order
+  }, 30_000);
 });
+
+/** A poller over `table` with a read-ahead, started. */
+function poller2(
+  client: ReturnType<typeof dynamoClient>,
+  table: string,
+  o: {
+    wanted: () => boolean;
+    note: NonNullable<ConstructorParameters<typeof StreamPoller>[0]['ahead']>['note'];
+    onBatch: ConstructorParameters<typeof StreamPoller>[0]['onBatch'];
+  },
+): StreamPoller {
+  const p = new StreamPoller({ client, table, log, idleMs: 10, onBatch: o.onBatch, ahead: { wanted: o.wanted, note: o.note } });
+  p.start();
+  return p;
+}
