@@ -160,7 +160,7 @@ describe('inline advance', () => {
     const t0 = await until(
       't0 to end',
       async () => {
-        if ((await getRun(db, runId))?.status === 'queued') await lost.runtime.sweepNow();
+        if (await unstarted(lost, runId)) await lost.runtime.sweepNow();
         const t = await getTask(db, runId, 't0');
         return t?.status === 'succeeded' ? t : undefined;
       },

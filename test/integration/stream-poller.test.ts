@@ -92,7 +92,8 @@ describe('the local stream poller', () => {
         if (records.some((r) => pk(r) === 'a')) {
           waiting = true;
           const since = Date.now();
-          await Promise.all([put('b'), put('c')]);
+          await put('b'); // one after the other: two puts at once may reach the stream in either order
+          await put('c');
           const end = Date.now() + 10_000;
           while (!(noted.includes('c') && caughtUp >= since) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
           waiting = false;
