@@ -43,7 +43,7 @@ export interface PollerOptions {
    * read (at the idle pace when there is nothing new) and each read is shown to `note` at once, with when
    * it began if it reached the shard's tip (so a reader knows the stream was read up to then); its
    * records are handled as the next batches, in order. The master notes their images
-   * (`orchestrator/stream-images.ts`): the re-processing of an inline ending that waits out its grace
+   * (`store/stream-images.ts`): the re-processing of an inline ending that waits out its grace
    * then learns from the records after it, which otherwise would only be read once its own batch is
    * done. Absent: no read-ahead.
    */

@@ -3,13 +3,13 @@ import { type Logger, log } from '../common/logger.js';
 import type { Counters } from '../common/metrics.js';
 import { documentClient } from '../store/client.js';
 import { Db, type Key } from '../store/db.js';
+import { StreamImages } from '../store/stream-images.js';
 import { type AwsClients, lazyAwsClients } from '../tasks/aws-clients.js';
 import type { Executor } from '../tasks/executor.js';
 import type { LocalFunctions } from '../tasks/local-function.js';
 import { executors } from '../tasks/registry.js';
 import type { SecretSource } from '../tasks/secrets/source.js';
 import type { BatonEvent } from './events/shapes.js';
-import { StreamImages } from './stream-images.js';
 
 /** One attempt to run: what the master hands a worker (an async Lambda event, or an in-process call). */
 export interface Job {

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { unmarshallOptions } from '../store/client.js';
-import type { Key } from '../store/db.js';
+import { unmarshallOptions } from './client.js';
+import type { Key } from './db.js';
 
 /**
  * What the master already knows from the stream: the newest image it received of each recent task or
