@@ -10,7 +10,7 @@ import { Db } from '../../functions/store/db.js';
 import { ensureTable } from '../../functions/store/table.js';
 import { lazyAwsClients } from '../../functions/tasks/aws-clients.js';
 import { executors } from '../../functions/tasks/registry.js';
-import { useDynamo } from '../support/harness.js';
+import { retentionFor, useDynamo } from '../support/harness.js';
 
 /**
  * Support for the guard race tests: real DynamoDB Local, no runtime (nothing dispatches, nothing
@@ -29,7 +29,7 @@ export async function guardDeps(clock = new Clock(), env: Record<string, string>
   useDynamo();
   const table = `g${randomBytes(6).toString('hex')}`;
   await ensureTable(dynamoClient(), table);
-  const config: BatonConfig = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '10000', ...env });
+  const config: BatonConfig = loadConfig({ BATON_TABLE: table, BATON_LEASE_MS: '10000', ...retentionFor(clock.t), ...env });
   const dispatched: unknown[] = [];
   return {
     db: new Db(documentClient(dynamoClient()), config),

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { RuntimeOptions } from '../../functions/local/runtime.js';
-import { attachHarness, type Harness, startHarness } from '../support/harness.js';
+import { attachHarness, type Harness, retentionFor, startHarness } from '../support/harness.js';
 
 /** A clock the test moves by hand (deps.now); never real waiting for minutes. */
 export class Clock {
@@ -20,7 +20,7 @@ export const NO_ROLES = { master: false, worker: false, sweeper: false, schedule
 
 /** A harness whose engine uses `clock`; by default nothing runs in the background (tests tick by hand). */
 export async function clockHarness(clock: Clock, opts: RuntimeOptions = {}, env: Record<string, string> = {}): Promise<Harness> {
-  return startHarness(env, { roles: NO_ROLES, ...opts, deps: { now: clock.now, ...opts.deps } });
+  return startHarness({ ...retentionFor(clock.t), ...env }, { roles: NO_ROLES, ...opts, deps: { now: clock.now, ...opts.deps } });
 }
 
 /**

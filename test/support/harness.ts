@@ -26,6 +26,18 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/**
+ * Run retention for an engine on a test's hand-moved clock. DynamoDB Local deletes items whose TTL
+ * attribute (`expiresAt`) is behind the *real* clock, in the background: a finished run stamped from a
+ * clock set months back would vanish in the middle of its test (seen as a run read coming back empty,
+ * only when the instance's expiry pass happened to run then). Retention counts from the engine's clock,
+ * so it is lengthened by how far that clock is behind the real one.
+ */
+export function retentionFor(clockNow: number): Record<string, string> {
+  const behindDays = Math.max(0, Math.ceil((Date.now() - clockNow) / 86_400_000));
+  return { BATON_RUN_RETENTION_DAYS: String(90 + behindDays) };
+}
+
 /** A fresh table and a local runtime over it, with short leases so that failover tests run fast. */
 export async function startHarness(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<Harness> {
   useDynamo();
