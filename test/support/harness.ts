@@ -27,11 +27,11 @@ export interface Harness {
 }
 
 /**
- * Run retention for an engine on a test's hand-moved clock. DynamoDB Local deletes items whose TTL
- * attribute (`expiresAt`) is behind the *real* clock, in the background: a finished run stamped from a
- * clock set months back would vanish in the middle of its test (seen as a run read coming back empty,
- * only when the instance's expiry pass happened to run then). Retention counts from the engine's clock,
- * so it is lengthened by how far that clock is behind the real one.
+ * Run retention for an engine on a test's hand-moved clock. DynamoDB Local removes items whose TTL
+ * attribute (`expiresAt`) is behind the *real* clock, in the background and at times of its own (a lone
+ * expired item in a fresh instance stayed for 150 s): a finished run stamped from a clock set months back
+ * vanished in the middle of guard tests (a run read came back empty while its tasks were there).
+ * Retention counts from the engine's clock, so it is lengthened by how far that clock is behind the real one.
  */
 export function retentionFor(clockNow: number): Record<string, string> {
   const behindDays = Math.max(0, Math.ceil((Date.now() - clockNow) / 86_400_000));
