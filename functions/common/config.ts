@@ -43,6 +43,11 @@ export interface BatonConfig {
   readonly inlineGraceMs: number;
   /** Eager dispatch (see `orchestrator/eager.ts`): most attempts one invocation runs after its own; 0 turns it off. */
   readonly eagerMaxSteps: number;
+  /**
+   * Most attempts one worker invocation runs at the same time (its own and the successors it started
+   * eagerly): a fan-out's ready branches are claimed by the write that queues them, up to this many.
+   */
+  readonly eagerParallel: number;
   /** An attempt is started eagerly only while this much time (and at least its timeout) remains. */
   readonly eagerMinRemainingMs: number;
   /** Outside Lambda: the time a worker invocation allows itself for eager steps. */
@@ -82,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
     inlineAdvance: int('BATON_INLINE_ADVANCE', 1, 0) > 0,
     inlineGraceMs: int('BATON_INLINE_GRACE_MS', 200, 0),
     eagerMaxSteps: int('BATON_EAGER_MAX_STEPS', 8, 0),
+    eagerParallel: int('BATON_EAGER_PARALLEL', 8, 1),
     eagerMinRemainingMs: int('BATON_EAGER_MIN_REMAINING_MS', 10_000, 0),
     eagerBudgetMs: int('BATON_EAGER_BUDGET_MS', 60_000, 0),
     claimWindowMs: int('BATON_CLAIM_WINDOW_MS', 1000, 0),

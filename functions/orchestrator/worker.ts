@@ -31,24 +31,36 @@ import { loadWorkflow } from './workflows.js';
 
 /**
  * The worker: claims one attempt, runs its executor while holding the lease, records the outcome,
- * and advances the run from it inline (the master's `advance`). When that queues a successor and the
- * invocation has time left, it runs that attempt too, through the same claim (eager dispatch, see
- * `eager.ts`). A duplicate delivery loses the claim and stops; a holder whose lease was reclaimed
- * stops without writing anything.
+ * and advances the run from it inline (the master's `advance`). When that makes successors ready and
+ * the invocation has time and places left, it runs those attempts too, claimed by the writes that made
+ * them ready (eager dispatch, see `eager.ts`): one after another along a chain, side by side across a
+ * fan-out. A duplicate delivery loses the claim and stops; a holder whose lease was reclaimed stops
+ * without writing anything.
  *
  * `remainingMs`: the time left in the invocation (Lambda's); without it, `BATON_EAGER_BUDGET_MS`.
+ * Resolves once every attempt it started is over; rejects with the first error any of them threw
+ * (each such attempt is left to its lease and the sweeper, as for an invocation that died).
  */
 export async function runAttempt(deps: Deps, job: Job, remainingMs?: () => number): Promise<void> {
   const cfg = deps.db.config;
   const budget = remainingMs ? new EagerBudget(cfg, remainingMs) : EagerBudget.local(cfg, deps.now);
-  const kept: Kept[] = [];
-  await attempt(deps, job, undefined, budget, kept);
-  for (let k = kept.shift(); k !== undefined; k = kept.shift()) {
-    // Held: claimed by the write that made it ready. A map's next item comes queued: claimed here.
-    const held = k.task;
-    const claimed = held.status === 'running' ? k : undefined;
-    await attempt(deps, { runId: held.runId, task: held.name, attempt: held.attempt }, claimed, budget, kept);
-  }
+  const running = new Set<Promise<void>>();
+  const errors: unknown[] = [];
+  const start = (j: Job, k?: Kept) => {
+    const p: Promise<void> = attempt(deps, j, k, budget, keep)
+      .catch((err) => {
+        if (k) deps.log.error({ run: j.runId, task: j.task, attempt: j.attempt, err }, 'eager attempt failed; its lease will lapse');
+        errors.push(err);
+      })
+      .finally(() => running.delete(p));
+    running.add(p);
+  };
+  // Held: claimed by the write that made it ready. A map's next item comes queued: claimed by its attempt.
+  const keep = (k: Kept) =>
+    start({ runId: k.task.runId, task: k.task.name, attempt: k.task.attempt }, k.task.status === 'running' ? k : undefined);
+  start(job);
+  while (running.size > 0) await Promise.all(running);
+  if (errors.length > 0) throw errors[0];
 }
 
 /**
@@ -65,9 +77,30 @@ interface Kept {
 
 /**
  * One attempt: claimed here, or `held` already (a successor that this invocation's inline advance
- * made ready and claimed in the same write, see `eager.ts`). A successor it keeps is pushed on `kept`.
+ * made ready and claimed in the same write, see `eager.ts`). A successor it keeps goes to `keep`.
+ * It holds one of the budget's places until it advances (the place passes to what it starts) or ends.
  */
-async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: EagerBudget, kept: Kept[]): Promise<void> {
+async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: EagerBudget, keep: (k: Kept) => void): Promise<void> {
+  let placed = true;
+  const release = () => {
+    if (placed) budget.release();
+    placed = false;
+  };
+  try {
+    await attemptIn(deps, job, heldBy, budget, keep, release);
+  } finally {
+    release();
+  }
+}
+
+async function attemptIn(
+  deps: Deps,
+  job: Job,
+  heldBy: Kept | undefined,
+  budget: EagerBudget,
+  keep: (k: Kept) => void,
+  release: () => void,
+): Promise<void> {
   const cfg = deps.db.config;
   const held = heldBy?.task;
   const claimedAt = held?.claimedAt ?? deps.now();
@@ -152,30 +185,38 @@ async function attempt(deps: Deps, job: Job, heldBy: Kept | undefined, budget: E
   );
   await releaseAfter(deps, spec, t, done);
   if (ending.kind === 'retry' || ending.kind === 'suspend') await deps.timer(keys.task(t.runId, t.name), ending.at);
-  else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) await advanceInline(deps, done, budget, kept, await view);
+  else if (deps.db.config.inlineAdvance && TERMINAL_TASK.has(done.status)) {
+    const seen = await view;
+    release();
+    await advanceInline(deps, done, budget, keep, seen);
+  }
 }
 
 /**
- * Advances the run from the ending just recorded, as the master would, and keeps the first attempt it
- * queues that the budget allows, for this invocation to run. A failure here is logged, not thrown:
+ * Advances the run from the ending just recorded, as the master would, and keeps the attempts it makes
+ * ready that the budget allows, for this invocation to run. A failure here is logged, not thrown:
  * the ending is recorded, and its stream record makes the master finish the advance.
  */
-async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, kept: Kept[], run: RunItem | undefined) {
-  // One successor per advance (the first that asks, if the budget allows); the others are dispatched.
-  // The write that claims it is sent right after `wants` answers yes: the claim window's probe goes with it.
-  let asked = false;
+async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, keep: (k: Kept) => void, run: RunItem | undefined) {
+  // Every successor the budget allows is claimed by the write that makes it ready; the others are dispatched.
+  // The claim window's probe is sent right before the first such write and stands for all of them: each
+  // claim was sent after it, and each is judged by its own answer's time (`claim-window.ts`).
   let probe: ClaimProbe | undefined;
+  let taken = 0;
+  let kept = 0;
   const wants = (spec: TaskSpec) => {
-    if (asked || !budget.take(spec)) return false;
-    asked = true;
-    if (deps.db.config.claimWindowMs > 0 && !isMapItem(done)) probe = sendProbe(deps, done.runId);
+    if (!budget.take(spec)) return false;
+    taken++;
+    if (deps.db.config.claimWindowMs > 0 && !isMapItem(done)) probe ??= sendProbe(deps, done.runId);
     return true;
   };
   try {
     // `run`: the view (undefined if its read failed: the advance reads it then).
     const seen = run && (run.recoveries ?? 0);
-    const took = (t: TaskItem) =>
-      kept.push({ task: t, seen, ...(probe && t.status === 'running' && { probe, claimBack: performance.now() }) });
+    const took = (t: TaskItem) => {
+      kept++;
+      keep({ task: t, seen, ...(probe && t.status === 'running' && { probe, claimBack: performance.now() }) });
+    };
     const eager = { owner: deps.workerId, wants, took };
     await advance(deps, done, { by: 'worker', unindexed: true, eager, ...(run && { run }) });
   } catch (err) {
@@ -183,6 +224,9 @@ async function advanceInline(deps: Deps, done: TaskItem, budget: EagerBudget, ke
       { run: done.runId, task: done.name, attempt: done.attempt, err },
       'inline advance failed; the master advances the run from the stream',
     );
+  } finally {
+    // Places taken for successors that another writer made ready first (or that a failure left unqueued).
+    budget.release(taken - kept);
   }
 }
 

@@ -428,6 +428,54 @@ describe('crash scenarios with real processes', () => {
     );
   }, 240_000);
 
+  it('a worker SIGKILLed while it runs a fan-out it claimed eagerly: every branch is reclaimed once and finished by the next process', async () => {
+    const s = await startCluster();
+    const target = await holdFirstTarget();
+    const branches = ['m1', 'm2', 'm3', 'm4'];
+    try {
+      await s.api.put({
+        name: 'fan4',
+        tasks: {
+          root: { type: 'noop' },
+          ...Object.fromEntries(
+            branches.map((b) => [b, { type: 'http', method: 'POST', url: `${target.url}/hold`, after: ['root'], requestTimeout: '120s' }]),
+          ),
+          join: { type: 'noop', after: branches, output: 'joined' },
+        },
+      });
+      const first = await s.cluster.add('first', 'master,worker,sweeper');
+      const next = await s.cluster.add('next', 'master,worker,sweeper');
+      await first.start();
+      const runId = await s.api.start('fan4');
+      const keyOf = (b: string) => `${runId}/${b}/1`;
+      // The root's invocation claimed the four branches with the writes that queued them, and calls all
+      // four at once: the target holds each first call, so they are all in flight in the one process.
+      await waitFor('all four branches to call the target', async () => branches.every((b) => target.calls(keyOf(b)) >= 1), 60_000);
+      const held = await Promise.all(branches.map((b) => getTask(s.api.deps.db, runId, b)));
+      for (const t of held) expect(t).toMatchObject({ status: 'running', eager: true, fence: 1, owner: first.ready?.workerId });
+      await first.kill();
+      await next.start();
+      const [run] = await waitTerminal(s.api, [runId], 120_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.output).toEqual({ join: 'joined' });
+      const items = await scanTable(s.api.deps);
+      expect(checkInvariants(items, { allTerminal: true }).violations).toEqual([]);
+      for (const b of branches) {
+        const t = items.find((i) => i.pk === `RUN#${runId}` && i.sk === `TASK#${b}`) as Item;
+        // The same attempt, lost by the dead holder and finished by the next process: no second attempt.
+        expect(t.attempt).toBe(1);
+        expect(t.attempts.map((a: Item) => [a.status, a.worker])).toEqual([
+          ['lost', first.ready?.workerId],
+          ['succeeded', next.ready?.workerId],
+        ]);
+        expect(target.calls(keyOf(b))).toBe(2);
+      }
+    } finally {
+      target.release();
+      await target.close();
+    }
+  }, 180_000);
+
   it('kill to progress: a worker SIGKILLed while holding an attempt; the sweeper reclaims it about one lease later', async () => {
     const s = await startCluster();
     const target = await holdFirstTarget();
