@@ -249,7 +249,9 @@ describe('the synthesized bundles', () => {
       tasks: {
         a: { type: 'noop', output: { n: 1 } },
         b: { type: 'noop', after: ['a'] },
-        c: { type: 'wait', after: ['a'], duration: '3s' },
+        // A timeout longer than the worker's invocation has left: a's worker dispatches c (invokes itself)
+        // rather than running it beside b (eager dispatch starts only attempts that fit the time left).
+        c: { type: 'wait', after: ['a'], duration: '3s', timeout: '1h' },
         d: { type: 'subworkflow', after: ['b', 'c'], workflow: 'bundled-child' },
       },
     });
