@@ -162,10 +162,12 @@ async function attemptIn(
   // not after it (one round trip fewer per step). Either may predate a pause, a cancel or a recovery that
   // lands before the ending: `AdvanceOptions.run` says why that is safe whatever the view's age. Under
   // `failureStrategy: end` a success's advance decides from the view whether its successors start (a
-  // failure recorded before this ending skips them), so that view is read with the ending, always; a
-  // failure skips them whatever the view says.
+  // failure recorded before this ending skips them), so that view is read with the ending; a failure
+  // skips them whatever the view says. Not for a task that nothing else can run beside (`graph.alone`:
+  // every other task ended before it started or starts after it ends): no failure but its own can be
+  // recorded while it runs, so the view from its claim shows every one recorded before its ending.
   const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
-  const decidesStart = wf.definition.failureStrategy === 'end' && ending.kind === 'succeeded';
+  const decidesStart = wf.definition.failureStrategy === 'end' && ending.kind === 'succeeded' && !wf.graph.alone.has(t.name);
   const young = !decidesStart && performance.now() - readSent < cfg.advanceViewMaxAgeMs;
   const view = inline && !isMapItem(t) ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
   let done: TaskItem | undefined;

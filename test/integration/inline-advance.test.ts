@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onChange } from '../../functions/orchestrator/stream.js';
-import { dynamoClient } from '../../functions/store/client.js';
+import { documentClient, dynamoClient } from '../../functions/store/client.js';
+import { Db } from '../../functions/store/db.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
@@ -107,6 +108,42 @@ describe('inline advance', () => {
     for (const t of [t1, t2]) {
       expect(t).toMatchObject({ status: 'succeeded', promotedBy: 'worker', eager: true, inlineAdvance: true });
       expect(t?.attempts?.map((a) => a.status)).toEqual(['succeeded']);
+    }
+  });
+
+  it('a chain under failureStrategy end reads its run once per step: the read sent with each claim decides the next', async () => {
+    // Every other task of a chain ended before it started or starts after it ends (`graph.alone`): its
+    // success advances from the view read with its claim, not from a read sent with its ending.
+    const runReads = { n: 0 };
+    h.runtime.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
+        const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
+        if (context.commandName === 'GetItemCommand' && sk === 'RUN') runReads.n++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'runReadCounter' },
+    );
+    try {
+      const wf = 'end-chain';
+      expect((await h.request('PUT', `/workflows/${wf}`, { ...longChain(wf, 12), failureStrategy: 'end' })).status).toBe(201);
+      const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
+      // Watched through a client of its own, so that only the runtime's reads are counted.
+      const watch = new Db(documentClient(dynamoClient()), h.runtime.deps.db.config);
+      await until(
+        'the run to end',
+        async () => {
+          if (!(await getTask(watch, runId, 't0'))) await h.runtime.sweepNow();
+          return (await getRun(watch, runId))?.status === 'succeeded';
+        },
+        30_000,
+        50,
+      );
+      // 12 claims' reads, and the sweeper's look at the run as it starts it.
+      expect(runReads.n).toBeGreaterThanOrEqual(12);
+      expect(runReads.n).toBeLessThanOrEqual(12 + 2);
+    } finally {
+      h.runtime.client.middlewareStack.remove('runReadCounter');
     }
   });
 

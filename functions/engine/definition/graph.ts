@@ -1,4 +1,5 @@
 /** The task graph of a definition: successors, roots, sinks, a topological order, ancestors, cycles. */
+import { DEFAULT_TRIGGER } from '../flow/join-rule.js';
 import type { WorkflowDefinition } from './types.js';
 
 /** A definition's graph, computed once. All lists follow the definition's task order. */
@@ -14,6 +15,13 @@ export interface CompiledWorkflow {
   readonly order: readonly string[];
   /** Every task that `task` transitively depends on (memoised per task). */
   ancestors(task: string): ReadonlySet<string>;
+  /**
+   * Tasks that no other task of a run can run beside: every other task is an ancestor (ended before it
+   * started: it and all of its ancestors wait for every dependency, the default join rule) or a
+   * descendant (not started before it ends). Nothing but the task itself can fail while it runs. May
+   * leave out such a task that a redundant edge jumps over (`aloneIn`).
+   */
+  readonly alone: ReadonlySet<string>;
 }
 
 type Deps = Readonly<Record<string, { readonly after: readonly string[] }>>;
@@ -119,7 +127,41 @@ export function compile(def: WorkflowDefinition): CompiledWorkflow {
     return found;
   };
 
-  return { definition: def, successors, roots, sinks, order, ancestors };
+  return { definition: def, successors, roots, sinks, order, ancestors, alone: aloneIn(def, order, successors, roots.length) };
+}
+
+/**
+ * The tasks of `alone`, in one pass over the topological order. A task T at position p is kept when no
+ * edge jumps over p (from before p to after it), no task before p is a sink and none after p is a root:
+ * then each task before p has a successor, which is before p or is T, so following successors reaches T;
+ * and each task after p reaches back to T the same way. The converse fails only for an edge that jumps
+ * over T from an ancestor straight to a descendant (a redundant edge: a path through T joins the two
+ * already); such a T is left out, which costs its success one run read, never a wrong decision.
+ * (Roots come first in `order`, so "no root after p" is p >= roots - 1.)
+ */
+function aloneIn(def: WorkflowDefinition, order: readonly string[], successors: Record<string, string[]>, roots: number) {
+  const pos = new Map(order.map((n, i) => [n, i]));
+  const jumps = new Array<number>(order.length + 1).fill(0);
+  for (const u of order) {
+    const from = pos.get(u) as number;
+    for (const v of successors[u] as string[]) {
+      const to = pos.get(v) as number;
+      if (to - from < 2) continue;
+      jumps[from + 1] = (jumps[from + 1] as number) + 1;
+      jumps[to] = (jumps[to] as number) - 1;
+    }
+  }
+  const alone = new Set<string>();
+  let over = 0;
+  let sinkBefore = false;
+  let allWait = true;
+  order.forEach((n, i) => {
+    over += jumps[i] as number;
+    allWait &&= (def.tasks[n]?.trigger ?? DEFAULT_TRIGGER) === DEFAULT_TRIGGER;
+    if (over === 0 && !sinkBefore && i >= roots - 1 && allWait) alone.add(n);
+    if ((successors[n] as string[]).length === 0) sinkBefore = true;
+  });
+  return alone;
 }
 
 /**
