@@ -17,7 +17,8 @@ import { Clock, guardDeps, putWorkflow } from './support.js';
 /**
  * The worker's inline advance decides from a run read made before the ending is recorded: one sent
  * concurrently with the write that records the ending (`worker.ts`, `AdvanceOptions.run`; always for
- * a success under `failureStrategy: end`, the default, as here), or the read that checked the
+ * a success under `failureStrategy: end`, the default, of a task that another can run beside, as here),
+ * or the read that checked the
  * attempt's claim while it is young (test/guards/claim-window.test.ts), so its view of the run may
  * predate a pause, a cancel or a recovery that lands before the ending does. Each test puts one of those between that read and the
  * ending (or, for a recovery, between the ending and the writes of the advance) and checks what the
@@ -42,13 +43,17 @@ const probe: Executor<{ output?: unknown }> = {
 beforeAll(async () => {
   deps = await guardDeps(clock);
   deps = { ...deps, executors: { ...deps.executors, probe } };
-  await putWorkflow(deps, { name: 'chain', tasks: { a: { type: 'probe' }, b: { type: 'probe', after: ['a'] } } });
+  // `z` runs beside `a` (a second root): so `a` is not alone (`CompiledWorkflow.alone`), and its success
+  // advances from a read sent with its ending, the read these tests race.
+  await putWorkflow(deps, { name: 'chain', tasks: { a: { type: 'probe' }, b: { type: 'probe', after: ['a'] }, z: { type: 'noop' } } });
 });
 
-/** A started run of `chain`: `a` queued, nothing claimed. */
+/** A started run of `chain`: `z` done, `a` queued, nothing claimed. */
 async function chainRun(): Promise<string> {
   const { runId } = await startWorkflow(deps, { workflow: 'chain', trigger: { type: 'api' } });
   await startRun(deps, runId);
+  await runAttempt(deps, { runId, task: 'z', attempt: 1 });
+  expect(await getTask(deps.db, runId, 'z')).toMatchObject({ status: 'succeeded' });
   return runId;
 }
 
@@ -272,7 +277,8 @@ describe('each write of an advance, on an item a recovery newer than the view re
     expect(await promote(deps.db, runId, 'q', clock.t, undefined, { by: 'worker', seen: 1 })).toMatchObject({ status: 'queued' });
     expect(await skip(deps.db, runId, 's', clock.t, e, false, 1)).toMatchObject({ status: 'skipped' });
     expect(await failUnstarted(deps.db, runId, 'f', clock.t, e, 1)).toMatchObject({ status: 'failed' });
-    expect(await addSinkDone(deps.db, runId, 'a', clock.t, 1)).toEqual(new Set(['a']));
+    // `z`, the other sink, ended before the recovery and stays counted.
+    expect(await addSinkDone(deps.db, runId, 'a', clock.t, 1)).toEqual(new Set(['a', 'z']));
     expect(await recordFailure(deps.db, runId, { ...e, task: 'a' }, 1)).toMatchObject({ failure: { task: 'a' } });
   });
 });
