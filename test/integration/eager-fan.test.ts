@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRun } from '../../functions/orchestrator/run-start.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -54,15 +55,15 @@ const fan = (name: string, width: number, branch: object) => ({
   },
 });
 
-/** Starts a run through the sweeper (no stream) and waits for it to end. */
+/** Starts a run as the master would from its creation record (no stream here), and waits for it to end. */
 async function runToEnd(h: Harness, definition: { name: string }): Promise<string> {
   const db = h.runtime.deps.db;
   expect((await h.request('PUT', `/workflows/${definition.name}`, definition)).status).toBe(201);
   const runId = (await h.request('POST', `/workflows/${definition.name}/runs`, {})).body.runId as string;
+  await startRun(h.runtime.deps, runId);
   await until(
     'the run to end',
     async () => {
-      if (!(await getTask(db, runId, 'root'))) await h.runtime.sweepNow();
       const r = await getRun(db, runId);
       return r && ['succeeded', 'failed'].includes(r.status);
     },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRun } from '../../functions/orchestrator/run-start.js';
 import { onChange } from '../../functions/orchestrator/stream.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
@@ -14,10 +15,10 @@ import { attachHarness, type Harness, startHarness } from '../support/harness.js
 import { until } from '../support/wait.js';
 
 /**
- * Inline advance and eager dispatch. No master runs (no stream poller): the sweeper starts the run
- * once (a run created running has its roots queued when its due entry falls due, one lease after its
- * creation: reconcile.ts checkStart), and every later step is the workers' own, so a run that
- * finishes proves the inline path.
+ * Inline advance and eager dispatch. No master runs (no stream poller): the test starts the run as the
+ * master would from its creation record (the first test lets the sweeper start it: a run created running
+ * has its roots queued when its due entry falls due, one lease after its creation: reconcile.ts
+ * checkStart), and every later step is the workers' own, so a run that finishes proves the inline path.
  * The master's re-processing of an inline ending is then driven by hand, with its requests counted.
  */
 const NO_MASTER = { roles: { master: false, worker: true, sweeper: false } };
@@ -35,15 +36,20 @@ const longChain = (name: string, n: number) => ({
   tasks: Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, { type: 'noop', ...(i > 0 && { after: [`t${i - 1}`] }) }])),
 });
 
-/** Starts a run of `wf` through the sweeper (no stream) and waits for it to end. */
-async function runToEnd(h: Harness, wf: string, definition: object = chain(wf)): Promise<string> {
+/**
+ * Starts a run of `wf` and waits for it to end. Started as the master would start it from the run's
+ * creation record (no stream here), or with `viaSweeper` by the sweeper, once the run's due entry falls
+ * due (a lease after its creation).
+ */
+async function runToEnd(h: Harness, wf: string, definition: object = chain(wf), viaSweeper = false): Promise<string> {
   const db = h.runtime.deps.db;
   expect((await h.request('PUT', `/workflows/${wf}`, definition)).status).toBe(201);
   const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
+  if (!viaSweeper) await startRun(h.runtime.deps, runId);
   await until(
     'the run to end',
     async () => {
-      if (await unstarted(h, runId)) await h.runtime.sweepNow();
+      if (viaSweeper && (await unstarted(h, runId))) await h.runtime.sweepNow();
       const r = await getRun(db, runId);
       return r && ['succeeded', 'failed'].includes(r.status);
     },
@@ -99,7 +105,7 @@ describe('inline advance', () => {
   afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop()]));
 
   it('finishes a chain with no master: each worker queues the next task and runs it itself', async () => {
-    const runId = await runToEnd(h, 'inline-chain');
+    const runId = await runToEnd(h, 'inline-chain', chain('inline-chain'), true);
     const db = h.runtime.deps.db;
     expect((await getRun(db, runId))?.status).toBe('succeeded');
     const [t0, t1, t2] = await Promise.all(['t0', 't1', 't2'].map((n) => getTask(db, runId, n)));
@@ -128,18 +134,11 @@ describe('inline advance', () => {
       const wf = 'end-chain';
       expect((await h.request('PUT', `/workflows/${wf}`, { ...longChain(wf, 12), failureStrategy: 'end' })).status).toBe(201);
       const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
+      await startRun(h.runtime.deps, runId);
       // Watched through a client of its own, so that only the runtime's reads are counted.
       const watch = new Db(documentClient(dynamoClient()), h.runtime.deps.db.config);
-      await until(
-        'the run to end',
-        async () => {
-          if (!(await getTask(watch, runId, 't0'))) await h.runtime.sweepNow();
-          return (await getRun(watch, runId))?.status === 'succeeded';
-        },
-        30_000,
-        50,
-      );
-      // 12 claims' reads, and the sweeper's look at the run as it starts it.
+      await until('the run to end', async () => (await getRun(watch, runId))?.status === 'succeeded', 30_000, 50);
+      // The start's reads of the run (two at most), and 12 claims' reads.
       expect(runReads.n).toBeGreaterThanOrEqual(12);
       expect(runReads.n).toBeLessThanOrEqual(12 + 2);
     } finally {
