@@ -3,7 +3,7 @@ import { DEFAULT_TRIGGER, decideJoin, type JoinDecision, type Outcome } from '..
 import { type RunItem, type TaskError, type TaskItem, TERMINAL_TASK } from '../store/items.js';
 import { countDep, runTasks } from '../store/tasks.js';
 import type { Deps } from './deps.js';
-import { loadWorkflow } from './workflows.js';
+import { type LoadedWorkflow, loadWorkflow } from './workflows.js';
 
 /**
  * Wide joins count their dependencies instead of naming them.
@@ -149,9 +149,13 @@ async function flushCounts(deps: Deps, runId: string, name: string, key: string)
  */
 export async function onlyCountedAfter(deps: Deps, task: TaskItem): Promise<boolean> {
   if (task.status !== 'succeeded' || task.workflow === undefined || task.version === undefined) return false;
-  const wf = await loadWorkflow(deps.db, task.workflow, task.version);
-  const next = wf.graph.successors[task.name] ?? [];
-  return next.length > 0 && next.every((s) => isCounted(wf.definition.tasks[s])) && !wf.graph.sinks.includes(task.name);
+  return onlyCountedJoinsAfter(await loadWorkflow(deps.db, task.workflow, task.version), task.name);
+}
+
+/** Whether every successor of `name` is a counted join (and it is no sink): its success's inline advance does nothing. */
+export function onlyCountedJoinsAfter(wf: LoadedWorkflow, name: string): boolean {
+  const next = wf.graph.successors[name] ?? [];
+  return next.length > 0 && next.every((s) => isCounted(wf.definition.tasks[s])) && !wf.graph.sinks.includes(name);
 }
 
 /** Whether every dependency of a counted join has ended, from the run's items (the watchdog's check). */

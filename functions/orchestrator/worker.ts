@@ -18,6 +18,7 @@ import { abandonClaimed } from './cancel.js';
 import { CancelWatch } from './cancel-watch.js';
 import { childService } from './children.js';
 import { type ClaimProbe, probeView, sendProbe } from './claim-window.js';
+import { onlyCountedJoinsAfter } from './counted-join.js';
 import { dependencyService } from './dependents.js';
 import type { Deps, Job } from './deps.js';
 import { EagerBudget } from './eager.js';
@@ -169,7 +170,11 @@ async function attemptIn(
   const inline = (ending.kind === 'succeeded' || ending.kind === 'failed') && ending.inline === true;
   const decidesStart = wf.definition.failureStrategy === 'end' && ending.kind === 'succeeded' && !wf.graph.alone.has(t.name);
   const young = !decidesStart && performance.now() - readSent < cfg.advanceViewMaxAgeMs;
-  const view = inline && !isMapItem(t) ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
+  // A success told only to counted joins: its advance is the ending's record's (`counted-join.ts`), and
+  // the inline one returns before it looks at any view.
+  const viewless = ending.kind === 'succeeded' && onlyCountedJoinsAfter(wf, t.name);
+  const view =
+    inline && !isMapItem(t) && !viewless ? (young ? Promise.resolve(run) : getRun(deps.db, t.runId).catch(() => undefined)) : undefined;
   let done: TaskItem | undefined;
   ({ done, ending } = await recordEnding(deps, t, ending, now, ending.kind === 'suspend' ? and(holds(t), NOT_WOKEN) : holds(t)));
   if (!done && ending.kind === 'suspend') {

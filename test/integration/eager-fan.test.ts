@@ -76,13 +76,49 @@ async function runToEnd(h: Harness, definition: { name: string }): Promise<strin
 const branchesOf = (h: Harness, runId: string, width: number) =>
   Promise.all(Array.from({ length: width }, (_, i) => getTask(h.runtime.deps.db, runId, `m${i}`)));
 
+/** Counts the runtime's consistent reads of run items (its client's GetItem with sort key RUN). */
+function countRunReads(h: Harness): { n: number; stop: () => void } {
+  const c = { n: 0, stop: () => void h.runtime.client.middlewareStack.remove('runReads') };
+  h.runtime.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
+      const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
+      if (context.commandName === 'GetItemCommand' && sk === 'RUN') c.n++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'runReads' },
+  );
+  return c;
+}
+
 describe('eager dispatch across a fan-out', () => {
   let wide: Harness;
   let two: Harness;
+  let full: Harness;
   beforeAll(async () => {
-    [wide, two] = await Promise.all([startHarness({}, NO_MASTER), startHarness({ BATON_EAGER_PARALLEL: '2' }, NO_MASTER)]);
+    [wide, two, full] = await Promise.all([
+      startHarness({}, NO_MASTER),
+      startHarness({ BATON_EAGER_PARALLEL: '2' }, NO_MASTER),
+      // With a master: a counted join is told by the endings' stream records.
+      startHarness({}),
+    ]);
   });
-  afterAll(() => Promise.all([wide.stop(), two.stop()]));
+  afterAll(() => Promise.all([wide.stop(), two.stop(), full.stop()]));
+
+  it('a branch whose only successor is a counted join reads the run once, at its claim, not again with its ending', async () => {
+    const width = 20; // over COUNTED_JOIN_FROM: the join counts its dependencies' endings
+    const reads = countRunReads(full);
+    try {
+      const runId = await runToEnd(full, fan('counted', width, { type: 'noop' }));
+      expect(await getRun(full.runtime.deps.db, runId)).toMatchObject({ status: 'succeeded', output: { join: 'joined' } });
+      console.log(`run reads for a fan-out of ${width} into a counted join: ${reads.n}`);
+      // Per branch at most its claim's read (eager branches share one); the root, the join, the start,
+      // the join's decision and the run's end a few more. With a read beside each branch's ending, 20 more.
+      expect(reads.n).toBeLessThanOrEqual(width + 8);
+    } finally {
+      reads.stop();
+    }
+  });
 
   it('the invocation that ends the root claims its four branches as it queues them and runs them side by side', async () => {
     const target = await barrier(4);
