@@ -115,6 +115,19 @@ const DEFINITIONS = [
   { name: 'midfail', tasks: { x: { type: 'subworkflow', workflow: 'leafretry' }, y: { type: 'noop' } } },
   { name: 'failr', tasks: { s: { type: 'subworkflow', workflow: 'midfail' } } },
   {
+    // A fan-out: r's worker claims the three branches with the writes that queue them and runs them side
+    // by side (eager dispatch), each starting a child: one child per attempt must hold there too.
+    name: 'fanned',
+    params: { n: { type: 'integer', required: true } },
+    tasks: {
+      r: { type: 'noop' },
+      s1: { type: 'subworkflow', workflow: 'leaf', after: ['r'], params: { n: '${params.n}' } },
+      s2: { type: 'subworkflow', workflow: 'leaf', after: ['r'], params: { n: '${params.n}' } },
+      s3: { type: 'subworkflow', workflow: 'leaf', after: ['r'], params: { n: '${params.n}' } },
+      j: { type: 'noop', after: ['s1', 's2', 's3'], output: ['${tasks.s1.output.b}', '${tasks.s2.output.b}', '${tasks.s3.output.b}'] },
+    },
+  },
+  {
     name: 'waity',
     params: { n: { type: 'integer', required: true } },
     tasks: {
@@ -157,6 +170,16 @@ const SHAPES: Shape[] = [
     runs: 2,
     check: (r, n) =>
       r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ s: { b: n } }) ? undefined : 'expected succeeded',
+  },
+  {
+    workflow: 'fanned',
+    weight: 2,
+    params: true,
+    runs: 4,
+    check: (r, n) =>
+      r.status === 'succeeded' && JSON.stringify(r.output) === JSON.stringify({ j: [n, n, n] })
+        ? undefined
+        : 'expected succeeded with [n, n, n]',
   },
   {
     workflow: 'failnr',
