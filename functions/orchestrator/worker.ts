@@ -105,7 +105,11 @@ async function attemptIn(
   const cfg = deps.db.config;
   const held = heldBy?.task;
   const claimedAt = held?.claimedAt ?? deps.now();
+  // A dispatched claim gets the window too: its probe goes out right before its claiming write (not for
+  // a map item, whose partition the second stop pass does not scan; it reads after its claim).
+  const own = !held && cfg.claimWindowMs > 0 && !isMapItem({ name: job.task }) ? sendProbe(deps, job.runId) : undefined;
   let t = held ?? (await claim(deps.db, job.runId, job.task, job.attempt, deps.workerId, claimedAt, job.dueAt));
+  const claimBack = heldBy?.claimBack ?? performance.now();
   if (!t) {
     deps.log.debug({ run: job.runId, task: job.task, attempt: job.attempt }, 'claim lost: already taken or moved on');
     return;
@@ -120,8 +124,10 @@ async function attemptIn(
   // (twice the write units, and about two writes' latency). Instead its run read went out with that write
   // (the probe), and stands for a read after the claim when it shows the run running and both answers
   // came back within W/2; the pause and the master's second stop pass cover the rest (`claim-window.ts`).
-  // Otherwise (too slow, or the probe failed) the run is read here, after the claim, as for any claim.
-  const probed = heldBy?.probe ? await probeView(deps, heldBy.probe, heldBy.claimBack ?? performance.now()) : undefined;
+  // A dispatched claim sent its own probe the same way. Otherwise (too slow, or the probe failed) the run
+  // is read here, after the claim.
+  const windowProbe = heldBy?.probe ?? own;
+  const probed = windowProbe ? await probeView(deps, windowProbe, claimBack) : undefined;
   const readFrom = probed?.sentWall ?? deps.now();
   const readSent = probed?.sentAt ?? performance.now();
   const run = probed ? probed.run : await getRun(deps.db, job.runId);

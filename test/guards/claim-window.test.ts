@@ -87,7 +87,7 @@ const isWrite = (cmd: Cmd) => ['PutCommand', 'UpdateCommand', 'DeleteCommand'].i
 /**
  * `deps` through a client that awaits the test's hook before sending the `n`th write, and tells when
  * each run read has come back and when each write has. The worker's writes in a chain a → b: a's claim
- * (0), a's ending (1), b's queue-and-claim (2); its run reads: after a's claim (0), b's probe (1), sent
+ * (0), a's ending (1), b's queue-and-claim (2); its run reads: a's probe, sent just before a's claim (0), b's probe (1), sent
  * just before write 2.
  */
 function instrumented(deps: Deps, hooks: { beforeWrite?: (n: number) => Promise<void> | void; afterWrite?: (n: number) => void }) {
@@ -144,9 +144,10 @@ describe('the claim window, W = 200 ms', () => {
     expect(b).toMatchObject({ status: 'succeeded', eager: true });
     // Unless this machine took W/2 for two requests (then b read the run after its claim: still correct).
     if (w.events.filter((e) => e.startsWith('read')).length === 3) {
-      // a: claim, read (its check and view), ending; b: probe, claim, ending (its view is the probe); the run's finish reads it.
-      expect(w.events.slice(0, 7)).toEqual(['write 0', 'read 0', 'write 1', 'read 1', 'write 2', 'write 3', 'read 2']);
+      // a (dispatched): probe, claim, ending (its view is its probe); b (held): probe, claim, ending; the run's finish reads it.
+      expect(w.events.slice(0, 7)).toEqual(['read 0', 'write 0', 'write 1', 'read 1', 'write 2', 'write 3', 'read 2']);
       expect(b?.attempts?.[0]).toMatchObject({ windowed: true });
+      expect((await getTask(deps.db, runId, 'a'))?.attempts?.[0]).toMatchObject({ windowed: true });
     }
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'succeeded' });
   });
@@ -213,6 +214,66 @@ describe('the claim window, W = 200 ms', () => {
     const b = await getTask(deps.db, runId, 'b');
     const status = (await getRun(deps.db, runId))?.status;
     expect((b?.status === 'succeeded' && status === 'succeeded') || (b?.status === 'queued' && b.held && status === 'paused')).toBe(true);
+  });
+});
+
+describe('the claim window for a dispatched claim, W = 200 ms', () => {
+  // A dispatched attempt's probe goes out right before its claim (write 0 here); a cancel is no race for
+  // it: the task is in the table, queued, before the claim, so the cancel's first stop pass takes it.
+  const W = 200;
+  let deps: Deps;
+  beforeAll(async () => {
+    deps = await depsWith({ BATON_CLAIM_WINDOW_MS: String(W) });
+  });
+
+  it('a pause between the probe and a claim whose answer comes after W/2: the worker reads the run again and holds it', async () => {
+    const runId = await started(deps, 'chain');
+    const w = instrumented(deps, {
+      beforeWrite: async (n) => {
+        if (n !== 0) return;
+        await w.runReadBack(0); // a's probe landed, showing the run running
+        expect(await pauseRun(deps.db, runId, clock.t)).toBeDefined();
+        await sleep(W / 2 + 20); // the claim lands after the pause, and answers after t0 + W/2
+      },
+    });
+    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+    expect(ran).not.toContain(`${runId}/a`);
+    expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'queued', held: true, attempt: 1 });
+    expect(w.events.filter((e) => e.startsWith('read'))).toHaveLength(2); // the probe, then the read after the claim
+  });
+
+  it('a pause between the probe and the claim answers only once that claim is in the table', async () => {
+    const runId = await started(deps, 'chain');
+    let acked!: () => void;
+    const pauseAcked = new Promise<void>((r) => {
+      acked = r;
+    });
+    const api = instrumented(deps, { afterWrite: () => acked() }).deps;
+    let claimIn = false;
+    let claimInAtReturn: boolean | undefined;
+    let paused: Promise<void> | undefined;
+    const w = instrumented(deps, {
+      beforeWrite: async (n) => {
+        if (n !== 0) return;
+        await w.runReadBack(0);
+        paused = pause(api, runId).then(() => {
+          claimInAtReturn = claimIn;
+        });
+        await pauseAcked;
+        await sleep(W / 4);
+      },
+      afterWrite: (n) => {
+        if (n === 0) claimIn = true;
+      },
+    });
+    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+    await paused;
+    expect(claimInAtReturn).toBe(true);
+    // a ran (claimed before the pause answered: running at the pause) or, on a slow machine, was held.
+    const a = await getTask(deps.db, runId, 'a');
+    expect(a?.status === 'succeeded' || (a?.status === 'queued' && a.held === true)).toBe(true);
+    if (a?.status === 'succeeded') expect(ran).toContain(`${runId}/a`);
+    expect(await getRun(deps.db, runId)).toMatchObject({ status: 'paused' });
   });
 });
 

@@ -106,7 +106,7 @@ function instrumented(hooks: { beforeRunRead?: (n: number) => Promise<void> | vo
 /**
  * Runs `a` through the worker, calling `between` after the inline advance's run read came back and
  * before the ending's write is sent. The worker's writes: claim of `a` (0), its ending (1); its run
- * reads: after the claim (0), the advance's, sent with the ending (1).
+ * reads: the probe sent with the claim (0), the advance's, sent with the ending (1).
  */
 async function workerWithGap(runId: string, between: () => Promise<void>) {
   let back!: (n: number) => Promise<void>;
@@ -129,9 +129,9 @@ describe("the inline advance's run read, sent with the ending", () => {
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'succeeded', promotedBy: 'worker' });
     expect(ran).toContain(`${runId}/b`);
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'succeeded' });
-    // a: claim, run read, [advance's run read, ending], [b's run read (the claim window's probe), b's eager
+    // a: [run read (the claim window's probe), claim], [advance's run read, ending], [b's probe, b's eager
     // start], [advance's run read, b's ending], ...
-    expect(w.events.slice(0, 8)).toEqual(['write 0', 'read 0', 'read 1', 'write 1', 'read 2', 'write 2', 'read 3', 'write 3']);
+    expect(w.events.slice(0, 8)).toEqual(['read 0', 'write 0', 'read 1', 'write 1', 'read 2', 'write 2', 'read 3', 'write 3']);
   });
 
   it('a pause between that read and the ending: the successor is claimed, then held, and never runs', async () => {
