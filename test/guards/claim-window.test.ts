@@ -128,6 +128,59 @@ function instrumented(deps: Deps, hooks: { beforeWrite?: (n: number) => Promise<
   return { deps: { ...deps, db: new Db(proxy, deps.db.config) }, runReadBack, events };
 }
 
+/**
+ * Runs `a` through the worker with a pause made once run read `read` (the probe) is back and before
+ * write `write` (the claim) is sent; the claim goes out W/2 + 20 ms later, so that its answer comes after
+ * t0 + W/2. Returns the worker's client events.
+ */
+async function lateClaimAfterPause(deps: Deps, runId: string, at: { write: number; read: number }, W: number) {
+  const w = instrumented(deps, {
+    beforeWrite: async (n) => {
+      if (n !== at.write) return;
+      await w.runReadBack(at.read); // the probe landed, showing the run running
+      expect(await pauseRun(deps.db, runId, clock.t)).toBeDefined();
+      await sleep(W / 2 + 20); // the claim lands after the pause, and answers after t0 + W/2
+    },
+  });
+  await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+  return w.events;
+}
+
+/**
+ * Runs `a` through the worker with a pause (the operation, which answers W after its write) made once
+ * run read `read` is back and before write `write` is sent; that write goes out W/4 after the pause's
+ * write was acknowledged, well within W/2 of the probe. Returns whether it was in the table when the
+ * pause returned.
+ */
+async function pauseRacingClaim(deps: Deps, runId: string, at: { write: number; read: number }, W: number) {
+  // The pause goes through its own client, which tells when its write was acknowledged.
+  let acked!: () => void;
+  const pauseAcked = new Promise<void>((r) => {
+    acked = r;
+  });
+  const api = instrumented(deps, { afterWrite: () => acked() }).deps;
+  let claimIn = false;
+  let claimInAtReturn: boolean | undefined;
+  let paused: Promise<void> | undefined;
+  const w = instrumented(deps, {
+    beforeWrite: async (n) => {
+      if (n !== at.write) return;
+      await w.runReadBack(at.read);
+      paused = pause(api, runId).then(() => {
+        claimInAtReturn = claimIn;
+      });
+      await pauseAcked;
+      await sleep(W / 4);
+    },
+    afterWrite: (n) => {
+      if (n === at.write) claimIn = true;
+    },
+  });
+  await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+  await paused;
+  return claimInAtReturn;
+}
+
 describe('the claim window, W = 200 ms', () => {
   const W = 200;
   let deps: Deps;
@@ -167,15 +220,7 @@ describe('the claim window, W = 200 ms', () => {
 
   it('a pause between the probe and a claim whose answer comes after W/2: the worker reads the run again and holds it', async () => {
     const runId = await started(deps, 'chain');
-    const w = instrumented(deps, {
-      beforeWrite: async (n) => {
-        if (n !== 2) return;
-        await w.runReadBack(1); // the probe landed, showing the run running
-        expect(await pauseRun(deps.db, runId, clock.t)).toBeDefined();
-        await sleep(W / 2 + 20); // the claim lands after the pause, and answers after t0 + W/2
-      },
-    });
-    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+    await lateClaimAfterPause(deps, runId, { write: 2, read: 1 }, W);
     expect(ran).not.toContain(`${runId}/b`);
     expect(await getTask(deps.db, runId, 'b')).toMatchObject({ status: 'queued', held: true, attempt: 1 });
     expect(await getRun(deps.db, runId)).toMatchObject({ status: 'paused' });
@@ -183,32 +228,7 @@ describe('the claim window, W = 200 ms', () => {
 
   it('a pause between the probe and the claim answers only once that claim is in the table (it counts as running at the pause)', async () => {
     const runId = await started(deps, 'chain');
-    // The pause goes through its own client, which tells when its write was acknowledged.
-    let acked!: () => void;
-    const pauseAcked = new Promise<void>((r) => {
-      acked = r;
-    });
-    const api = instrumented(deps, { afterWrite: () => acked() }).deps;
-    let claimIn = false;
-    let claimInAtReturn: boolean | undefined;
-    let paused: Promise<void> | undefined;
-    const w = instrumented(deps, {
-      beforeWrite: async (n) => {
-        if (n !== 2) return;
-        await w.runReadBack(1);
-        paused = pause(api, runId).then(() => {
-          claimInAtReturn = claimIn;
-        });
-        await pauseAcked;
-        await sleep(W / 4); // the claim lands a little after the pause's write, well within W/2 of the probe
-      },
-      afterWrite: (n) => {
-        if (n === 2) claimIn = true;
-      },
-    });
-    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
-    await paused;
-    expect(claimInAtReturn).toBe(true);
+    expect(await pauseRacingClaim(deps, runId, { write: 2, read: 1 }, W)).toBe(true);
     // b ran (claimed before the pause answered: running at the pause, and as the last task its ending
     // finishes the paused run) or, on a slow machine, was held.
     const b = await getTask(deps.db, runId, 'b');
@@ -228,47 +248,15 @@ describe('the claim window for a dispatched claim, W = 200 ms', () => {
 
   it('a pause between the probe and a claim whose answer comes after W/2: the worker reads the run again and holds it', async () => {
     const runId = await started(deps, 'chain');
-    const w = instrumented(deps, {
-      beforeWrite: async (n) => {
-        if (n !== 0) return;
-        await w.runReadBack(0); // a's probe landed, showing the run running
-        expect(await pauseRun(deps.db, runId, clock.t)).toBeDefined();
-        await sleep(W / 2 + 20); // the claim lands after the pause, and answers after t0 + W/2
-      },
-    });
-    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
+    const events = await lateClaimAfterPause(deps, runId, { write: 0, read: 0 }, W);
     expect(ran).not.toContain(`${runId}/a`);
     expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'queued', held: true, attempt: 1 });
-    expect(w.events.filter((e) => e.startsWith('read'))).toHaveLength(2); // the probe, then the read after the claim
+    expect(events.filter((e) => e.startsWith('read'))).toHaveLength(2); // the probe, then the read after the claim
   });
 
   it('a pause between the probe and the claim answers only once that claim is in the table', async () => {
     const runId = await started(deps, 'chain');
-    let acked!: () => void;
-    const pauseAcked = new Promise<void>((r) => {
-      acked = r;
-    });
-    const api = instrumented(deps, { afterWrite: () => acked() }).deps;
-    let claimIn = false;
-    let claimInAtReturn: boolean | undefined;
-    let paused: Promise<void> | undefined;
-    const w = instrumented(deps, {
-      beforeWrite: async (n) => {
-        if (n !== 0) return;
-        await w.runReadBack(0);
-        paused = pause(api, runId).then(() => {
-          claimInAtReturn = claimIn;
-        });
-        await pauseAcked;
-        await sleep(W / 4);
-      },
-      afterWrite: (n) => {
-        if (n === 0) claimIn = true;
-      },
-    });
-    await runAttempt(w.deps, { runId, task: 'a', attempt: 1 });
-    await paused;
-    expect(claimInAtReturn).toBe(true);
+    expect(await pauseRacingClaim(deps, runId, { write: 0, read: 0 }, W)).toBe(true);
     // a ran (claimed before the pause answered: running at the pause) or, on a slow machine, was held.
     const a = await getTask(deps.db, runId, 'a');
     expect(a?.status === 'succeeded' || (a?.status === 'queued' && a.held === true)).toBe(true);

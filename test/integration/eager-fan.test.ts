@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../functions/orchestrator/run-start.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { countRunReads, type Harness, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -76,21 +76,6 @@ async function runToEnd(h: Harness, definition: { name: string }): Promise<strin
 const branchesOf = (h: Harness, runId: string, width: number) =>
   Promise.all(Array.from({ length: width }, (_, i) => getTask(h.runtime.deps.db, runId, `m${i}`)));
 
-/** Counts the runtime's consistent reads of run items (its client's GetItem with sort key RUN). */
-function countRunReads(h: Harness): { n: number; stop: () => void } {
-  const c = { n: 0, stop: () => void h.runtime.client.middlewareStack.remove('runReads') };
-  h.runtime.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
-      const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
-      if (context.commandName === 'GetItemCommand' && sk === 'RUN') c.n++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'runReads' },
-  );
-  return c;
-}
-
 describe('eager dispatch across a fan-out', () => {
   let wide: Harness;
   let two: Harness;
@@ -113,8 +98,9 @@ describe('eager dispatch across a fan-out', () => {
       expect(await getRun(full.runtime.deps.db, runId)).toMatchObject({ status: 'succeeded', output: { join: 'joined' } });
       console.log(`run reads for a fan-out of ${width} into a counted join: ${reads.n}`);
       // Per branch at most its claim's read (eager branches share one); the root, the join, the start,
-      // the join's decision and the run's end a few more. With a read beside each branch's ending, 20 more.
-      expect(reads.n).toBeLessThanOrEqual(width + 8);
+      // the join's decision and the run's end a few more (25–27 seen). With a read beside each branch's
+      // ending, 20 more (45 seen).
+      expect(reads.n).toBeLessThanOrEqual(width + 12);
     } finally {
       reads.stop();
     }

@@ -11,7 +11,7 @@ import type { TaskItem } from '../../functions/store/items.js';
 import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
-import { attachHarness, type Harness, startHarness } from '../support/harness.js';
+import { attachHarness, countRunReads, type Harness, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -120,16 +120,7 @@ describe('inline advance', () => {
   it('a chain under failureStrategy end reads its run once per step: the read sent with each claim decides the next', async () => {
     // Every other task of a chain ended before it started or starts after it ends (`graph.alone`): its
     // success advances from the view read with its claim, not from a read sent with its ending.
-    const runReads = { n: 0 };
-    h.runtime.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
-        const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
-        if (context.commandName === 'GetItemCommand' && sk === 'RUN') runReads.n++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'runReadCounter' },
-    );
+    const runReads = countRunReads(h);
     try {
       const wf = 'end-chain';
       expect((await h.request('PUT', `/workflows/${wf}`, { ...longChain(wf, 12), failureStrategy: 'end' })).status).toBe(201);
@@ -142,7 +133,7 @@ describe('inline advance', () => {
       expect(runReads.n).toBeGreaterThanOrEqual(12);
       expect(runReads.n).toBeLessThanOrEqual(12 + 2);
     } finally {
-      h.runtime.client.middlewareStack.remove('runReadCounter');
+      runReads.stop();
     }
   });
 

@@ -97,3 +97,27 @@ export async function tableSnapshot(table: string): Promise<string> {
   items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
   return JSON.stringify(items, (_k, v) => (v instanceof Set ? [...v].sort() : v));
 }
+
+/**
+ * Counts the runtime's consistent reads of run items (GetItem with sort key RUN on its client) until
+ * `stop()`; reads made through other clients (a test's own watch) are not counted.
+ */
+export function countRunReads(h: Harness): { readonly n: number; stop(): void } {
+  const name = `runReads${randomBytes(4).toString('hex')}`;
+  let n = 0;
+  h.runtime.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
+      const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
+      if (context.commandName === 'GetItemCommand' && sk === 'RUN') n++;
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return {
+    get n() {
+      return n;
+    },
+    stop: () => void h.runtime.client.middlewareStack.remove(name),
+  };
+}
