@@ -91,8 +91,9 @@ export interface AdvanceOptions {
    * ("once a task has failed, tasks not yet started are skipped"); the read taken at the claim does not,
    * so the worker does not reuse it for a success under `failureStrategy: end` (a failure skips the
    * successors under the default rule whatever the view says), unless no other task can run beside the
-   * ended one (`CompiledWorkflow.alone`: then no failure but its own can have been recorded since). Otherwise `run.failure` decides nothing
-   * (the write that records this ending's own failure keeps the first one, and `finalize` reads the run
+   * ended one (`CompiledWorkflow.alone`: then no failure but its own can have been recorded since; a
+   * recovery keeps that, as its set is closed downstream). Otherwise `run.failure` decides nothing (the
+   * write that records this ending's own failure keeps the first one, and `finalize` reads the run
    * again), a paused view is advanced like a running one, and an ended run that the view shows running
    * only gets successors that their own claim check abandons. Everything else the advance uses from the
    * view (workflow, version, params) never changes during a run.
