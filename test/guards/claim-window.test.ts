@@ -235,33 +235,28 @@ describe('the claim window, W = 200 ms', () => {
     const status = (await getRun(deps.db, runId))?.status;
     expect((b?.status === 'succeeded' && status === 'succeeded') || (b?.status === 'queued' && b.held && status === 'paused')).toBe(true);
   });
-});
 
-describe('the claim window for a dispatched claim, W = 200 ms', () => {
-  // A dispatched attempt's probe goes out right before its claim (write 0 here); a cancel is no race for
-  // it: the task is in the table, queued, before the claim, so the cancel's first stop pass takes it.
-  const W = 200;
-  let deps: Deps;
-  beforeAll(async () => {
-    deps = await depsWith({ BATON_CLAIM_WINDOW_MS: String(W) });
-  });
+  describe('for a dispatched claim', () => {
+    // A dispatched attempt's probe goes out right before its claim (write 0 here); a cancel is no race for
+    // it: the task is in the table, queued, before the claim, so the cancel's first stop pass takes it.
 
-  it('a pause between the probe and a claim whose answer comes after W/2: the worker reads the run again and holds it', async () => {
-    const runId = await started(deps, 'chain');
-    const events = await lateClaimAfterPause(deps, runId, { write: 0, read: 0 }, W);
-    expect(ran).not.toContain(`${runId}/a`);
-    expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'queued', held: true, attempt: 1 });
-    expect(events.filter((e) => e.startsWith('read'))).toHaveLength(2); // the probe, then the read after the claim
-  });
+    it('a pause between the probe and a claim whose answer comes after W/2: the worker reads the run again and holds it', async () => {
+      const runId = await started(deps, 'chain');
+      const events = await lateClaimAfterPause(deps, runId, { write: 0, read: 0 }, W);
+      expect(ran).not.toContain(`${runId}/a`);
+      expect(await getTask(deps.db, runId, 'a')).toMatchObject({ status: 'queued', held: true, attempt: 1 });
+      expect(events.filter((e) => e.startsWith('read'))).toHaveLength(2); // the probe, then the read after the claim
+    });
 
-  it('a pause between the probe and the claim answers only once that claim is in the table', async () => {
-    const runId = await started(deps, 'chain');
-    expect(await pauseRacingClaim(deps, runId, { write: 0, read: 0 }, W)).toBe(true);
-    // a ran (claimed before the pause answered: running at the pause) or, on a slow machine, was held.
-    const a = await getTask(deps.db, runId, 'a');
-    expect(a?.status === 'succeeded' || (a?.status === 'queued' && a.held === true)).toBe(true);
-    if (a?.status === 'succeeded') expect(ran).toContain(`${runId}/a`);
-    expect(await getRun(deps.db, runId)).toMatchObject({ status: 'paused' });
+    it('a pause between the probe and the claim answers only once that claim is in the table', async () => {
+      const runId = await started(deps, 'chain');
+      expect(await pauseRacingClaim(deps, runId, { write: 0, read: 0 }, W)).toBe(true);
+      // a ran (claimed before the pause answered: running at the pause) or, on a slow machine, was held.
+      const a = await getTask(deps.db, runId, 'a');
+      expect(a?.status === 'succeeded' || (a?.status === 'queued' && a.held === true)).toBe(true);
+      if (a?.status === 'succeeded') expect(ran).toContain(`${runId}/a`);
+      expect(await getRun(deps.db, runId)).toMatchObject({ status: 'paused' });
+    });
   });
 });
 

@@ -1,9 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../functions/orchestrator/run-start.js';
 import { getRun } from '../../functions/store/runs.js';
 import { getTask } from '../../functions/store/tasks.js';
 import { countRunReads, type Harness, startHarness } from '../support/harness.js';
+import { type Reply, startHttpTarget } from '../support/http-target.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -18,31 +18,18 @@ const NO_MASTER = { roles: { master: false, worker: true, sweeper: false } };
  * later one at once). Branches run one after another would never get there: each would time out instead.
  */
 async function barrier(n: number) {
-  const waiting: ServerResponse[] = [];
-  let open = false;
+  const target = await startHttpTarget();
+  const waiting: ((r: Reply) => void)[] = [];
   let most = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      if (open) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"late":true}');
-      waiting.push(res);
+  target.route('/', () => {
+    if (most >= n) return { body: { late: true } };
+    return new Promise<Reply>((answer) => {
+      waiting.push(answer);
       most = Math.max(most, waiting.length);
-      if (waiting.length < n) return;
-      open = true;
-      for (const r of waiting.splice(0)) r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ together: n }));
+      if (waiting.length === n) for (const a of waiting.splice(0)) a({ body: { together: n } });
     });
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
-    most: () => most,
-    close: () =>
-      new Promise<void>((ok) => {
-        for (const r of waiting.splice(0)) r.writeHead(503).end();
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
+  return { url: `${target.url}/`, most: () => most, close: () => target.close() };
 }
 
 /** A fan-out of `width` branches of `branch` between a root and a join. */
