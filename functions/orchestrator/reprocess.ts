@@ -89,7 +89,11 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // recovery's reset (older than the re-run ending) never stands for the told successor.
   // Waits until `deadline` for images to settle `among`, a grace more each time some came in while it
   // waited (the writer's advance is still moving: a wide fan-out's takes longer than a grace), never past
-  // `MAX_GRACES` graces; records their views; returns the others.
+  // `WAIT_GRACES` graces or, if later, one lease after the ending; records their views; returns the others.
+  // Why the lease: a writer still settling successors every grace is alive and on its way (the bench's
+  // fan-out of 998 takes longer than 10 graces to queue; what was left then was read, 0.5 RRU per task),
+  // while one that stopped stops the wait within a grace; a lease is how long the engine lets a holder
+  // go unheard. Only where the stream is read ahead (local) do images keep coming while this waits.
   const unsettled = async (among: readonly string[], deadline: number) => {
     const pending = new Set(among);
     const done = () => {
@@ -97,7 +101,7 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
       return pending.size === 0;
     };
     if (among.length > 0 && !done()) {
-      const cap = Math.max(deadline, deps.now()) + MAX_GRACES * grace;
+      const cap = Math.max(Math.max(deadline, deps.now()) + WAIT_GRACES * grace, (task.endedAt ?? 0) + deps.db.config.leaseMs);
       for (let before = pending.size; !(await caughtUp(done, deadline)) && pending.size < before && deps.now() < cap; ) {
         before = pending.size;
         deadline = Math.min(cap, deps.now() + grace);
@@ -116,8 +120,8 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   return new Set([...left, ...counted]);
 }
 
-/** How long, in graces, the re-processing of one record waits at most for images that keep coming. */
-const MAX_GRACES = 10;
+/** How long, in graces, the re-processing of one record waits at least for images that keep coming (`unsettled`). */
+const WAIT_GRACES = 10;
 
 /**
  * Asks for a timer, one lease from now, on each successor of `task` seen in flight without a due

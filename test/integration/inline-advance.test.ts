@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untoldSuccessors } from '../../functions/orchestrator/reprocess.js';
 import { startRun } from '../../functions/orchestrator/run-start.js';
 import { onChange } from '../../functions/orchestrator/stream.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
@@ -10,6 +11,7 @@ import { Db } from '../../functions/store/db.js';
 import type { TaskItem } from '../../functions/store/items.js';
 import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
+import { StreamImages } from '../../functions/store/stream-images.js';
 import { getTask } from '../../functions/store/tasks.js';
 import { attachHarness, countRunReads, type Harness, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
@@ -87,22 +89,42 @@ const endingRecord = (t: TaskItem) => ({
   },
 });
 
+/** Collects the task items read (GetItem, their sort keys) through `client` until `stop()`. */
+function taskReads(client: { middlewareStack: Harness['runtime']['client']['middlewareStack'] }) {
+  const reads: string[] = [];
+  const name = `taskReadCounter${Math.random()}`;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      // At this step a document client's key is still plain (`sk: 'TASK#t1'`); a low-level one's is typed.
+      const sk = (args.input as { Key?: { sk?: string | { S?: string } } }).Key?.sk;
+      const key = typeof sk === 'string' ? sk : sk?.S;
+      if (context.commandName === 'GetItemCommand' && key?.startsWith(TASK_SK_PREFIX)) reads.push(key);
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { reads, stop: () => void client.middlewareStack.remove(name) };
+}
+
 describe('inline advance', () => {
   let h: Harness;
   let off: Harness;
   let lost: Harness;
   let quiet: Harness;
+  let wide: Harness;
   beforeAll(async () => {
-    [h, off, lost, quiet] = await Promise.all([
+    [h, off, lost, quiet, wide] = await Promise.all([
       startHarness({}, NO_MASTER),
       startHarness({ BATON_EAGER_MAX_STEPS: '0' }, NO_MASTER),
       // Workers that do not advance stand for workers that died right after recording their ending.
       startHarness({ BATON_INLINE_ADVANCE: '0', BATON_INLINE_GRACE_MS: '0' }, NO_MASTER),
       // A table with one run only, for a master that sees its whole stream in one batch.
       startHarness({}, NO_MASTER),
+      // A short grace, so that a fan-out's advance outlasts ten of them.
+      startHarness({ BATON_INLINE_GRACE_MS: '50' }, NO_MASTER),
     ]);
   });
-  afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop()]));
+  afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop(), wide.stop()]));
 
   it('finishes a chain with no master: each worker queues the next task and runs it itself', async () => {
     const runId = await runToEnd(h, 'inline-chain', chain('inline-chain'), true);
@@ -208,17 +230,7 @@ describe('inline advance', () => {
     expect((await getRun(quiet.runtime.deps.db, runId))?.status).toBe('succeeded');
     // A master started now reads the table's stream from its trim horizon: every record of the run, one batch.
     const client = dynamoClient();
-    const taskReads: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        // At this step a document client's key is still plain (`sk: 'TASK#t1'`); a low-level one's is typed.
-        const sk = (args.input as { Key?: { sk?: string | { S?: string } } }).Key?.sk;
-        const name = typeof sk === 'string' ? sk : sk?.S;
-        if (context.commandName === 'GetItemCommand' && name?.startsWith(TASK_SK_PREFIX)) taskReads.push(name);
-        return next(args);
-      },
-      { step: 'initialize', name: 'taskReadCounter' },
-    );
+    const { reads } = taskReads(client);
     const checkpoint = join(mkdtempSync(join(tmpdir(), 'baton-batch-')), 'stream.json');
     const master = attachHarness(quiet.config, {
       client,
@@ -228,11 +240,72 @@ describe('inline advance', () => {
     try {
       // The checkpoint is written once the batch is handled (every record of it, the re-processing included).
       await until('the master to handle the batch', async () => existsSync(checkpoint), 30_000, 20);
-      expect(taskReads).toEqual([]);
+      expect(reads).toEqual([]);
       expect(master.runtime.deps.images?.size).toBeGreaterThanOrEqual(n + 1); // each task's image and the run's
       for (let i = 1; i < n; i++) expect(await getTask(quiet.runtime.deps.db, runId, `t${i}`)).toMatchObject({ promotedBy: 'worker' });
     } finally {
       await master.stop();
     }
+  });
+  /**
+   * The re-processing of a fan-out root's ending while the writer's advance is still queueing its
+   * successors, one image every few ms (the stream read ahead, as locally): `width` successors take
+   * longer than ten graces of 50 ms to come in, yet come in steadily. `stopAfter`: the writer dies after
+   * queueing that many.
+   */
+  async function reprocessWide(name: string, width: number, stopAfter = width) {
+    const mids = Array.from({ length: width }, (_, i) => `m${i}`);
+    const definition = {
+      name,
+      tasks: { root: { type: 'noop' }, ...Object.fromEntries(mids.map((m) => [m, { type: 'noop', after: ['root'] }])) },
+    };
+    const put = await wide.request('PUT', `/workflows/${name}`, definition);
+    expect(put.status).toBe(201);
+    const runId = `r-${name}`;
+    const ending = {
+      ...keys.task(runId, 'root'),
+      kind: 'task',
+      runId,
+      name: 'root',
+      status: 'succeeded',
+      attempt: 1,
+      workflow: name,
+      version: put.body.version as number,
+      endedAt: wide.runtime.deps.now(),
+      inlineAdvance: true,
+    } as TaskItem;
+    const images = new StreamImages();
+    const seq = (n: number) => String(n).padStart(21, '0');
+    let fed = 0;
+    const feeder = setInterval(() => {
+      if (fed >= stopAfter) return clearInterval(feeder);
+      const m = `m${fed}`;
+      const image = { ...keys.task(runId, m), kind: 'task', runId, name: m, status: 'queued', attempt: 1 };
+      images.note([{ dynamodb: { SequenceNumber: seq(1001 + fed), NewImage: marshall(image) as never } }]);
+      fed++;
+    }, 5);
+    const counter = taskReads(wide.runtime.client);
+    try {
+      const untold = await untoldSuccessors({ ...wide.runtime.deps, images }, ending, seq(1000));
+      return { untold, reads: counter.reads, fed };
+    } finally {
+      clearInterval(feeder);
+      counter.stop();
+    }
+  }
+
+  it('a master whose images keep settling a wide fan-out waits for them past ten graces, and reads none', async () => {
+    const { untold, reads, fed } = await reprocessWide('wide-wait', 150);
+    expect(fed).toBe(150); // 750 ms at least of images coming in, against 550 ms for the first grace and ten more
+    expect(untold).toEqual(new Set());
+    expect(reads).toEqual([]);
+  });
+
+  it('a master whose images stop coming reads the successors they did not settle, and only those', async () => {
+    const { untold, reads } = await reprocessWide('wide-stop', 60, 20);
+    const rest = Array.from({ length: 40 }, (_, i) => `m${i + 20}`);
+    expect(untold).toEqual(new Set(rest));
+    // Each read twice: eventually consistent first, then consistently before acting on it.
+    expect(new Set(reads)).toEqual(new Set(rest.map((m) => `${TASK_SK_PREFIX}${m}`)));
   });
 });
