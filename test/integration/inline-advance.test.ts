@@ -121,7 +121,7 @@ describe('inline advance', () => {
       // A table with one run only, for a master that sees its whole stream in one batch.
       startHarness({}, NO_MASTER),
       // A short grace, so that a fan-out's advance outlasts ten of them.
-      startHarness({ BATON_INLINE_GRACE_MS: '50' }, NO_MASTER),
+      startHarness({ BATON_INLINE_GRACE_MS: '100' }, NO_MASTER),
     ]);
   });
   afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop(), wide.stop()]));
@@ -250,8 +250,8 @@ describe('inline advance', () => {
   /**
    * The re-processing of a fan-out root's ending while the writer's advance is still queueing its
    * successors, one image every few ms (the stream read ahead, as locally): `width` successors take
-   * longer than ten graces of 50 ms to come in, yet come in steadily. `stopAfter`: the writer dies after
-   * queueing that many.
+   * longer than ten graces of 100 ms to come in, yet come in steadily. `stopAfter`: the writer died after
+   * queueing that many, before this re-processing began.
    */
   async function reprocessWide(name: string, width: number, stopAfter = width) {
     const mids = Array.from({ length: width }, (_, i) => `m${i}`);
@@ -277,13 +277,15 @@ describe('inline advance', () => {
     const images = new StreamImages();
     const seq = (n: number) => String(n).padStart(21, '0');
     let fed = 0;
-    const feeder = setInterval(() => {
-      if (fed >= stopAfter) return clearInterval(feeder);
+    const feed = () => {
       const m = `m${fed}`;
       const image = { ...keys.task(runId, m), kind: 'task', runId, name: m, status: 'queued', attempt: 1 };
       images.note([{ dynamodb: { SequenceNumber: seq(1001 + fed), NewImage: marshall(image) as never } }]);
       fed++;
-    }, 5);
+    };
+    // A writer that died: what it queued is all there is, from the start. Else one more every 5 ms.
+    if (stopAfter < width) while (fed < stopAfter) feed();
+    const feeder = setInterval(() => (fed >= stopAfter ? clearInterval(feeder) : feed()), 5);
     const counter = taskReads(wide.runtime.client);
     try {
       const untold = await untoldSuccessors({ ...wide.runtime.deps, images }, ending, seq(1000));
@@ -295,8 +297,8 @@ describe('inline advance', () => {
   }
 
   it('a master whose images keep settling a wide fan-out waits for them past ten graces, and reads none', async () => {
-    const { untold, reads, fed } = await reprocessWide('wide-wait', 150);
-    expect(fed).toBe(150); // 750 ms at least of images coming in, against 550 ms for the first grace and ten more
+    const { untold, reads, fed } = await reprocessWide('wide-wait', 300);
+    expect(fed).toBe(300); // 1.5 s at least of images coming in, against 1.1 s for the first grace and ten more
     expect(untold).toEqual(new Set());
     expect(reads).toEqual([]);
   });
