@@ -13,7 +13,7 @@ import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { StreamImages } from '../../functions/store/stream-images.js';
 import { getTask } from '../../functions/store/tasks.js';
-import { attachHarness, countRunReads, type Harness, startHarness } from '../support/harness.js';
+import { attachHarness, countRunReads, type Harness, itemReads, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -88,23 +88,6 @@ const endingRecord = (t: TaskItem) => ({
     OldImage: marshall({ ...t, status: 'running' }, { removeUndefinedValues: true }) as never,
   },
 });
-
-/** Collects the task items read (GetItem, their sort keys) through `client` until `stop()`. */
-function taskReads(client: { middlewareStack: Harness['runtime']['client']['middlewareStack'] }) {
-  const reads: string[] = [];
-  const name = `taskReadCounter${Math.random()}`;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      // At this step a document client's key is still plain (`sk: 'TASK#t1'`); a low-level one's is typed.
-      const sk = (args.input as { Key?: { sk?: string | { S?: string } } }).Key?.sk;
-      const key = typeof sk === 'string' ? sk : sk?.S;
-      if (context.commandName === 'GetItemCommand' && key?.startsWith(TASK_SK_PREFIX)) reads.push(key);
-      return next(args);
-    },
-    { step: 'initialize', name },
-  );
-  return { reads, stop: () => void client.middlewareStack.remove(name) };
-}
 
 describe('inline advance', () => {
   let h: Harness;
@@ -230,7 +213,7 @@ describe('inline advance', () => {
     expect((await getRun(quiet.runtime.deps.db, runId))?.status).toBe('succeeded');
     // A master started now reads the table's stream from its trim horizon: every record of the run, one batch.
     const client = dynamoClient();
-    const { reads } = taskReads(client);
+    const { reads } = itemReads(client, (sk) => sk.startsWith(TASK_SK_PREFIX));
     const checkpoint = join(mkdtempSync(join(tmpdir(), 'baton-batch-')), 'stream.json');
     const master = attachHarness(quiet.config, {
       client,
@@ -247,6 +230,7 @@ describe('inline advance', () => {
       await master.stop();
     }
   });
+
   /**
    * The re-processing of a fan-out root's ending while the writer's advance is still queueing its
    * successors, one image every few ms (the stream read ahead, as locally): `width` successors take
@@ -286,7 +270,7 @@ describe('inline advance', () => {
     // A writer that died: what it queued is all there is, from the start. Else one more every 5 ms.
     if (stopAfter < width) while (fed < stopAfter) feed();
     const feeder = setInterval(() => (fed >= stopAfter ? clearInterval(feeder) : feed()), 5);
-    const counter = taskReads(wide.runtime.client);
+    const counter = itemReads(wide.runtime.client, (sk) => sk.startsWith(TASK_SK_PREFIX));
     try {
       const untold = await untoldSuccessors({ ...wide.runtime.deps, images }, ending, seq(1000));
       return { untold, reads: counter.reads, fed };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createApp } from '../../functions/api/app.js';
 import { type BatonConfig, loadConfig } from '../../functions/common/config.js';
@@ -99,25 +100,32 @@ export async function tableSnapshot(table: string): Promise<string> {
 }
 
 /**
- * Counts the runtime's consistent reads of run items (GetItem with sort key RUN on its client) until
- * `stop()`; reads made through other clients (a test's own watch) are not counted.
+ * The sort keys of the items read (GetItem) through `client` whose sort key `match`es, in order, until
+ * `stop()`; reads made through other clients (a test's own watch) are not seen.
  */
-export function countRunReads(h: Harness): { readonly n: number; stop(): void } {
-  const name = `runReads${randomBytes(4).toString('hex')}`;
-  let n = 0;
-  h.runtime.client.middlewareStack.add(
+export function itemReads(client: DynamoDBClient, match: (sk: string) => boolean): { readonly reads: string[]; stop(): void } {
+  const name = `itemReads${randomBytes(4).toString('hex')}`;
+  const reads: string[] = [];
+  client.middlewareStack.add(
     (next, context) => async (args) => {
+      // At this step a document client's key is still plain (`sk: 'TASK#t1'`); a low-level one's is typed.
       const key = (args.input as { Key?: { sk?: { S?: string } | string } }).Key;
       const sk = typeof key?.sk === 'string' ? key.sk : key?.sk?.S;
-      if (context.commandName === 'GetItemCommand' && sk === 'RUN') n++;
+      if (context.commandName === 'GetItemCommand' && sk !== undefined && match(sk)) reads.push(sk);
       return next(args);
     },
     { step: 'initialize', name },
   );
+  return { reads, stop: () => void client.middlewareStack.remove(name) };
+}
+
+/** Counts the runtime's consistent reads of run items (GetItem with sort key RUN on its client) until `stop()`. */
+export function countRunReads(h: Harness): { readonly n: number; stop(): void } {
+  const { reads, stop } = itemReads(h.runtime.client, (sk) => sk === 'RUN');
   return {
     get n() {
-      return n;
+      return reads.length;
     },
-    stop: () => void h.runtime.client.middlewareStack.remove(name),
+    stop,
   };
 }
