@@ -52,6 +52,8 @@ export interface PollerOptions {
 
 interface ShardState {
   iterator?: string;
+  /** A read returned no next iterator: the shard is closed and read to its end (what is left is in `ahead`). */
+  closed: boolean;
   done: boolean;
   /** Records read ahead (`PollerOptions.ahead`), not handled yet: the next batches. */
   readonly ahead: _Record[];
@@ -84,9 +86,11 @@ export class StreamPoller {
   }
 
   private saveCheckpoint(shardId: string, sequence: string | undefined) {
-    const file = this.opts.checkpointFile;
-    if (!file || !sequence) return;
+    if (!sequence) return;
+    // Kept in memory even without a file: a dropped iterator is taken again after it, not at the trim horizon.
     this.positions[shardId] = sequence;
+    const file = this.opts.checkpointFile;
+    if (!file) return;
     writeFileSync(`${file}.tmp`, JSON.stringify(this.positions));
     renameSync(`${file}.tmp`, file);
   }
@@ -131,7 +135,7 @@ export class StreamPoller {
     do {
       const d = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
       for (const shard of d.StreamDescription?.Shards ?? []) {
-        if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { done: false, ahead: [] });
+        if (shard.ShardId && !this.shards.has(shard.ShardId)) this.shards.set(shard.ShardId, { closed: false, done: false, ahead: [] });
       }
       start = d.StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -141,32 +145,18 @@ export class StreamPoller {
     let records: _Record[];
     if (s.ahead.length > 0) records = s.ahead.splice(0, BATCH);
     else {
-      if (!s.iterator) {
-        const after = this.positions[shardId];
-        const it = await this.streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: this.streamArn,
-            ShardId: shardId,
-            ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-          }),
-        );
-        s.iterator = it.ShardIterator;
-        if (!s.iterator) {
-          s.done = true;
-          return 0;
-        }
-      }
+      if (!(await this.iterate(shardId, s))) return 0;
       const r = await this.read(shardId, s);
       if (!r) return 0;
       records = r.Records ?? [];
-      s.iterator = r.NextShardIterator;
+      this.advance(s, r);
     }
     if (records.length > 0) {
       let handled = () => {};
       const done = new Promise<void>((r) => {
         handled = r;
       });
-      const reading = this.readAhead(shardId, s, done);
+      const reading = this.readAhead(done);
       try {
         // Like the event source mapping with partial batch responses: failed records are retried (the
         // others are done) until the handler reports none, which it does at the latest once it parks them.
@@ -192,8 +182,35 @@ export class StreamPoller {
       }
       this.saveCheckpoint(shardId, records.at(-1)?.dynamodb?.SequenceNumber);
     }
-    if (!s.iterator && s.ahead.length === 0) s.done = true;
+    if (s.closed && s.ahead.length === 0) s.done = true;
     return records.length;
+  }
+
+  /**
+   * Whether the shard has an iterator to read at, taking one if it has none: after the checkpoint if
+   * there is one, else at the trim horizon. A closed shard takes none (it was read to its end; what is
+   * left waits in `ahead`), nor does one the endpoint gives none for (then it is done).
+   */
+  private async iterate(shardId: string, s: ShardState): Promise<boolean> {
+    if (s.iterator) return true;
+    if (s.closed || s.done) return false;
+    const after = this.positions[shardId];
+    const it = await this.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.streamArn,
+        ShardId: shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    s.iterator = it.ShardIterator;
+    if (!s.iterator) s.done = s.ahead.length === 0;
+    return s.iterator !== undefined;
+  }
+
+  /** Moves the shard's iterator on past a read; none next means the shard is closed and read to its end. */
+  private advance(s: ShardState, r: GetRecordsCommandOutput) {
+    s.iterator = r.NextShardIterator;
+    if (!s.iterator) s.closed = true;
   }
 
   /** One `GetRecords` at the shard's iterator; undefined when the iterator had to be dropped (taken again next poll). */
@@ -214,13 +231,17 @@ export class StreamPoller {
   }
 
   /**
-   * Reads the shard on until the batch in hand is `handled`, while wanted (`PollerOptions.ahead`): what
-   * arrives waits in `s.ahead` for its turn. A failed read ends it; the next poll takes the iterator up
-   * again. An iterator that had to be dropped drops what was read ahead with it: the next poll reads on
-   * from the checkpoint, which the batch in hand moves to its end, so nothing is missed (and, but for a
-   * trimmed iterator, which starts again from the trim horizon as before, nothing is handled twice).
+   * Reads every open shard on until the batch in hand is `handled`, while wanted (`PollerOptions.ahead`):
+   * what arrives waits in each shard's `ahead` for its turn. Every shard, not only the batch's: the
+   * endpoint opens new shards as it goes (DynamoDB Local does within seconds, AWS within hours), and
+   * the records a re-processing waits for (the successors its ending's writer queued) may be in another
+   * shard than the ending. A pass says "read up to then" only when every open shard's read reached its
+   * tip. A failed read ends the read-ahead; the next poll takes the iterator up again. An iterator that
+   * had to be dropped drops what was read ahead of its shard with it: the next poll of that shard reads
+   * on from its checkpoint, which the batch in hand moves to its end, so nothing is missed (and, but for
+   * a trimmed iterator, which starts again from the trim horizon as before, nothing is handled twice).
    */
-  private async readAhead(shardId: string, s: ShardState, handled: Promise<void>): Promise<void> {
+  private async readAhead(handled: Promise<void>): Promise<void> {
     const ahead = this.opts.ahead;
     if (!ahead) return;
     const idle = this.opts.idleMs ?? 50;
@@ -230,32 +251,48 @@ export class StreamPoller {
     });
     // A pause that ends early when the batch is done: the poller goes on with the next batch at once.
     const pause = (ms: number) => Promise.race([sleep(ms), handled]);
-    while (handling && this.running && s.iterator && s.ahead.length < MAX_AHEAD) {
+    while (handling && this.running) {
       if (!ahead.wanted()) {
         await pause(Math.min(idle, 5));
         continue;
       }
-      let r: GetRecordsCommandOutput | undefined;
       const startedAt = Date.now();
+      const got: _Record[] = [];
+      let tip = true;
+      let read = false;
+      let full = false;
       try {
-        r = await this.read(shardId, s);
+        await this.discover(); // at most once a second: a shard opened while this waits is read too
+        for (const [shardId, s] of this.shards) {
+          if (s.done || s.closed) continue;
+          if (s.ahead.length >= MAX_AHEAD || !(await this.iterate(shardId, s))) {
+            tip = tip && s.done;
+            continue;
+          }
+          const r = await this.read(shardId, s);
+          if (!r) {
+            // The iterator was dropped: records already read ahead must not be read twice.
+            s.ahead.length = 0;
+            tip = false;
+            continue;
+          }
+          read = true;
+          const records = r.Records ?? [];
+          this.advance(s, r);
+          s.ahead.push(...records);
+          got.push(...records);
+          // A full read may have left more behind: only a read that reached the shard's tip says "read up to then".
+          if (records.length >= BATCH) full = true;
+        }
       } catch (err) {
-        this.opts.log.debug({ shardId, err }, 'stream read-ahead failed; the next poll reads on');
+        this.opts.log.debug({ err }, 'stream read-ahead failed; the next poll reads on');
         return;
       }
-      if (!r) {
-        // The iterator was dropped: records already read ahead must not be read twice.
-        s.ahead.length = 0;
-        return;
-      }
-      const got = r.Records ?? [];
-      s.iterator = r.NextShardIterator;
-      s.ahead.push(...got);
-      // A full read may have left more behind: only a read that reached the shard's tip says "read up to then".
-      ahead.note(got, got.length < BATCH ? startedAt : undefined);
-      // At the idle pace even when records came: a read-ahead serves the master's waits; a busy loop would
-      // take the endpoint (and this event loop) from the engine's own requests.
-      if (got.length < BATCH) await pause(idle);
+      if (!read) return; // nothing left to read ahead of (every shard full, closed or without an iterator)
+      ahead.note(got, tip && !full ? startedAt : undefined);
+      // At the idle pace even when records came (unless a full read left more behind): a read-ahead serves
+      // the master's waits; a busy loop would take the endpoint (and this event loop) from the engine's own requests.
+      if (!full) await pause(idle);
     }
   }
 }

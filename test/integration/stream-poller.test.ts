@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  type DescribeStreamCommandOutput,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  TrimmedDataAccessException,
+} from '@aws-sdk/client-dynamodb-streams';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { log } from '../../functions/common/logger.js';
@@ -108,6 +115,146 @@ describe('the local stream poller', () => {
     await ahead.stop();
     expect(noted).toEqual(['b', 'c']); // seen while a's batch was in hand
     expect(handled).toEqual(['a', 'b', 'c']); // each once, in order
+  }, 30_000);
+
+  it('reads ahead on every open shard, not only the batch in hand: a record in another shard is seen at once', async () => {
+    // The endpoint opens new shards as it goes (DynamoDB Local within seconds of writing, after which a
+    // run's ending and its successors' records can sit in different shards). Made deterministic at the SDK
+    // edge: the stream of a second table is shown to the poller as one more shard of the first.
+    const table = `t${randomBytes(6).toString('hex')}`;
+    const other = `t${randomBytes(6).toString('hex')}`;
+    const client = dynamoClient();
+    await ensureTable(client, table);
+    await ensureTable(client, other);
+    const doc = documentClient(client);
+    const put = (t: string, pk: string) => doc.send(new PutCommand({ TableName: t, Item: { pk, sk: 'x' } }));
+    await put(other, 'u0'); // the other stream has a shard from now on
+    const arn = async (t: string) => (await client.send(new DescribeTableCommand({ TableName: t }))).Table?.LatestStreamArn as string;
+    const [mine, theirs] = [await arn(table), await arn(other)];
+    const streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+    const theirShards = new Set<string>();
+    streams.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { StreamArn?: string; ShardId?: string };
+        if (context.commandName === 'GetShardIteratorCommand' && input.ShardId && theirShards.has(input.ShardId)) input.StreamArn = theirs;
+        const out = await next(args);
+        if (context.commandName === 'DescribeStreamCommand' && input.StreamArn === mine) {
+          const d = await streams.send(new DescribeStreamCommand({ StreamArn: theirs }));
+          const shards = d.StreamDescription?.Shards ?? [];
+          for (const sh of shards) if (sh.ShardId) theirShards.add(sh.ShardId);
+          (out.output as DescribeStreamCommandOutput).StreamDescription?.Shards?.push(...shards);
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'oneMoreShard' },
+    );
+    const handled: string[] = [];
+    const noted: string[] = [];
+    const pk = (r: { dynamodb?: { Keys?: { pk?: { S?: string } } } }) => r.dynamodb?.Keys?.pk?.S ?? '?';
+    let caughtUp = 0;
+    let waiting = false;
+    let sawOther = false;
+    const p = new StreamPoller({
+      streams,
+      client,
+      table,
+      log,
+      idleMs: 10,
+      ahead: {
+        wanted: () => waiting,
+        note: (records, at) => {
+          noted.push(...records.map(pk));
+          if (at !== undefined) caughtUp = at;
+        },
+      },
+      onBatch: async (records) => {
+        if (records.some((r) => pk(r) === 'a')) {
+          waiting = true;
+          const since = Date.now();
+          await put(other, 'b');
+          const end = Date.now() + 5000;
+          while (!(noted.includes('b') && caughtUp >= since) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+          sawOther = noted.includes('b') && caughtUp >= since;
+          waiting = false;
+        }
+        handled.push(...records.map(pk));
+        return [];
+      },
+    });
+    p.start();
+    try {
+      const until = async (n: number) => {
+        const end = Date.now() + 15_000;
+        while (handled.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      };
+      await until(1); // u0, from the other shard
+      await put(table, 'a');
+      await until(3);
+    } finally {
+      await p.stop();
+    }
+    expect(theirShards.size).toBeGreaterThan(0);
+    expect(sawOther).toBe(true); // seen, and every shard read to its tip, while a's batch was in hand
+    expect(noted).toEqual(['b']);
+    expect(handled).toEqual(['u0', 'a', 'b']); // each once
+  }, 30_000);
+
+  it('a read-ahead whose iterator expires leaves the shard open: later records are handled, earlier ones not again', async () => {
+    const table = `t${randomBytes(6).toString('hex')}`;
+    const client = dynamoClient();
+    await ensureTable(client, table);
+    const doc = documentClient(client);
+    const put = (pk: string) => doc.send(new PutCommand({ TableName: table, Item: { pk, sk: 'x' } }));
+    const streams = new DynamoDBStreamsClient({ ...clientDefaults(), endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+    let waiting = false;
+    let expired = 0;
+    // The first read made while a batch is in hand (the read-ahead's) finds its iterator expired.
+    streams.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetRecordsCommand' && waiting && expired === 0) {
+          expired++;
+          throw new ExpiredIteratorException({ message: 'Iterator expired', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'expiredIterator' },
+    );
+    const handled: string[] = [];
+    const pk = (r: { dynamodb?: { Keys?: { pk?: { S?: string } } } }) => r.dynamodb?.Keys?.pk?.S ?? '?';
+    const p = new StreamPoller({
+      streams,
+      client,
+      table,
+      log,
+      idleMs: 10,
+      ahead: { wanted: () => waiting, note: () => {} },
+      onBatch: async (records) => {
+        if (records.some((r) => pk(r) === 'a')) {
+          waiting = true;
+          const end = Date.now() + 5000;
+          while (expired === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+          waiting = false;
+        }
+        handled.push(...records.map(pk));
+        return [];
+      },
+    });
+    p.start();
+    try {
+      await put('a');
+      const until = async (n: number) => {
+        const end = Date.now() + 10_000;
+        while (handled.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      };
+      await until(1);
+      await put('b');
+      await until(2);
+      await new Promise((r) => setTimeout(r, 200)); // room for a record handled twice to show
+    } finally {
+      await p.stop();
+    }
+    expect(expired).toBe(1);
+    expect(handled).toEqual(['a', 'b']);
   }, 30_000);
 });
 
