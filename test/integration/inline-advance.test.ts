@@ -23,7 +23,8 @@ import { until } from '../support/wait.js';
  * checkStart), and every later step is the workers' own, so a run that finishes proves the inline path.
  * The master's re-processing of an inline ending is then driven by hand, with its requests counted.
  */
-const NO_MASTER = { roles: { master: false, worker: true, sweeper: false } };
+// No scheduler either: its tick (a Query per due-index shard, every second) would land in the counted windows below.
+const NO_MASTER = { roles: { master: false, worker: true, sweeper: false, scheduler: false } };
 const chain = (name: string) => ({
   name,
   tasks: { t0: { type: 'noop' }, t1: { type: 'noop', after: ['t0'] }, t2: { type: 'noop', after: ['t1'], output: 'end' } },
