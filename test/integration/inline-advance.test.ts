@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untoldSuccessors } from '../../functions/orchestrator/reprocess.js';
 import { startRun } from '../../functions/orchestrator/run-start.js';
 import { onChange } from '../../functions/orchestrator/stream.js';
+import { loadWorkflow } from '../../functions/orchestrator/workflows.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
 import { Db } from '../../functions/store/db.js';
 import type { TaskItem } from '../../functions/store/items.js';
@@ -286,6 +287,64 @@ describe('inline advance', () => {
     expect(fed).toBe(300); // 1.5 s at least of images coming in, against 1.1 s for the first grace and ten more
     expect(untold).toEqual(new Set());
     expect(reads).toEqual([]);
+  });
+
+  it('a record handled after its grace, while the writer has only begun (eager holders, still running), waits for the rest', async () => {
+    // The bench's fan-out of 998: the master took the ending's record up after its grace, when the worker's
+    // inline advance had written only the attempts it holds (running, out of the due index: not settled).
+    // A wait that counted settled successors alone saw none come in, stopped, and read all 998.
+    const name = 'wide-late';
+    const mids = Array.from({ length: 60 }, (_, i) => `m${i}`);
+    const put = await wide.request('PUT', `/workflows/${name}`, {
+      name,
+      tasks: { root: { type: 'noop' }, ...Object.fromEntries(mids.map((m) => [m, { type: 'noop', after: ['root'] }])) },
+    });
+    expect(put.status).toBe(201);
+    const version = put.body.version as number;
+    const runId = `r-${name}`;
+    const deps = wide.runtime.deps;
+    await loadWorkflow(deps.db, name, version); // cached, as a master that ran this workflow before has it
+    const grace = wide.config.inlineGraceMs;
+    const ending = {
+      ...keys.task(runId, 'root'),
+      kind: 'task',
+      runId,
+      name: 'root',
+      status: 'succeeded',
+      attempt: 1,
+      workflow: name,
+      version,
+      endedAt: deps.now() - 3 * grace,
+      inlineAdvance: true,
+    } as TaskItem;
+    // Read ahead, as the local master's stream is: each note is a read that reached the stream's tip.
+    const images = new StreamImages().readAhead();
+    const seq = (n: number) => String(n).padStart(21, '0');
+    // Every 5 ms one write of the writer: m0..m19 claimed (eager holders, running, no due entry), then
+    // m20..m59 queued, then m0..m19 succeeded.
+    const writes = [
+      ...mids.slice(0, 20).map((m) => ({ m, status: 'running' })),
+      ...mids.slice(20).map((m) => ({ m, status: 'queued' })),
+      ...mids.slice(0, 20).map((m) => ({ m, status: 'succeeded' })),
+    ];
+    let fed = 0;
+    const feeder = setInterval(() => {
+      const w = writes[fed];
+      if (!w) return clearInterval(feeder);
+      const image = { ...keys.task(runId, w.m), kind: 'task', runId, name: w.m, status: w.status, attempt: 1 };
+      images.noteRead([{ dynamodb: { SequenceNumber: seq(1001 + fed), NewImage: marshall(image) as never } }], Date.now());
+      fed++;
+    }, 5);
+    const counter = itemReads(wide.runtime.client, (sk) => sk.startsWith(TASK_SK_PREFIX));
+    try {
+      const untold = await untoldSuccessors({ ...deps, images }, ending, seq(1000));
+      expect(fed).toBe(writes.length);
+      expect(untold).toEqual(new Set());
+      expect(counter.reads).toEqual([]);
+    } finally {
+      clearInterval(feeder);
+      counter.stop();
+    }
   });
 
   it('a master whose images stop coming reads the successors they did not settle, and only those', async () => {
