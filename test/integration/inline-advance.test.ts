@@ -260,7 +260,7 @@ describe('inline advance', () => {
       endedAt: wide.runtime.deps.now(),
       inlineAdvance: true,
     } as TaskItem;
-    const images = new StreamImages();
+    const images = new LookFedImages();
     const seq = (n: number) => String(n).padStart(21, '0');
     let fed = 0;
     const feed = () => {
@@ -269,22 +269,25 @@ describe('inline advance', () => {
       images.note([{ dynamodb: { SequenceNumber: seq(1001 + fed), NewImage: marshall(image) as never } }]);
       fed++;
     };
-    // A writer that died: what it queued is all there is, from the start. Else one more every 5 ms.
+    // A writer that died: what it queued is all there is, from the start. Else 20 more at each look of the
+    // master (each wait for images), so that they keep coming however slow the machine (a 5 ms timer feeding
+    // them stalled past a grace on a loaded fresh clone, and the wait rightly stopped).
     if (stopAfter < width) while (fed < stopAfter) feed();
-    const feeder = setInterval(() => (fed >= stopAfter ? clearInterval(feeder) : feed()), 5);
+    images.onLook = () => {
+      for (let i = 0; i < 20 && fed < stopAfter; i++) feed();
+    };
     const counter = itemReads(wide.runtime.client, (sk) => sk.startsWith(TASK_SK_PREFIX));
     try {
       const untold = await untoldSuccessors({ ...wide.runtime.deps, images }, ending, seq(1000));
       return { untold, reads: counter.reads, fed };
     } finally {
-      clearInterval(feeder);
       counter.stop();
     }
   }
 
   it('a master whose images keep settling a wide fan-out waits for them past ten graces, and reads none', async () => {
     const { untold, reads, fed } = await reprocessWide('wide-wait', 300);
-    expect(fed).toBe(300); // 1.5 s at least of images coming in, against 1.1 s for the first grace and ten more
+    expect(fed).toBe(300); // 15 looks a grace apart at least: 1.4 s of images coming in, against 1.1 s for the first grace and ten more
     expect(untold).toEqual(new Set());
     expect(reads).toEqual([]);
   });
@@ -318,9 +321,10 @@ describe('inline advance', () => {
       inlineAdvance: true,
     } as TaskItem;
     // Read ahead, as the local master's stream is: each note is a read that reached the stream's tip.
-    const images = new StreamImages().readAhead();
+    const images = new LookFedImages().readAhead();
     const seq = (n: number) => String(n).padStart(21, '0');
-    // Every 5 ms one write of the writer: m0..m19 claimed (eager holders, running, no due entry), then
+    // The writer's writes, 20 at each look of the master (each wait for images; not on a timer, which a
+    // loaded machine stalls past a grace): m0..m19 claimed (eager holders, running, no due entry), then
     // m20..m59 queued, then m0..m19 succeeded.
     const writes = [
       ...mids.slice(0, 20).map((m) => ({ m, status: 'running' })),
@@ -328,13 +332,14 @@ describe('inline advance', () => {
       ...mids.slice(0, 20).map((m) => ({ m, status: 'succeeded' })),
     ];
     let fed = 0;
-    const feeder = setInterval(() => {
-      const w = writes[fed];
-      if (!w) return clearInterval(feeder);
-      const image = { ...keys.task(runId, w.m), kind: 'task', runId, name: w.m, status: w.status, attempt: 1 };
-      images.noteRead([{ dynamodb: { SequenceNumber: seq(1001 + fed), NewImage: marshall(image) as never } }], Date.now());
-      fed++;
-    }, 5);
+    images.onLook = () => {
+      const batch = writes.slice(fed, fed + 20).map((w, i) => {
+        const image = { ...keys.task(runId, w.m), kind: 'task', runId, name: w.m, status: w.status, attempt: 1 };
+        return { dynamodb: { SequenceNumber: seq(1001 + fed + i), NewImage: marshall(image) as never } };
+      });
+      fed += batch.length;
+      if (batch.length > 0) images.noteRead(batch, Date.now());
+    };
     const counter = itemReads(wide.runtime.client, (sk) => sk.startsWith(TASK_SK_PREFIX));
     try {
       const untold = await untoldSuccessors({ ...deps, images }, ending, seq(1000));
@@ -342,7 +347,6 @@ describe('inline advance', () => {
       expect(untold).toEqual(new Set());
       expect(counter.reads).toEqual([]);
     } finally {
-      clearInterval(feeder);
       counter.stop();
     }
   });
@@ -355,3 +359,12 @@ describe('inline advance', () => {
     expect(new Set(reads)).toEqual(new Set(rest.map((m) => `${TASK_SK_PREFIX}${m}`)));
   });
 });
+
+/** Stream images that a test feeds each time the master looks for them (`until`), as a writer at work would. */
+class LookFedImages extends StreamImages {
+  onLook: () => void = () => {};
+  override until(done: () => boolean, deadline: number, now: () => number): Promise<boolean> {
+    this.onLook();
+    return super.until(done, deadline, now);
+  }
+}
