@@ -239,7 +239,8 @@ describe('inline advance', () => {
    * longer than ten graces of 100 ms to come in, yet come in steadily. `stopAfter`: the writer died after
    * queueing that many, before this re-processing began.
    */
-  async function reprocessWide(name: string, width: number, stopAfter = width) {
+  /** A stored workflow whose root fans out to `width` tasks m0..m(width-1), and the root's inline ending, `endedAgoMs` ago. */
+  async function wideEnding(name: string, width: number, endedAgoMs = 0) {
     const mids = Array.from({ length: width }, (_, i) => `m${i}`);
     const definition = {
       name,
@@ -247,6 +248,9 @@ describe('inline advance', () => {
     };
     const put = await wide.request('PUT', `/workflows/${name}`, definition);
     expect(put.status).toBe(201);
+    const version = put.body.version as number;
+    // Loaded now, as by a master that ran this workflow before: the re-processing begins with its first look.
+    await loadWorkflow(wide.runtime.deps.db, name, version);
     const runId = `r-${name}`;
     const ending = {
       ...keys.task(runId, 'root'),
@@ -256,10 +260,15 @@ describe('inline advance', () => {
       status: 'succeeded',
       attempt: 1,
       workflow: name,
-      version: put.body.version as number,
-      endedAt: wide.runtime.deps.now(),
+      version,
+      endedAt: wide.runtime.deps.now() - endedAgoMs,
       inlineAdvance: true,
     } as TaskItem;
+    return { mids, runId, ending };
+  }
+
+  async function reprocessWide(name: string, width: number, stopAfter = width) {
+    const { runId, ending } = await wideEnding(name, width);
     const images = new LookFedImages();
     const seq = (n: number) => String(n).padStart(21, '0');
     let fed = 0;
@@ -296,30 +305,8 @@ describe('inline advance', () => {
     // The bench's fan-out of 998: the master took the ending's record up after its grace, when the worker's
     // inline advance had written only the attempts it holds (running, out of the due index: not settled).
     // A wait that counted settled successors alone saw none come in, stopped, and read all 998.
-    const name = 'wide-late';
-    const mids = Array.from({ length: 60 }, (_, i) => `m${i}`);
-    const put = await wide.request('PUT', `/workflows/${name}`, {
-      name,
-      tasks: { root: { type: 'noop' }, ...Object.fromEntries(mids.map((m) => [m, { type: 'noop', after: ['root'] }])) },
-    });
-    expect(put.status).toBe(201);
-    const version = put.body.version as number;
-    const runId = `r-${name}`;
     const deps = wide.runtime.deps;
-    await loadWorkflow(deps.db, name, version); // cached, as a master that ran this workflow before has it
-    const grace = wide.config.inlineGraceMs;
-    const ending = {
-      ...keys.task(runId, 'root'),
-      kind: 'task',
-      runId,
-      name: 'root',
-      status: 'succeeded',
-      attempt: 1,
-      workflow: name,
-      version,
-      endedAt: deps.now() - 3 * grace,
-      inlineAdvance: true,
-    } as TaskItem;
+    const { mids, runId, ending } = await wideEnding('wide-late', 60, 3 * wide.config.inlineGraceMs);
     // Read ahead, as the local master's stream is: each note is a read that reached the stream's tip.
     const images = new LookFedImages().readAhead();
     const seq = (n: number) => String(n).padStart(21, '0');
