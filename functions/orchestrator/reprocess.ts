@@ -88,7 +88,7 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
   // image, with one more guard: only an image written after this ending counts, so an image from before a
   // recovery's reset (older than the re-run ending) never stands for the told successor.
   // Waits until `deadline` for images to settle `among`, a grace more each time some came in while it
-  // waited (`progress`: the writer's advance is still moving: a wide fan-out's takes longer than a grace), never past
+  // waited (`progress`; the writer's advance is still moving: a wide fan-out's takes longer than a grace), never past
   // `WAIT_GRACES` graces or, if later, one lease after the ending; records their views; returns the others.
   // Why the lease: a writer still settling successors every grace is alive and on its way (the bench's
   // fan-out of 998 takes longer than 10 graces to queue; what was left then was read, 0.5 RRU per task),
@@ -103,12 +103,14 @@ export async function untoldSuccessors(deps: Deps, task: TaskItem, sequence?: st
     // How far the writer has gone: successors settled, and unsettled ones it has written (an image of an
     // eager holder, running out of the due index). The first writes of a wide fan-out can come after a
     // record handled late has waited out its grace: an image that shows the writer at work counts too.
-    const progress = () =>
-      among.length - pending.size + [...pending].filter((s) => images?.after(keys.task(task.runId, s), sequence)).length;
+    const progress = () => among.length - pending.size + [...pending].filter((s) => images?.has(keys.task(task.runId, s), sequence)).length;
     if (among.length > 0 && !done()) {
       const cap = Math.max(Math.max(deadline, deps.now()) + WAIT_GRACES * grace, (task.endedAt ?? 0) + deps.db.config.leaseMs);
-      for (let before = progress(); !(await caughtUp(done, deadline)) && progress() > before && deps.now() < cap; ) {
-        before = progress();
+      let before = progress();
+      while (!(await caughtUp(done, deadline)) && deps.now() < cap) {
+        const now = progress();
+        if (now <= before) break; // the writer wrote nothing for a whole wait: dead or done
+        before = now;
         deadline = Math.min(cap, deps.now() + grace);
       }
     }

@@ -54,14 +54,23 @@ export class StreamImages {
    * (the record being handled), decoded; undefined when there is none, or when `after` is unknown.
    */
   after<T>(key: Key, after: string | undefined): T | undefined {
-    const from = parseSequence(after);
-    const n = from === undefined ? undefined : this.images.get(keyId(key));
-    if (!n || from === undefined || n.seq <= from) return undefined;
+    const n = this.newer(key, after);
+    if (!n) return undefined;
     try {
       return unmarshall(n.image, unmarshallOptions()) as T;
     } catch {
       return undefined; // an image that does not decode says nothing
     }
+  }
+  /** Whether an image of `key` written after the change of sequence number `after` was noted (not decoded). */
+  has(key: Key, after: string | undefined): boolean {
+    return this.newer(key, after) !== undefined;
+  }
+
+  private newer(key: Key, after: string | undefined) {
+    const from = parseSequence(after);
+    const n = from === undefined ? undefined : this.images.get(keyId(key));
+    return n && from !== undefined && n.seq > from ? n : undefined;
   }
 
   /**
