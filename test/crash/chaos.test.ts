@@ -25,7 +25,7 @@ import {
  * each one that dies. Then, calm: every run must finish within a bound, and the table must satisfy the
  * failover invariants.
  *
- * In `npm test` it injects about 70 crashes in at most 45 s, to keep the whole suite under five minutes on
+ * In `npm test` it injects about 70 crashes in at most 45 s, to keep the whole suite near five minutes on
  * two cores (at 120 crashes in 75 s, its processes and their restarts took a quarter of the suite's CPU,
  * 2026-12-06). Scale it by hand (no npm script needed), e.g. thousands of crashes:
  *   CHAOS_CRASHES=3000 CHAOS_RUNS=400 CHAOS_MAX_MS=1800000 CHAOS_SEED=42 npx vitest run test/crash/chaos.test.ts
