@@ -78,8 +78,10 @@ export const HANDLERS = {
     description: 'Baton HTTP API: definitions, runs, schedules, backfills, callbacks',
     memorySize: 512,
     timeout: Duration.seconds(29),
-    // Callbacks wake waiting attempts and dispatch them.
+    // Callbacks wake waiting attempts and dispatch them; a new run's roots are queued and dispatched by the
+    // API that creates it (inline start, functions/orchestrator/run-start.ts), which also arms the run's clock.
     dispatches: true,
+    sendsTimers: true,
     table: [
       { actions: ['GetItem', 'Query'], partitions: [P.definitions, P.workflows, P.runs, P.schedules, P.backfills] },
       { actions: ['PutItem'], partitions: [P.definitions, P.runs, P.schedules, P.backfills] },

@@ -158,6 +158,7 @@ export function createApp(deps: Deps) {
         params: body?.params,
         idempotencyKey: headers['idempotency-key'],
         trigger: { type: 'api', identity: callerIdentity(c.env) },
+        inline: true,
       });
       return c.json({ runId: started.runId, version: started.version, created: started.created }, started.created ? 201 : 200);
     },

@@ -41,6 +41,11 @@ export interface BatonConfig {
   readonly inlineAdvance: boolean;
   /** How long after an inline ending the master waits for that advance before making it itself. */
   readonly inlineGraceMs: number;
+  /**
+   * The API that creates a run nothing gates queues its roots and dispatches them itself, instead of
+   * leaving that to the master's handling of the creation's stream record (0: the master starts it).
+   */
+  readonly inlineStart: boolean;
   /** Eager dispatch (see `orchestrator/eager.ts`): most attempts one invocation runs after its own; 0 turns it off. */
   readonly eagerMaxSteps: number;
   /**
@@ -86,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BatonConfig {
     retentionDays: int('BATON_RUN_RETENTION_DAYS', 90, 0),
     inlineAdvance: int('BATON_INLINE_ADVANCE', 1, 0) > 0,
     inlineGraceMs: int('BATON_INLINE_GRACE_MS', 200, 0),
+    inlineStart: int('BATON_INLINE_START', 1, 0) > 0,
     eagerMaxSteps: int('BATON_EAGER_MAX_STEPS', 8, 0),
     eagerParallel: int('BATON_EAGER_PARALLEL', 8, 1),
     eagerMinRemainingMs: int('BATON_EAGER_MIN_REMAINING_MS', 10_000, 0),

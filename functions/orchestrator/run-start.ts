@@ -1,6 +1,7 @@
 import { crashEnabled, crashPoint } from '../common/crash.js';
-import type { PromotedBy, RunItem } from '../store/items.js';
+import { keys, type PromotedBy, type RunItem } from '../store/items.js';
 import { getRun, markStarted } from '../store/runs.js';
+import { getTask } from '../store/tasks.js';
 import { admit } from './concurrency.js';
 import type { Deps } from './deps.js';
 import { settleRoots } from './master.js';
@@ -55,15 +56,57 @@ export async function startCreated(deps: Deps, run: RunItem, by: PromotedBy = 'm
 }
 
 /**
- * The sweeper's repair of a run started without its roots: the roots of `run` that have no item (the
- * stream record of a run created running was lost, parked, or its handler died before queueing them).
+ * The repair of a run started without its roots: the roots of `run` that have no item (the stream record
+ * of a run created running was lost, parked, or its handler died before queueing them: the sweeper's;
+ * or the API that started it inline died or failed first: the master's, `checkInlineStart`).
  * Arms the clock (a no-op when armed) and queues them, indexed. True when any were missing.
  */
-export async function repairStart(deps: Deps, run: RunItem, missing: readonly string[]): Promise<boolean> {
+export async function repairStart(deps: Deps, run: RunItem, missing: readonly string[], by: PromotedBy = 'sweeper'): Promise<boolean> {
   if (missing.length === 0) return false;
   const wf = await loadWorkflow(deps.db, run.workflow, run.version);
-  deps.log.warn({ run: run.runId, roots: missing }, 'run started without its roots: queueing them');
+  deps.log.warn({ run: run.runId, roots: missing, by }, 'run started without its roots: queueing them');
   await armClock(deps, run);
-  await settleRoots(deps, run, wf, 'sweeper', missing);
+  await settleRoots(deps, run, wf, by, missing);
   return true;
+}
+
+/**
+ * Inline start: the API that created `run` running (`start.ts`, `StartRequest.inline`) queues its roots
+ * and dispatches them itself, right after the put, as the master would from the creation's stream record
+ * (`startCreated`), so that a run's first tasks start without a stream hop (in AWS: the event source's
+ * polling, ~125 ms on average, then the master's invocation). Nothing is thrown: the run exists, and
+ * its creation's record has the master finish a start that failed or died half-way (`checkInlineStart`).
+ */
+export async function startInline(deps: Deps, run: RunItem): Promise<void> {
+  try {
+    await startCreated(deps, run, 'api');
+  } catch (err) {
+    deps.log.warn({ run: run.runId, err }, 'inline start failed; the master starts the run from its record');
+  }
+}
+
+/**
+ * The master's handling of the creation record of a run started inline (`RunItem.inlineStart`): its
+ * creator queued the roots, so this checks, and writes only what is missing. It waits, until one grace
+ * (`BATON_INLINE_GRACE_MS`) after the creation, for each root's own record (`Deps.images`: any image of
+ * the root written after the creation), then reads the roots it saw none of (one consistent read
+ * each); a root without an item (its creator died or failed first) is queued here, the clock armed
+ * first (`repairStart`). In the normal case: no write, and no read once the roots' records came.
+ */
+export async function checkInlineStart(deps: Deps, run: RunItem, sequence?: string): Promise<void> {
+  const wf = await loadWorkflow(deps.db, run.workflow, run.version);
+  const images = sequence === undefined ? undefined : deps.images;
+  const seen = (root: string) => images?.has(keys.task(run.runId, root), sequence) === true;
+  const deadline = run.createdAt + deps.db.config.inlineGraceMs;
+  if (images) await images.until(() => wf.graph.roots.every(seen), deadline, deps.now);
+  else if (deadline > deps.now()) await new Promise((r) => setTimeout(r, deadline - deps.now()));
+  const unseen = wf.graph.roots.filter((root) => !seen(root));
+  if (unseen.length === 0) return;
+  const items = await Promise.all(unseen.map((root) => getTask(deps.db, run.runId, root, true)));
+  await repairStart(
+    deps,
+    run,
+    unseen.filter((_, i) => items[i] === undefined),
+    'master',
+  );
 }

@@ -3,8 +3,9 @@ import { derivedRunId, digest, newRunId } from '../common/ids.js';
 import { resolveParams } from '../engine/definition/params.js';
 import { type DefinitionItem, getDefinition, latestDefinition } from '../store/definitions.js';
 import type { ParentLink, Trigger } from '../store/items.js';
-import { createRun, getRun } from '../store/runs.js';
+import { createdRunning, createRun, getRun, type NewRun } from '../store/runs.js';
 import type { Deps } from './deps.js';
+import { startInline } from './run-start.js';
 
 export interface StartRequest {
   readonly workflow: string;
@@ -18,6 +19,12 @@ export interface StartRequest {
   readonly parent?: ParentLink;
   readonly depth?: number;
   readonly lineage?: string[];
+  /**
+   * The caller can dispatch workers (the API): a run nothing gates is started here, right after its
+   * creation, instead of by the master from the creation's stream record (`BATON_INLINE_START`,
+   * `run-start.ts startInline`).
+   */
+  readonly inline?: boolean;
 }
 
 export interface Started {
@@ -27,7 +34,8 @@ export interface Started {
 }
 
 /**
- * Creates a run with one conditional put; the stream then starts it. The run id is derived from
+ * Creates a run with one conditional put; the stream then starts it, or, for an `inline` request, this
+ * call does (`run-start.ts startInline`) and the stream's record only checks that it did. The run id is derived from
  * the idempotency key (or given by the caller) so a repeated request finds the run it made before.
  *
  * A run whose start nothing gates is created `running` (its `startedAt` is its creation): the stream
@@ -48,26 +56,26 @@ export async function startWorkflow(deps: Deps, req: StartRequest): Promise<Star
   const runId = req.runId ?? (req.idempotencyKey ? derivedRunId('k', req.workflow, req.idempotencyKey) : newRunId(deps.now()));
   const requestDigest = digest(canonical({ version: req.version ?? null, params: req.params ?? {} }));
   const running = !gated(def);
-  const created = await createRun(
-    deps.db,
-    {
-      runId,
-      workflow: req.workflow,
-      version: def.version,
-      params: params.value,
-      createdAt: deps.now(),
-      trigger: req.trigger,
-      parent: req.parent,
-      depth: req.depth ?? 0,
-      lineage: req.lineage,
-      idempotencyKey: req.idempotencyKey,
-      requestDigest,
-    },
-    running,
-  );
+  const inline = running && req.inline === true && deps.db.config.inlineStart;
+  const run: NewRun = {
+    runId,
+    workflow: req.workflow,
+    version: def.version,
+    params: params.value,
+    createdAt: deps.now(),
+    trigger: req.trigger,
+    parent: req.parent,
+    depth: req.depth ?? 0,
+    lineage: req.lineage,
+    idempotencyKey: req.idempotencyKey,
+    requestDigest,
+    ...(inline && { inlineStart: true }),
+  };
+  const created = await createRun(deps.db, run, running);
   if (created) {
     const to = running ? 'running' : 'queued';
     deps.log.info({ run: runId, workflow: req.workflow, version: def.version, trigger: req.trigger.type, to }, 'run transition');
+    if (inline) await startInline(deps, createdRunning(deps.db, run));
     return { runId, created, version: def.version };
   }
   const existing = await getRun(deps.db, runId);

@@ -9,7 +9,7 @@ import { advance } from './master.js';
 import { releaseHeld } from './operations/pause.js';
 import { applyRecovery } from './operations/recover.js';
 import { onRunFinished } from './run-end.js';
-import { startCreated, startRun } from './run-start.js';
+import { checkInlineStart, startCreated, startRun } from './run-start.js';
 import { armClock } from './run-timeout.js';
 
 /** The part of a DynamoDB stream record the master reads (the Lambda event and the local poller both give it). */
@@ -46,7 +46,12 @@ export async function onChange(deps: Deps, record: ChangeRecord): Promise<void> 
   if (next.kind === 'run') {
     if (next.status === 'queued') return startRun(deps, next.runId);
     // Created running (nothing gates its start: start.ts): this record is its start.
-    if (next.status === 'running' && !prev) return startCreated(deps, next as RunItem);
+    // One its creator started (`RunItem.inlineStart`): this record only checks that it did.
+    if (next.status === 'running' && !prev) {
+      return next.inlineStart === true
+        ? checkInlineStart(deps, next as RunItem, record.dynamodb?.SequenceNumber)
+        : startCreated(deps, next as RunItem);
+    }
     if (next.status === 'running' && prev?.status === 'queued') return armClock(deps, next as RunItem);
     if (next.status === 'running' && prev?.status === 'paused') return void (await releaseHeld(deps, next.runId));
     if (next.status === 'running' && prev && TERMINAL_RUN.has(prev.status)) return applyRecovery(deps, next as RunItem);

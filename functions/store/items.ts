@@ -73,6 +73,11 @@ export interface RunItem {
   readonly status: RunStatus;
   readonly createdAt: number;
   readonly startedAt?: number;
+  /**
+   * Created running by a writer that queues its roots itself right after (`run-start.ts startInline`):
+   * the master's handling of the creation's record checks that it did, and does only what is missing.
+   */
+  readonly inlineStart?: boolean;
   readonly endedAt?: number;
   readonly trigger: Trigger;
   readonly parent?: ParentLink;
@@ -142,7 +147,7 @@ export interface AttemptRecord {
 }
 
 /** Which actor's write queued a task from `blocked` or new: see `TaskItem.promotedBy`. */
-export type PromotedBy = 'worker' | 'master' | 'sweeper';
+export type PromotedBy = 'worker' | 'master' | 'sweeper' | 'api';
 
 export interface TaskItem {
   readonly pk: string;

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db, Key } from './db.js';
 import { and, type Condition, notReset, whereEquals } from './expr.js';
 import { CHILD_SK_PREFIX, type ChildLinkItem, keys, type Recovery, type RunItem, type RunStatus, type TaskError } from './items.js';
 import { DUE_ATTRIBUTES, TABLE } from './table.js';
@@ -19,9 +19,18 @@ export type NewRun = Omit<RunItem, 'pk' | 'sk' | 'kind' | 'status' | 'dueAt'>;
  * first watchdog, as `startRun` would have set it.
  */
 export function createRun(db: Db, run: NewRun, running = false): Promise<boolean> {
+  return db.create(newRunItem(db, run, running));
+}
+
+/** The item `createRun` writes for a run created running: what its creator decides from without reading it. */
+export function createdRunning(db: Db, run: NewRun): RunItem {
+  return newRunItem(db, run, true) as unknown as RunItem;
+}
+
+function newRunItem(db: Db, run: NewRun, running: boolean): Key & Record<string, unknown> {
   const key = keys.run(run.runId);
   const { leaseMs, watchdogMs } = db.config;
-  return db.create({
+  return {
     ...key,
     kind: 'run',
     ...run,
@@ -30,7 +39,7 @@ export function createRun(db: Db, run: NewRun, running = false): Promise<boolean
     [TABLE.runsPk]: `WF#${run.workflow}`,
     [TABLE.runsSk]: `${new Date(run.createdAt).toISOString()}#${run.runId}`,
     ...db.due(key, run.createdAt + (running ? Math.min(leaseMs, watchdogMs) : leaseMs)),
-  });
+  };
 }
 
 export const getRun = (db: Db, runId: string) => db.get<RunItem>(keys.run(runId));

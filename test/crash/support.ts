@@ -33,10 +33,14 @@ export async function freshTable(prefix = 'crash'): Promise<{ endpoint: string; 
   return { endpoint, table };
 }
 
-/** Deps for the test process itself: it only submits runs and reads the table; it dispatches nothing. */
+/**
+ * Deps for the test process itself: it only submits runs and reads the table; it dispatches nothing, so
+ * it starts no run inline (`BATON_INLINE_START`): the cluster's masters start them from the stream, as
+ * these tests expect (`inline-start.test.ts` covers the inline start and its repair).
+ */
 export function testDeps(config: BatonConfig): Deps {
   return {
-    db: new Db(documentClient(dynamoClient()), config),
+    db: new Db(documentClient(dynamoClient()), { ...config, inlineStart: false }),
     dispatch: async () => {},
     timer: async () => {},
     executors,

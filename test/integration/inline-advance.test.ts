@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untoldSuccessors } from '../../functions/orchestrator/reprocess.js';
-import { startRun } from '../../functions/orchestrator/run-start.js';
 import { onChange } from '../../functions/orchestrator/stream.js';
 import { loadWorkflow } from '../../functions/orchestrator/workflows.js';
 import { documentClient, dynamoClient } from '../../functions/store/client.js';
@@ -18,10 +17,9 @@ import { attachHarness, countRunReads, type Harness, itemReads, startHarness } f
 import { until } from '../support/wait.js';
 
 /**
- * Inline advance and eager dispatch. No master runs (no stream poller): the test starts the run as the
- * master would from its creation record (the first test lets the sweeper start it: a run created running
- * has its roots queued when its due entry falls due, one lease after its creation: reconcile.ts
- * checkStart), and every later step is the workers' own, so a run that finishes proves the inline path.
+ * Inline advance and eager dispatch. No master runs (no stream poller): the API that creates a run
+ * queues its roots (inline start, `inline-start.test.ts`), and every later step is the workers' own, so
+ * a run that finishes proves the inline path.
  * The master's re-processing of an inline ending is then driven by hand, with its requests counted.
  */
 // No scheduler either: its tick (a Query per due-index shard, every second) would land in the counted windows below.
@@ -40,20 +38,14 @@ const longChain = (name: string, n: number) => ({
   tasks: Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, { type: 'noop', ...(i > 0 && { after: [`t${i - 1}`] }) }])),
 });
 
-/**
- * Starts a run of `wf` and waits for it to end. Started as the master would start it from the run's
- * creation record (no stream here), or with `viaSweeper` by the sweeper, once the run's due entry falls
- * due (a lease after its creation).
- */
-async function runToEnd(h: Harness, wf: string, definition: object = chain(wf), viaSweeper = false): Promise<string> {
+/** Starts a run of `wf` through the API, which starts it itself (inline start), and waits for it to end. */
+async function runToEnd(h: Harness, wf: string, definition: object = chain(wf)): Promise<string> {
   const db = h.runtime.deps.db;
   expect((await h.request('PUT', `/workflows/${wf}`, definition)).status).toBe(201);
   const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
-  if (!viaSweeper) await startRun(h.runtime.deps, runId);
   await until(
     'the run to end',
     async () => {
-      if (viaSweeper && (await unstarted(h, runId))) await h.runtime.sweepNow();
       const r = await getRun(db, runId);
       return r && ['succeeded', 'failed'].includes(r.status);
     },
@@ -112,11 +104,11 @@ describe('inline advance', () => {
   afterAll(() => Promise.all([h.stop(), off.stop(), lost.stop(), quiet.stop(), wide.stop()]));
 
   it('finishes a chain with no master: each worker queues the next task and runs it itself', async () => {
-    const runId = await runToEnd(h, 'inline-chain', chain('inline-chain'), true);
+    const runId = await runToEnd(h, 'inline-chain');
     const db = h.runtime.deps.db;
     expect((await getRun(db, runId))?.status).toBe('succeeded');
     const [t0, t1, t2] = await Promise.all(['t0', 't1', 't2'].map((n) => getTask(db, runId, n)));
-    expect(t0).toMatchObject({ promotedBy: 'sweeper', inlineAdvance: true, workflow: 'inline-chain', version: 1 });
+    expect(t0).toMatchObject({ promotedBy: 'api', inlineAdvance: true, workflow: 'inline-chain', version: 1 });
     expect(t0?.eager).toBeUndefined();
     for (const t of [t1, t2]) {
       expect(t).toMatchObject({ status: 'succeeded', promotedBy: 'worker', eager: true, inlineAdvance: true });
@@ -132,7 +124,6 @@ describe('inline advance', () => {
       const wf = 'end-chain';
       expect((await h.request('PUT', `/workflows/${wf}`, { ...longChain(wf, 12), failureStrategy: 'end' })).status).toBe(201);
       const runId = (await h.request('POST', `/workflows/${wf}/runs`, {})).body.runId as string;
-      await startRun(h.runtime.deps, runId);
       // Watched through a client of its own, so that only the runtime's reads are counted.
       const watch = new Db(documentClient(dynamoClient()), h.runtime.deps.db.config);
       await until('the run to end', async () => (await getRun(watch, runId))?.status === 'succeeded', 30_000, 50);

@@ -78,14 +78,15 @@ describe('restarting the local runtime in the middle of a run', () => {
     const mid = (await h1.request('GET', `/runs/${runId}`)).body;
     expect(task(mid, 'call').status).toBe('succeeded');
     expect(task(mid, 'next').status).toBe('blocked');
-    // The API still takes runs while the engine is down: they wait, created running (nothing gates their
-    // start) with no task queued, for a master to handle their creation's record (or the sweeper its due time).
+    // The API still takes runs while the engine is down: created running (nothing gates their start), their
+    // roots queued by the API itself (inline start), whose dispatch reaches no worker. They wait for the
+    // run's due entry (its roots' claim deadline), which the next runtime's sweeper finds (reconcile.ts checkStart).
     const queued = await h1.request('POST', '/workflows/inflight/runs', {});
     expect(queued.status).toBe(201);
     await sleep(200);
     const waiting = (await h1.request('GET', `/runs/${queued.body.runId}`)).body;
     expect(waiting.status).toBe('running');
-    expect(task(waiting, 'call').status).toBe('blocked');
+    expect(task(waiting, 'call').status).toBe('queued');
 
     const h2 = attachHarness(h1.config);
     open.push(h2);
