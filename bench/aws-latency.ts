@@ -66,6 +66,12 @@ export interface CountedHops {
   readonly dynamodbRequestsPerStep: number;
   /** Steps queued by each actor, as the task items record it (`promotedBy`; absent counts as `master`). */
   readonly byActor: Record<string, number>;
+  /**
+   * The run's start (its creation → its first task queued), not a step: who queued the first task
+   * (`api`: the API that created the run, inline start; `master`: from the creation's stream record, a
+   * stream hop), and the stream hops per start. Either way one invoke dispatches the worker.
+   */
+  readonly start?: { readonly byActor: Record<string, number>; readonly streamHops: number };
 }
 
 export interface ModelledStep {
@@ -94,7 +100,7 @@ export function modelStep(hops: CountedHops): ModelledStep {
 
 /**
  * Counts the hops of a chain's steps from its task items (in chain order). The first task is queued
- * by the run's start, not by a step, so it is not counted. A step queued by the worker that ended
+ * by the run's start, not by a step, so it is not counted as one (it is `start`). A step queued by the worker that ended
  * the previous task (inline advance) costs no stream hop and no invoke when the worker also ran it
  * (eager dispatch); one queued by the master costs a stream hop and an invoke; one queued by the
  * sweeper costs an invoke (and the sweeper's wait, not modelled).
@@ -112,5 +118,19 @@ export function countChainHops(items: readonly Record<string, unknown>[], engine
     if (actor !== 'worker' || t.eager !== true) invokes++;
   }
   const n = Math.max(1, steps.length);
-  return { streamHopsPerStep: stream / n, invokesPerStep: invokes / n, dynamodbRequestsPerStep: engineRequestsPerTask, byActor };
+  const first = items[0];
+  const starter = first ? (typeof first.promotedBy === 'string' ? first.promotedBy : 'master') : undefined;
+  const start = starter ? { byActor: { [starter]: 1 }, streamHops: starter === 'master' ? 1 : 0 } : undefined;
+  return {
+    streamHopsPerStep: stream / n,
+    invokesPerStep: invokes / n,
+    dynamodbRequestsPerStep: engineRequestsPerTask,
+    byActor,
+    ...(start && { start }),
+  };
+}
+
+/** The modelled AWS time from a run's creation to its first task's dispatch: its stream hops, then one invoke. */
+export function modelStart(start: NonNullable<CountedHops['start']>): number {
+  return start.streamHops * STREAM_HOP.ms + LAMBDA_ASYNC_INVOKE.ms;
 }

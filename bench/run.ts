@@ -11,6 +11,7 @@ import './lib/quiet.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { modelStart } from './aws-latency.js';
 import { engineVersion, freshDynamo, machine, startDynamo, stopDynamo } from './lib/env.js';
 import {
   costPerMillion,
@@ -375,6 +376,7 @@ function sectionOverhead(over: OverheadResult[]) {
         'ms/task (median; per repeat)',
         'cond. write RTT p50 / p90',
         'ratio',
+        'created→1st queued',
         'queued→claimed',
         'claimed→done',
         'done→next queued',
@@ -385,6 +387,7 @@ function sectionOverhead(over: OverheadResult[]) {
         `${f(o.msPerTask, 1)} (${o.perRepeat.map((x) => f(x, 1)).join(', ')})`,
         `${f(o.rtt.medianMs)} / ${f(o.rtt.p90Ms)} ms`,
         `${f(o.ratio, 1)}×`,
+        `${f(o.segments.createdToFirstQueued, 1)} ms`,
         `${f(o.segments.queuedToClaimed, 1)} ms`,
         `${f(o.segments.claimedToDone, 1)} ms`,
         `${f(o.segments.doneToNextQueued, 1)} ms`,
@@ -392,7 +395,7 @@ function sectionOverhead(over: OverheadResult[]) {
     ),
   );
   say(
-    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run (a success under failureStrategy end; otherwise its claim's read is reused), then the next task's queue-and-claim write ∥ its run read (the claim window; a read after the claim only if the two answers took W/2); the master's re-processing of the record is off the path.",
+    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run (a success under failureStrategy end; otherwise its claim's read is reused), then the next task's queue-and-claim write ∥ its run read (the claim window; a read after the claim only if the two answers took W/2); the master's re-processing of the record is off the path. created→1st queued: the run's start (the API queues the roots as it creates the run; before inline start, the master did, from the creation's stream record).",
   );
 }
 
@@ -445,6 +448,15 @@ function sectionAwsModel(over: OverheadResult[]) {
     ),
   );
   say(`   steps queued by: ${actors} (the task item's promotedBy; absent counts as master, i.e. a stream hop)`);
+  const start = m.hops.start;
+  if (start) {
+    const by = Object.entries(start.byActor)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    say(
+      `   run start (creation → first task dispatched, not a step): first task queued by ${by}; ${f(start.streamHops)} stream hops per start; modelled ≈ ${f(modelStart(start), 0)} ms (stream hops + one invoke)`,
+    );
+  }
   say(
     `   a chain of ${o.tasks}: Baton ≈ ${f((m.batonMs * o.tasks) / 1000, 2)} s, Step Functions Standard ≈ ${f((m.sfnStandardMs * o.tasks) / 1000, 2)} s`,
   );

@@ -23,7 +23,10 @@ export class Engine {
     this.meter = new Meter({ capacity: opts.capacity ?? true });
     const client = dynamoClient();
     this.meter.attach(client);
-    this.runtime = new LocalRuntime({ config, client, ...opts, deps: { log: benchLog, ...opts.deps } });
+    // API-only: what it dispatched would run in this process, not in the child processes it drives, so it
+    // leaves each run's start to their masters (no inline start).
+    const cfg = opts.start === false ? { ...config, inlineStart: false } : config;
+    this.runtime = new LocalRuntime({ config: cfg, client, ...opts, deps: { log: benchLog, ...opts.deps } });
     const streams = pollerStreams(this.runtime);
     if (streams) this.meter.attachStreams(streams);
     this.app = createApp(this.runtime.deps);

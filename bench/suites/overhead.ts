@@ -54,12 +54,12 @@ export interface OverheadResult {
   rtt: RttResult;
   ratio: number;
   /**
-   * Where a step of the chain spends its time (medians over all tasks of all repeats), from the
-   * task items' own timestamps: queued → claimed (dispatch, worker reads the run, claim write),
-   * claimed → succeeded (noop + outcome write), succeeded → next queued (stream delivery, master
-   * reads the run, creates the next task).
+   * Where the chain spends its time (medians over all repeats, or all tasks of all repeats), from the
+   * run's and task items' own timestamps: created → first task queued (the API's inline start, or the
+   * master's handling of the creation's record); queued → claimed (0 when one write queues and claims);
+   * claimed → succeeded (the noop and its ending's write); succeeded → next queued (the inline advance).
    */
-  segments: { queuedToClaimed: number; claimedToDone: number; doneToNextQueued: number };
+  segments: { createdToFirstQueued: number; queuedToClaimed: number; claimedToDone: number; doneToNextQueued: number };
   /** The modelled AWS critical path of one step, from the hops counted on these chains (see bench/aws-latency.ts). */
   aws: ModelledStep;
 }
@@ -80,13 +80,14 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
     engine.meter.reset();
     const hops: CountedHops[] = [];
     const perRepeat: number[] = [];
-    const seg = { a: [] as number[], b: [] as number[], c: [] as number[] };
+    const seg = { s: [] as number[], a: [] as number[], b: [] as number[], c: [] as number[] };
     for (let r = 0; r < repeats; r++) {
       const runId = await engine.startRun(wf);
       const [run] = await waitRuns(config.table, [runId], 600_000, 20);
       perRepeat.push((run!.endedAt - run!.createdAt) / tasks);
       const items = await runTasks(config.table, runId);
       hops.push(countChainHops(items, 0));
+      if (items[0]) seg.s.push(items[0].queuedAt - run!.createdAt);
       for (let i = 0; i < items.length; i++) {
         const t = items[i]!;
         seg.a.push(t.startedAt - t.queuedAt);
@@ -106,7 +107,12 @@ export async function chainOverhead(tasks: number, repeats: number, pollIdleMs?:
       perRepeat,
       rtt,
       ratio: msPerTask / rtt.medianMs,
-      segments: { queuedToClaimed: median(seg.a), claimedToDone: median(seg.b), doneToNextQueued: median(seg.c) },
+      segments: {
+        createdToFirstQueued: median(seg.s),
+        queuedToClaimed: median(seg.a),
+        claimedToDone: median(seg.b),
+        doneToNextQueued: median(seg.c),
+      },
       aws: modelStep(mergeHops(hops, engineRequestsPerTask)),
     };
   } finally {
@@ -138,10 +144,13 @@ function mergeHops(hops: CountedHops[], dynamodbRequestsPerStep: number): Counte
   const n = Math.max(1, hops.length);
   const byActor: Record<string, number> = {};
   for (const h of hops) for (const [k, v] of Object.entries(h.byActor)) byActor[k] = (byActor[k] ?? 0) + v;
+  const starters: Record<string, number> = {};
+  for (const h of hops) for (const [k, v] of Object.entries(h.start?.byActor ?? {})) starters[k] = (starters[k] ?? 0) + v;
   return {
     streamHopsPerStep: hops.reduce((a, h) => a + h.streamHopsPerStep, 0) / n,
     invokesPerStep: hops.reduce((a, h) => a + h.invokesPerStep, 0) / n,
     dynamodbRequestsPerStep,
     byActor,
+    start: { byActor: starters, streamHops: hops.reduce((a, h) => a + (h.start?.streamHops ?? 0), 0) / n },
   };
 }
