@@ -68,7 +68,7 @@ export interface CountedHops {
   readonly byActor: Record<string, number>;
   /**
    * The run's start (its creation → its first task queued), not a step: who queued the first task
-   * (`api`: the API that created the run, inline start; `master`: from the creation's stream record, a
+   * (`creator`: the API that created the run, inline start; `master`: from the creation's stream record, a
    * stream hop), and the stream hops per start. Either way one invoke dispatches the worker.
    */
   readonly start?: { readonly byActor: Record<string, number>; readonly streamHops: number };

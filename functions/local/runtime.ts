@@ -79,9 +79,9 @@ export class LocalRuntime {
     const log = opts.deps?.log ?? rootLog;
     this.invoker = new Invoker<Job>((job) => (roles.worker ? runAttempt(this.deps, job) : Promise.resolve()), log, opts.concurrency ?? 32);
     this.deps = {
-      // A process without the worker role drops what it dispatches (the sweeper re-dispatches it): its API
-      // leaves a new run's start to the master (`BATON_INLINE_START`), whose dispatch reaches a worker.
-      db: new Db(documentClient(this.client), roles.worker ? config : { ...config, inlineStart: false }),
+      // Without the worker role and a dispatch of its own, this runtime drops what it dispatches (the sweeper
+      // re-dispatches it): it leaves a new run's start to a master (`BATON_INLINE_START`) whose dispatch reaches a worker.
+      db: new Db(documentClient(this.client), roles.worker || opts.deps?.dispatch ? config : { ...config, inlineStart: false }),
       executors: allExecutors,
       aws: lazyAwsClients(),
       localFunctions: lambdaMapFunctions(),

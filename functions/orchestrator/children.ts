@@ -51,6 +51,9 @@ export function childService(deps: Deps, run: RunItem, t: TaskItem): ChildServic
           depth: lineage.length,
           lineage,
           trigger: { type: 'parent', runId: run.runId, task: t.name, attempt: t.attempt },
+          // The worker dispatches, so it starts the child itself (no stream hop per nesting level); a holder
+          // that dies between the child's put and its roots leaves that to the master (`checkInlineStart`).
+          inline: true,
         });
         child = await getRun(deps.db, link.childRunId);
         if (!child) throw new Error(`child run ${link.childRunId} was created but cannot be read`);

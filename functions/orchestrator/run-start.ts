@@ -79,7 +79,7 @@ export async function repairStart(deps: Deps, run: RunItem, missing: readonly st
  */
 export async function startInline(deps: Deps, run: RunItem): Promise<void> {
   try {
-    await startCreated(deps, run, 'api');
+    await startCreated(deps, run, 'creator');
   } catch (err) {
     deps.log.warn({ run: run.runId, err }, 'inline start failed; the master starts the run from its record');
   }

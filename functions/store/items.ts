@@ -147,7 +147,8 @@ export interface AttemptRecord {
 }
 
 /** Which actor's write queued a task from `blocked` or new: see `TaskItem.promotedBy`. */
-export type PromotedBy = 'worker' | 'master' | 'sweeper' | 'api';
+/** `creator`: the writer that created the run queued its roots (inline start: the API, or the worker starting a child). */
+export type PromotedBy = 'worker' | 'master' | 'sweeper' | 'creator';
 
 export interface TaskItem {
   readonly pk: string;

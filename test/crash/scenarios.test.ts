@@ -107,6 +107,12 @@ describe('crash scenarios with real processes', () => {
       expect(links).toHaveLength(1);
       expect(children.map((c) => c.runId)).toEqual([links[0]?.childRunId]);
       expect(children[0]?.parent).toEqual({ runId, task: 'call', attempt: 1 });
+      // The worker starts the child itself (inline start). Killed right after the child's put, it queued no
+      // root: the child's creation record had a master (or its due entry the sweeper) queue it.
+      const root = items.find((i) => i.pk === `RUN#${children[0]?.runId}` && i.sk === 'TASK#x');
+      expect(children[0]?.inlineStart).toBe(true);
+      if (point === 'after:create:RUN') expect(['master', 'sweeper']).toContain(root?.promotedBy);
+      else expect(root?.promotedBy).toBe('creator');
       // The same attempt was taken over (lost, then finished by the new process), not started anew.
       const call = items.find((i) => i.pk === `RUN#${runId}` && i.sk === 'TASK#call') as Item;
       expect(call.attempt).toBe(1);

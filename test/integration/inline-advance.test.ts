@@ -108,7 +108,7 @@ describe('inline advance', () => {
     const db = h.runtime.deps.db;
     expect((await getRun(db, runId))?.status).toBe('succeeded');
     const [t0, t1, t2] = await Promise.all(['t0', 't1', 't2'].map((n) => getTask(db, runId, n)));
-    expect(t0).toMatchObject({ promotedBy: 'api', inlineAdvance: true, workflow: 'inline-chain', version: 1 });
+    expect(t0).toMatchObject({ promotedBy: 'creator', inlineAdvance: true, workflow: 'inline-chain', version: 1 });
     expect(t0?.eager).toBeUndefined();
     for (const t of [t1, t2]) {
       expect(t).toMatchObject({ status: 'succeeded', promotedBy: 'worker', eager: true, inlineAdvance: true });

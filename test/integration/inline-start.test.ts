@@ -83,7 +83,7 @@ describe('inline start', () => {
     expect(stored?.inlineStart).toBe(true);
     for (const root of ['a', 'b']) {
       const t = await getTask(db, start.body.runId, root);
-      expect(t).toMatchObject({ status: 'succeeded', attempt: 1, promotedBy: 'api' });
+      expect(t).toMatchObject({ status: 'succeeded', attempt: 1, promotedBy: 'creator' });
     }
   });
 
@@ -148,10 +148,10 @@ describe('inline start', () => {
     };
     expect(await createRun(db, fields, true)).toBe(true);
     // Its first root queued (and dispatched) as the API's inline start does it, then nothing.
-    await settleRoots(m.runtime.deps, createdRunning(db, fields), wf, 'api', ['a']);
+    await settleRoots(m.runtime.deps, createdRunning(db, fields), wf, 'creator', ['a']);
     const run = await m.waitForRun(runId, 15_000);
     expect(run.status).toBe('succeeded');
-    expect(await getTask(db, runId, 'a')).toMatchObject({ status: 'succeeded', attempt: 1, promotedBy: 'api' });
+    expect(await getTask(db, runId, 'a')).toMatchObject({ status: 'succeeded', attempt: 1, promotedBy: 'creator' });
     expect(await getTask(db, runId, 'b')).toMatchObject({ status: 'succeeded', attempt: 1, promotedBy: 'master' });
   });
 });
