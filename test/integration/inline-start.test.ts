@@ -87,6 +87,16 @@ describe('inline start', () => {
     }
   });
 
+  it('a rerun through the API is started by the API too', async () => {
+    const first = (await h.request('POST', '/workflows/pair/runs', {})).body.runId as string;
+    await h.waitForRun(first, 15_000);
+    const again = await h.request('POST', `/runs/${first}/rerun`);
+    expect(again.status).toBe(201);
+    const run = await h.waitForRun(again.body.runId, 15_000);
+    expect(run).toMatchObject({ status: 'succeeded', trigger: { type: 'rerun', of: first } });
+    expect(await getTask(h.runtime.deps.db, again.body.runId, 'a')).toMatchObject({ promotedBy: 'creator' });
+  });
+
   it("the master's handling of the creation record writes nothing, and reads nothing once the roots' records came", async () => {
     const runId = (await h.request('POST', '/workflows/pair/runs', {})).body.runId as string;
     await h.waitForRun(runId, 15_000);
