@@ -71,8 +71,8 @@ export async function repairStart(deps: Deps, run: RunItem, missing: readonly st
 }
 
 /**
- * Inline start: the API that created `run` running (`start.ts`, `StartRequest.inline`) queues its roots
- * and dispatches them itself, right after the put, as the master would from the creation's stream record
+ * Inline start: the creator of `run`, created running (`start.ts`, `StartRequest.inline`: the API, or a
+ * worker starting a child run), queues its roots and dispatches them itself, right after the put, as the master would from the creation's stream record
  * (`startCreated`), so that a run's first tasks start without a stream hop (in AWS: the event source's
  * polling, ~125 ms on average, then the master's invocation). Nothing is thrown: the run exists, and
  * its creation's record has the master finish a start that failed or died half-way (`checkInlineStart`).

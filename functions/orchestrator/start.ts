@@ -20,9 +20,10 @@ export interface StartRequest {
   readonly depth?: number;
   readonly lineage?: string[];
   /**
-   * The caller can dispatch workers (the API): a run nothing gates is started here, right after its
-   * creation, instead of by the master from the creation's stream record (`BATON_INLINE_START`,
-   * `run-start.ts startInline`).
+   * The caller can dispatch workers (the API; a worker starting a child run): a run nothing gates is
+   * started here, right after its creation, instead of by the master from the creation's stream record
+   * (`BATON_INLINE_START`, `run-start.ts startInline`). The call then returns once the roots are queued
+   * and dispatched.
    */
   readonly inline?: boolean;
 }
@@ -35,8 +36,9 @@ export interface Started {
 
 /**
  * Creates a run with one conditional put; the stream then starts it, or, for an `inline` request, this
- * call does (`run-start.ts startInline`) and the stream's record only checks that it did. The run id is derived from
- * the idempotency key (or given by the caller) so a repeated request finds the run it made before.
+ * call does (`run-start.ts startInline`) and the stream's record only checks that it did. The run id is
+ * derived from the idempotency key (or given by the caller) so a repeated request finds the run it made
+ * before (and does not start it again: the first request did, or the master does).
  *
  * A run whose start nothing gates is created `running` (its `startedAt` is its creation): the stream
  * record of that put queues its roots and arms its clock (`run-start.ts startCreated`), and no
