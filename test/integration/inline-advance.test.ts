@@ -13,7 +13,7 @@ import { keys, TASK_SK_PREFIX } from '../../functions/store/items.js';
 import { getRun } from '../../functions/store/runs.js';
 import { StreamImages } from '../../functions/store/stream-images.js';
 import { getTask } from '../../functions/store/tasks.js';
-import { attachHarness, countRunReads, type Harness, itemReads, startHarness } from '../support/harness.js';
+import { attachHarness, countCommands, countRunReads, type Harness, itemReads, startHarness } from '../support/harness.js';
 import { until } from '../support/wait.js';
 
 /**
@@ -53,25 +53,6 @@ async function runToEnd(h: Harness, wf: string, definition: object = chain(wf)):
     50,
   );
   return runId;
-}
-
-/** Counts the runtime's DynamoDB commands by name while `fn` runs. */
-async function counted(h: Harness, fn: () => Promise<void>): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  let on = true;
-  h.runtime.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (on) {
-        const k = context.commandName ?? '?';
-        counts[k] = (counts[k] ?? 0) + 1;
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: `inlineCounter${Math.random()}` },
-  );
-  await fn();
-  on = false;
-  return counts;
 }
 
 /** The stream record of a task's ending, as the master receives it. */
@@ -151,7 +132,7 @@ describe('inline advance', () => {
     const db = h.runtime.deps.db;
     const t0 = (await getTask(db, runId, 't0')) as TaskItem;
     const before = await getTask(db, runId, 't1');
-    const counts = await counted(h, () => onChange(h.runtime.deps, endingRecord(t0)));
+    const counts = await countCommands(h, () => onChange(h.runtime.deps, endingRecord(t0)));
     expect(counts).toEqual({ GetItemCommand: 1 }); // t1, the one successor; not even the run
     expect(await getTask(db, runId, 't1')).toEqual(before);
   });

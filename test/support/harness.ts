@@ -129,3 +129,32 @@ export function countRunReads(h: Harness): { readonly n: number; stop(): void } 
     stop,
   };
 }
+
+/**
+ * The runtime's DynamoDB commands by name while `fn` runs, counted at the client (the document client
+ * goes through it). With `pk`, only those on that partition key: a key, an item or a `:pk` value
+ * (so that the runtime's own background work on other items is left out).
+ */
+export async function countCommands(h: Harness, fn: () => Promise<unknown>, pk?: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const name = `countCommands${randomBytes(4).toString('hex')}`;
+  h.runtime.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { pk?: unknown }; Item?: { pk?: unknown }; ExpressionAttributeValues?: Record<string, unknown> };
+      const on = input.Key?.pk ?? input.Item?.pk ?? input.ExpressionAttributeValues?.[':pk'];
+      // A document client's key is still plain at this step; a low-level client's is typed.
+      if (pk === undefined || on === pk || (on as { S?: string } | undefined)?.S === pk) {
+        const k = context.commandName ?? '?';
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    await fn();
+  } finally {
+    h.runtime.client.middlewareStack.remove(name);
+  }
+  return counts;
+}
