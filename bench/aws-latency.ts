@@ -100,8 +100,8 @@ export function modelStep(hops: CountedHops): ModelledStep {
 
 /**
  * Counts the hops of a chain's steps from its task items (in chain order). The first task is queued
- * by the run's start, not by a step, so it is not counted as one (it is `start`). A step queued by the worker that ended
- * the previous task (inline advance) costs no stream hop and no invoke when the worker also ran it
+ * by the run's start, not by a step, so it is counted apart (`start`). A step queued by the worker that
+ * ended the previous task (inline advance) costs no stream hop and no invoke when the worker also ran it
  * (eager dispatch); one queued by the master costs a stream hop and an invoke; one queued by the
  * sweeper costs an invoke (and the sweeper's wait, not modelled).
  */
@@ -111,15 +111,14 @@ export function countChainHops(items: readonly Record<string, unknown>[], engine
   let stream = 0;
   let invokes = 0;
   for (const t of steps) {
-    const actor = typeof t.promotedBy === 'string' ? t.promotedBy : 'master';
+    const actor = actorOf(t);
     byActor[actor] = (byActor[actor] ?? 0) + 1;
     if (actor === 'master') stream++;
     // A step the worker queued but did not run itself (its eager budget was spent) was dispatched: an invoke.
     if (actor !== 'worker' || t.eager !== true) invokes++;
   }
   const n = Math.max(1, steps.length);
-  const first = items[0];
-  const starter = first ? (typeof first.promotedBy === 'string' ? first.promotedBy : 'master') : undefined;
+  const starter = items[0] && actorOf(items[0]);
   const start = starter ? { byActor: { [starter]: 1 }, streamHops: starter === 'master' ? 1 : 0 } : undefined;
   return {
     streamHopsPerStep: stream / n,
@@ -129,6 +128,9 @@ export function countChainHops(items: readonly Record<string, unknown>[], engine
     ...(start && { start }),
   };
 }
+
+/** Who queued a task (`promotedBy`); an item without the field counts as the master (a stream hop). */
+const actorOf = (t: Record<string, unknown>): string => (typeof t.promotedBy === 'string' ? t.promotedBy : 'master');
 
 /** The modelled AWS time from a run's creation to its first task's dispatch: its stream hops, then one invoke. */
 export function modelStart(start: NonNullable<CountedHops['start']>): number {

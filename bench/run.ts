@@ -395,7 +395,7 @@ function sectionOverhead(over: OverheadResult[]) {
     ),
   );
   say(
-    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run (a success under failureStrategy end; otherwise its claim's read is reused), then the next task's queue-and-claim write ∥ its run read (the claim window; a read after the claim only if the two answers took W/2); the master's re-processing of the record is off the path. created→1st queued: the run's start (the API queues the roots as it creates the run; before inline start, the master did, from the creation's stream record).",
+    "   segments: medians of the task items' own timestamps. One step (inline advance, eager dispatch) = the worker's ending write ∥ its read of the run (a success under failureStrategy end; otherwise its claim's read is reused), then the next task's queue-and-claim write ∥ its run read (the claim window; a read after the claim only if the two answers took W/2); the master's re-processing of the record is off the path. created→1st queued: the run's start (its creator, here the API, queues the roots right after the put; before inline start the master did, from the creation's stream record).",
   );
 }
 

@@ -142,15 +142,16 @@ async function runTasks(table: string, runId: string): Promise<Record<string, an
 /** The hops of several chains as one average per step (equal lengths), with the measured requests per task. */
 function mergeHops(hops: CountedHops[], dynamodbRequestsPerStep: number): CountedHops {
   const n = Math.max(1, hops.length);
-  const byActor: Record<string, number> = {};
-  for (const h of hops) for (const [k, v] of Object.entries(h.byActor)) byActor[k] = (byActor[k] ?? 0) + v;
-  const starters: Record<string, number> = {};
-  for (const h of hops) for (const [k, v] of Object.entries(h.start?.byActor ?? {})) starters[k] = (starters[k] ?? 0) + v;
+  const sum = (counts: (Record<string, number> | undefined)[]) => {
+    const out: Record<string, number> = {};
+    for (const c of counts) for (const [k, v] of Object.entries(c ?? {})) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
   return {
     streamHopsPerStep: hops.reduce((a, h) => a + h.streamHopsPerStep, 0) / n,
     invokesPerStep: hops.reduce((a, h) => a + h.invokesPerStep, 0) / n,
     dynamodbRequestsPerStep,
-    byActor,
-    start: { byActor: starters, streamHops: hops.reduce((a, h) => a + (h.start?.streamHops ?? 0), 0) / n },
+    byActor: sum(hops.map((h) => h.byActor)),
+    start: { byActor: sum(hops.map((h) => h.start?.byActor)), streamHops: hops.reduce((a, h) => a + (h.start?.streamHops ?? 0), 0) / n },
   };
 }

@@ -42,8 +42,9 @@ export interface BatonConfig {
   /** How long after an inline ending the master waits for that advance before making it itself. */
   readonly inlineGraceMs: number;
   /**
-   * The API that creates a run nothing gates queues its roots and dispatches them itself, instead of
-   * leaving that to the master's handling of the creation's stream record (0: the master starts it).
+   * Whoever creates a run nothing gates and can dispatch (the API; a worker starting a child run) queues
+   * its roots and dispatches them itself, instead of leaving that to the master's handling of the
+   * creation's stream record (0: the master starts every run).
    */
   readonly inlineStart: boolean;
   /** Eager dispatch (see `orchestrator/eager.ts`): most attempts one invocation runs after its own; 0 turns it off. */

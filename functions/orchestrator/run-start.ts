@@ -72,8 +72,8 @@ export async function repairStart(deps: Deps, run: RunItem, missing: readonly st
 
 /**
  * Inline start: the creator of `run`, created running (`start.ts`, `StartRequest.inline`: the API, or a
- * worker starting a child run), queues its roots and dispatches them itself, right after the put, as the master would from the creation's stream record
- * (`startCreated`), so that a run's first tasks start without a stream hop (in AWS: the event source's
+ * worker starting a child run), queues its roots and dispatches them itself, right after the put, as the
+ * master would from the creation's stream record (`startCreated`), so that a run's first tasks start without a stream hop (in AWS: the event source's
  * polling, ~125 ms on average, then the master's invocation). Nothing is thrown: the run exists, and
  * its creation's record has the master finish a start that failed or died half-way (`checkInlineStart`).
  */
@@ -103,10 +103,6 @@ export async function checkInlineStart(deps: Deps, run: RunItem, sequence?: stri
   const unseen = wf.graph.roots.filter((root) => !seen(root));
   if (unseen.length === 0) return;
   const items = await Promise.all(unseen.map((root) => getTask(deps.db, run.runId, root, true)));
-  await repairStart(
-    deps,
-    run,
-    unseen.filter((_, i) => items[i] === undefined),
-    'master',
-  );
+  const missing = unseen.filter((_, i) => items[i] === undefined);
+  await repairStart(deps, run, missing, 'master');
 }
