@@ -5,7 +5,7 @@ import type { Harness } from '../support/harness.js';
 import { Clock, engineHarness, ok, putWorkflow, runsOf, until } from './support.js';
 
 /**
- * Runs that hold their slot: a one-hour `wait` task on the test's clock. `release()` moves the clock
+ * Runs that hold their slot: a one-hour `wait` task on the test's clock. `release(wf)` moves the clock
  * past it and sweeps, which wakes the waits, so the runs end and the gate admits the next ones.
  */
 const clock = new Clock(Date.parse('2025-08-01T00:00:00Z'));
@@ -33,7 +33,19 @@ async function expectStatuses(wf: string, want: Record<string, string>) {
   });
 }
 
-async function release() {
+/**
+ * Ends the waits of the running runs of `wf`. A run shows `running` as soon as it is admitted, a moment
+ * before its worker puts its `hold` task to wait on the clock: only a wait already armed when the clock
+ * moves is due at the sweep, so first wait for every running run's wait.
+ */
+async function release(wf: string) {
+  const running = Object.entries(await statuses(wf)).filter(([, s]) => s === 'running');
+  for (const [id] of running) {
+    await until(`the wait of ${id}`, async () => {
+      const r = await ok(h, 'GET', `/runs/${id}`);
+      return r.status !== 'running' || r.tasks.find((t: { name: string }) => t.name === 'hold')?.status === 'waiting' ? true : undefined;
+    });
+  }
   clock.advance(2 * 3_600_000);
   await h.runtime.sweepNow();
 }
@@ -73,11 +85,11 @@ describe('workflow concurrency', () => {
     const [a, b, c, d, e] = ids as [string, string, string, string, string];
     await expectStatuses('line', { [a]: 'running', [b]: 'running', [c]: 'pending', [d]: 'pending', [e]: 'pending' });
     expect((await getGate(h.runtime.deps.db, 'line'))?.active).toEqual(new Set([a, b]));
-    await release();
+    await release('line');
     await expectStatuses('line', { [a]: 'succeeded', [b]: 'succeeded', [c]: 'running', [d]: 'running', [e]: 'pending' });
-    await release();
+    await release('line');
     await expectStatuses('line', { [a]: 'succeeded', [b]: 'succeeded', [c]: 'succeeded', [d]: 'succeeded', [e]: 'running' });
-    await release();
+    await release('line');
     await expectStatuses('line', { [a]: 'succeeded', [b]: 'succeeded', [c]: 'succeeded', [d]: 'succeeded', [e]: 'succeeded' });
     // The last end event frees the last slot (the statuses can be seen a moment before it is handled).
     await until('the gate is empty', async () => {
@@ -110,7 +122,7 @@ describe('workflow concurrency', () => {
     expect(fromSchedule[0].trigger.fireTime).toBe(next);
     await ok(h, 'DELETE', '/workflows/solo/schedules/s', undefined, 204);
 
-    await release();
+    await release('solo');
     await expectStatuses('solo', { [a]: 'succeeded', [b]: 'skipped', [fromSchedule[0].runId]: 'skipped' });
     // `a`'s end event frees its slot a moment after its status can be seen; a run created before that
     // is (rightly) skipped, so the next run is started once the gate is free.
