@@ -21,7 +21,7 @@ import { envFlag, LocalRuntime } from './runtime.js';
  * Options (flag or environment): `--roles` / BATON_ROLES (default all three), `--port` /
  * BATON_WORKER_PORT (the worker's listening port, default any free one), BATON_WORKER_URLS,
  * BATON_DISPATCH_ORDER (`random` or `ordered`), BATON_DISPATCH_TIMEOUT_MS, BATON_SWEEP_INTERVAL_MS,
- * BATON_POLL_IDLE_MS, BATON_WORKER_CONCURRENCY. Once it runs, it logs one `process ready` line with
+ * BATON_POLL_IDLE_MS, BATON_POLL_MAX_IDLE_MS, BATON_WORKER_CONCURRENCY. Once it runs, it logs one `process ready` line with
  * its pid, roles, worker id and worker URL.
  *
  * BATON_STANDBY=1 starts a warm spare: everything is loaded, then it waits for SIGUSR2 before it

@@ -21,12 +21,20 @@ import { Membership } from './membership.js';
 import { StreamPoller } from './stream-poller.js';
 import { WorkShare } from './work-share.js';
 
+/** The commands that change items (and so put records on the table's stream). */
+const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+
 export interface RuntimeOptions {
   readonly config?: BatonConfig;
   readonly client?: DynamoDBClient;
   /** How often the sweeper runs (default `BATON_SWEEP_INTERVAL_MS`, 1000). */
   readonly sweepIntervalMs?: number;
   readonly pollIdleMs?: number;
+  /**
+   * Longest pause between polls of a stream that stays idle (default `BATON_POLL_MAX_IDLE_MS`, else 8 ×
+   * the idle pause): see `StreamPoller`. The runtime's own writes wake the poller at once.
+   */
+  readonly pollMaxIdleMs?: number;
   /** Keep the stream position in this file across restarts (see `StreamPoller`). */
   readonly streamCheckpoint?: string;
   readonly concurrency?: number;
@@ -100,6 +108,9 @@ export class LocalRuntime {
         table: config.table,
         log,
         idleMs: opts.pollIdleMs,
+        maxIdleMs:
+          opts.pollMaxIdleMs ??
+          (process.env.BATON_POLL_MAX_IDLE_MS ? intSetting(process.env, 'BATON_POLL_MAX_IDLE_MS', 400, 1) : undefined),
         checkpointFile: opts.streamCheckpoint,
         retryBaseMs: opts.streamRetryBaseMs ?? Number(process.env.BATON_STREAM_RETRY_BASE_MS ?? 100),
         onBatch: (records) => this.onBatch(records),
@@ -112,7 +123,23 @@ export class LocalRuntime {
     }
     this.roles = roles;
     this.maxAttempts = opts.streamMaxAttempts ?? maxRecordAttempts();
+    if (this.poller) {
+      // Each write of this process's own is on the stream once it returns: the poller reads it at once
+      // instead of at the end of an idle pause, so it can pause longer while nothing happens.
+      const poller = this.poller;
+      this.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args);
+          if (WRITES.has(context.commandName ?? '')) poller.wake();
+          return out;
+        },
+        { step: 'initialize', name: this.wakeName },
+      );
+    }
   }
+
+  /** The name of the middleware that wakes this runtime's poller (removed from the client on stop). */
+  private readonly wakeName = `batonStreamWake${Math.random().toString(36).slice(2, 10)}`;
 
   private readonly maxAttempts: number;
 
@@ -249,6 +276,7 @@ export class LocalRuntime {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.client.middlewareStack.remove(this.wakeName);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.schedulerTimer) clearTimeout(this.schedulerTimer);
     for (const t of this.timers) clearTimeout(t);

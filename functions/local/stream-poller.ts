@@ -29,8 +29,15 @@ export interface PollerOptions {
    */
   readonly retryBaseMs?: number;
   readonly log: Logger;
-  /** Pause between polls of an idle shard. */
+  /** Pause after a poll that found nothing new (default 50 ms). */
   readonly idleMs?: number;
+  /**
+   * Longest pause when polls keep finding nothing: each empty poll doubles the pause from `idleMs` up
+   * to this (default 8 × `idleMs`); a poll that gets records, or `wake()`, goes back to `idleMs`. The
+   * runtime wakes the poller after each of its own writes, so only records that another process wrote
+   * can wait for the longer pause.
+   */
+  readonly maxIdleMs?: number;
   /**
    * A file that keeps, per shard, the last sequence number of a batch that succeeded, as the Lambda
    * event source does: a restarted poller resumes after it instead of replaying the stream.
@@ -77,6 +84,12 @@ export class StreamPoller {
   private streamArn: string | undefined;
   private lastDescribe = 0;
   private readonly positions: Record<string, string>;
+  /** Polls in a row that found nothing (the idle pause doubles with each). */
+  private emptyPolls = 0;
+  /** Ends the idle pause in progress, if any. */
+  private endPause: (() => void) | undefined;
+  /** `wake()` came while no pause was in progress (a poll was under way): skip the next pause. */
+  private woken = false;
 
   constructor(private readonly opts: PollerOptions) {
     // The streams API is served by the same endpoint as the table (DynamoDB Local, LocalStack, AWS).
@@ -102,11 +115,42 @@ export class StreamPoller {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.endPause?.();
     await this.loop;
   }
 
-  private async run() {
+  /**
+   * Something was just written to the table (its record is on the stream): poll now, and at the
+   * `idleMs` pace again, instead of finishing a longer idle pause.
+   */
+  wake(): void {
+    this.emptyPolls = 0;
+    if (this.endPause) this.endPause();
+    else this.woken = true;
+  }
+
+  /** The pause after a poll that got nothing: `idleMs`, doubling per empty poll in a row up to `maxIdleMs`; `wake` ends it. */
+  private idlePause(): Promise<void> {
     const idle = this.opts.idleMs ?? 50;
+    const max = Math.max(idle, this.opts.maxIdleMs ?? 8 * idle);
+    const ms = Math.min(max, idle * 2 ** Math.min(this.emptyPolls++, 30));
+    if (this.woken) {
+      // Written to while that poll was under way: its read may have been too early for the record.
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((done) => {
+      const end = () => {
+        clearTimeout(t);
+        if (this.endPause === end) this.endPause = undefined;
+        done();
+      };
+      const t = setTimeout(end, ms);
+      this.endPause = end;
+    });
+  }
+
+  private async run() {
     while (this.running) {
       let got = 0;
       try {
@@ -118,7 +162,10 @@ export class StreamPoller {
         this.opts.log.warn({ err }, 'stream poll failed; retrying');
         await sleep(500);
       }
-      if (got === 0) await sleep(idle);
+      if (got > 0) {
+        this.emptyPolls = 0;
+        this.woken = false;
+      } else if (this.running) await this.idlePause();
     }
   }
 
