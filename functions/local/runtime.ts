@@ -108,9 +108,7 @@ export class LocalRuntime {
         table: config.table,
         log,
         idleMs: opts.pollIdleMs,
-        maxIdleMs:
-          opts.pollMaxIdleMs ??
-          (process.env.BATON_POLL_MAX_IDLE_MS ? intSetting(process.env, 'BATON_POLL_MAX_IDLE_MS', 400, 1) : undefined),
+        maxIdleMs: opts.pollMaxIdleMs ?? intSetting(process.env, 'BATON_POLL_MAX_IDLE_MS', 8 * (opts.pollIdleMs ?? 50), 1),
         checkpointFile: opts.streamCheckpoint,
         retryBaseMs: opts.streamRetryBaseMs ?? Number(process.env.BATON_STREAM_RETRY_BASE_MS ?? 100),
         onBatch: (records) => this.onBatch(records),
